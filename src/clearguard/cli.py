@@ -1,0 +1,62 @@
+"""`clearguard`: the Typer root. Mounts each capability's commands; nothing else lives here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clearguard.cli_support import console, guarded, load_settings
+from clearguard.declarations.commands import app as declarations_app
+
+app = typer.Typer(help="ClearGuard: customs declarations and clearance, built for data security.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(declarations_app, name="declarations")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+@guarded
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the Alembic migrations."""
+    from clearguard import db, migrate
+
+    settings = load_settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine, revision)
+        console.print(f"database at {migrate.current(engine)}")
+    finally:
+        engine.dispose()
+
+
+@app.command()
+@guarded
+def init(demo: Annotated[bool, typer.Option(help="load demo declarations")] = True) -> None:
+    """Create var/, the database and demo data. Safe to run again."""
+    from clearguard.setup import initialise
+
+    for line in initialise(load_settings(), demo=demo):
+        console.print(line, soft_wrap=True)
+
+
+@app.command()
+@guarded
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8443,
+    insecure_http: Annotated[bool, typer.Option("--insecure-http", help="plain HTTP, only behind a TLS proxy")] = False,
+) -> None:
+    """Start the HTTP API server (uvicorn)."""
+    import uvicorn
+
+    from clearguard.app import create_app
+
+    settings = load_settings()
+    settings.check_for_production()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=insecure_http)
+
+
+def main() -> None:
+    app()

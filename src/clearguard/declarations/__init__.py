@@ -1,0 +1,1 @@
+"""Declarations: the H1 and H7 models, MRNs, tables and the lifecycle service (the one way in)."""

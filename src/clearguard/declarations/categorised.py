@@ -1,0 +1,97 @@
+"""The data category of every value in a declaration document, as JSON pointers.
+
+Pure: from the model's JSON schema (its `x-category` tags, inherited downward) to a flat map of
+leaf pointer -> category, and helpers to split a document into its clear and protected parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from clearguard.categories import DataCategory
+from clearguard.declarations.model import H1Declaration, H7Declaration
+
+JsonDoc = dict[str, Any]
+
+
+def escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: str | int) -> str:
+    return "".join("/" + escape(str(t)) for t in tokens)
+
+
+@cache
+def _schema(declaration_type: str) -> JsonDoc:
+    model = {"H1": H1Declaration, "H7": H7Declaration}[declaration_type]
+    return TypeAdapter(model).json_schema()
+
+
+def _resolve(schema: JsonDoc, root: JsonDoc) -> JsonDoc:
+    while True:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            merged = dict(root["$defs"][name])
+            if "x-category" in schema:
+                merged.setdefault("x-category", schema["x-category"])
+            schema = merged
+            continue
+        options = schema.get("anyOf")
+        if options:
+            non_null = [o for o in options if o.get("type") != "null"]
+            if len(non_null) == 1:
+                inner = dict(non_null[0])
+                if "x-category" in schema:
+                    inner.setdefault("x-category", schema["x-category"])
+                schema = inner
+                continue
+        return schema
+
+
+def category_at(declaration_type: str, path: tuple[str | int, ...]) -> DataCategory:
+    """Category of the value at `path` (a tuple of keys and indexes); default trade."""
+    root = _schema(declaration_type)
+    node = _resolve(root, root)
+    category = DataCategory.TRADE
+    for token in path:
+        if isinstance(token, int):
+            node = _resolve(dict(node.get("items", {}), **({"x-category": node["x-category"]}
+                                                             if "x-category" in node else {})), root)
+        else:
+            child = node.get("properties", {}).get(token, {})
+            inherited = {"x-category": node["x-category"]} if "x-category" in node else {}
+            node = _resolve({**inherited, **child}, root)
+        if "x-category" in node:
+            category = DataCategory(node["x-category"])
+    return category
+
+
+def leaves(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every scalar in a JSON document with its path."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield from leaves(value, (*path, key))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            yield from leaves(value, (*path, index))
+    else:
+        yield path, doc
+
+
+@cache
+def _category_cached(declaration_type: str, shape: tuple[str | int, ...]) -> DataCategory:
+    return category_at(declaration_type, shape)
+
+
+def categorise(declaration_type: str, doc: JsonDoc) -> Iterator[tuple[tuple[str | int, ...], Any, DataCategory]]:
+    """(path, value, category) for every non-null scalar; array indexes share one category."""
+    for path, value in leaves(doc):
+        if value is None:
+            continue
+        shape = tuple(0 if isinstance(t, int) else t for t in path)
+        yield path, value, _category_cached(declaration_type, shape)

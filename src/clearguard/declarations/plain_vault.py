@@ -1,0 +1,26 @@
+"""A FieldVault that does not encrypt: for the benchmark's "encryption off" baseline only.
+
+Production wiring (clearguard.services) always uses the crypto capability's envelope vault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy.orm import Session
+
+from clearguard.declarations.ports import Erased, FieldRef
+
+
+class PlainVault:
+    def key_for_party(self, session: Session, party_ref: str) -> int:
+        return 0
+
+    def seal(self, session: Session, key_id: int, ref: FieldRef, plaintext: str) -> bytes:
+        return plaintext.encode()
+
+    def open(self, session: Session, key_id: int, ref: FieldRef, blob: bytes) -> str | Erased:
+        return blob.decode()
+
+    def blind_index(self, kind: str, value: str) -> str:
+        return hashlib.sha256(f"{kind}\n{value}".encode()).hexdigest()

@@ -1,0 +1,714 @@
+"""DeclarationService: the one way declarations are written and read.
+
+Lodging runs: parse (strict) -> compliance rules -> MRN -> seal protected fields, blind indexes ->
+ONE transaction: declaration, version, parties, transitions, ledger entry, audit event, risk channel.
+Bad input raises before anything is written; any failure inside the transaction rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearguard.categories import DataCategory
+from clearguard.compliance.findings import Finding, Severity, has_errors
+from clearguard.declarations import documents
+from clearguard.declarations.lifecycle import (
+    CHANNEL_STATUS,
+    DECISION_TARGET,
+    Decision,
+    Status,
+    check_amendable,
+    check_transition,
+)
+from clearguard.declarations.model import PERSON_PARTIES, DeclarationModel
+from clearguard.declarations.mrn import PROCEDURE_LETTERS, make_mrn, validate_mrn
+from clearguard.declarations.parse import to_model
+from clearguard.declarations.ports import ERASED_TEXT, Erased, FieldRef, FieldVault, LedgerSink, RiskAssessor, RiskOutcome
+from clearguard.declarations.tables import (
+    DeclarationEventRow,
+    DeclarationPartyRow,
+    DeclarationRow,
+    DeclarationVersionRow,
+)
+from clearguard.db import utcnow
+from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
+
+LRN_RULE = "CG-LRN-001"
+VERSION_TABLE = "declaration_versions"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: recorded on every transition and audit event."""
+
+    name: str
+    role: str
+    source: str = "local"
+    justification: str | None = None
+
+
+class Validator(Protocol):
+    @property
+    def pack_ref(self) -> str: ...
+
+    def validate(
+        self, declaration: DeclarationModel, *, lrn_in_use: Callable[[str, str], bool] | None = None
+    ) -> list[Finding]: ...
+
+
+class AuditRecorder(Protocol):
+    def record(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        record_type: str,
+        record_id: str | None,
+        party: str | None,
+        source: str | None,
+        justification: str | None = None,
+        outcome: str = "ok",
+        details: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+
+class EntryEncoder(Protocol):
+    def __call__(self, kind: str, record_id: str, canonical: bytes, salt: bytes) -> bytes: ...
+
+
+def default_entry(kind: str, record_id: str, canonical: bytes, salt: bytes) -> bytes:
+    """A ledger entry that commits to the record without revealing it: SHA-256(salt || canonical)."""
+    digest = hashlib.sha256(salt + canonical).hexdigest()
+    return f"clearguard/v1\n{kind}\n{record_id}\n{digest}\n".encode()
+
+
+class ComplianceChannel:
+    """Channel without a risk engine: review findings send a declaration to documentary control."""
+
+    def assess_declaration(
+        self, session: Session, *, declaration_id: int, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
+    ) -> RiskOutcome:
+        review = [f for f in findings if isinstance(f, Finding) and f.severity is Severity.REVIEW]
+        if review:
+            return RiskOutcome("yellow", None, {"rule_hits": [f.rule_id for f in review]})
+        return RiskOutcome("green", None, {})
+
+
+@dataclass(frozen=True, slots=True)
+class LodgeResult:
+    mrn: str
+    status: str
+    channel: str | None
+    version: int
+    findings: list[Finding]
+    created: bool
+    ledger_index: int | None = None
+    risk: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mrn": self.mrn,
+            "status": self.status,
+            "channel": self.channel,
+            "version": self.version,
+            "created": self.created,
+            "findings": [f.to_dict() for f in self.findings],
+            "ledger_index": self.ledger_index,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationView:
+    id: int
+    mrn: str
+    lrn: str
+    type: str
+    office: str
+    status: str
+    channel: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    document: dict[str, Any]
+    findings: list[dict[str, Any]]
+    party_refs: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mrn": self.mrn,
+            "lrn": self.lrn,
+            "type": self.type,
+            "office": self.office,
+            "status": self.status,
+            "channel": self.channel,
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "findings": self.findings,
+            "document": self.document,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    id: int
+    mrn: str
+    lrn: str
+    type: str
+    office: str
+    status: str
+    channel: str | None
+    version: int
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mrn": self.mrn,
+            "lrn": self.lrn,
+            "type": self.type,
+            "office": self.office,
+            "status": self.status,
+            "channel": self.channel,
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    status: str | None = None
+    office: str | None = None
+    offices: frozenset[str] | None = None  # access policy: only these offices
+    type: str | None = None
+    party_eori: str | None = None
+    party_eoris: frozenset[str] | None = None  # access policy: only declarations these parties declared
+    party_name: str | None = None
+    lrn: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Summary]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A declaration parsed and checked, ready to store: everything that needs no database."""
+
+    model: DeclarationModel
+    doc: dict[str, Any]
+    findings: list[Finding]
+
+
+def normalise_name(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def normalise_eori(eori: str) -> str:
+    return eori.strip().upper()
+
+
+def _cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def _uncursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("cursor: not a cursor returned by a previous page", field="cursor") from None
+
+
+class DeclarationService:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        compliance: Validator,
+        vault: FieldVault,
+        ledger: LedgerSink | None = None,
+        audit: AuditRecorder | None = None,
+        risk: RiskAssessor | None = None,
+        entry_encoder: EntryEncoder = default_entry,
+    ) -> None:
+        self._sf = session_factory
+        self._compliance = compliance
+        self._vault = vault
+        self._ledger = ledger
+        self._audit = audit
+        self._risk: RiskAssessor = risk or ComplianceChannel()
+        self._entry = entry_encoder
+
+    # ------------------------------------------------------------------ validation
+
+    def prepare(self, doc: dict[str, Any]) -> Prepared:
+        """Schema and rules (all findings at once); raises ValidationFailed on any error."""
+        parsed = to_model(doc)
+        if isinstance(parsed, list):
+            raise ValidationFailed(
+                f"{parsed[0].message} ({len(parsed)} finding(s))", field=parsed[0].pointer,
+                extra={"findings": [f.to_dict() for f in parsed]},
+            )
+        findings = self._compliance.validate(parsed)
+        normalised = parsed.model_dump(mode="json", exclude_none=True)
+        if has_errors(findings):
+            first = next(f for f in findings if f.severity is Severity.ERROR)
+            raise ValidationFailed(
+                f"{first.message} ({len(findings)} finding(s))", field=first.pointer,
+                extra={"findings": [f.to_dict() for f in findings]},
+            )
+        return Prepared(parsed, normalised, findings)
+
+    def validate(self, doc: dict[str, Any]) -> list[Finding]:
+        """Every finding for a document, the stored LRNs included; writes nothing."""
+        parsed = to_model(doc)
+        if isinstance(parsed, list):
+            return parsed
+        with self._sf() as session:
+            def lrn_in_use(eori: str, lrn: str) -> bool:
+                return self._find_by_lrn(session, eori, lrn) is not None
+            return self._compliance.validate(parsed, lrn_in_use=lrn_in_use)
+
+    # ------------------------------------------------------------------ writes
+
+    def lodge(self, doc: dict[str, Any], actor: Actor) -> LodgeResult:
+        prepared = self.prepare(doc)
+        for attempt in range(2):
+            try:
+                with self._sf() as session, session.begin():
+                    return self._lodge_in(session, prepared, actor)
+            except IntegrityError:
+                # Two writers raced on one LRN (PostgreSQL); the second attempt finds the first's row.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def lodge_many(
+        self, docs: Iterable[tuple[int, dict[str, Any] | ClearGuardError]], actor: Actor, *, batch_size: int = 500
+    ) -> Iterator[tuple[int, LodgeResult | ClearGuardError]]:
+        """Bulk lodging: one transaction per batch, a savepoint per declaration, so a bad line
+        changes nothing and a good one is kept. Yields each line's outcome after its batch commits."""
+        batch: list[tuple[int, dict[str, Any] | ClearGuardError]] = []
+        for item in docs:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                yield from self._lodge_batch(batch, actor)
+                batch = []
+        if batch:
+            yield from self._lodge_batch(batch, actor)
+
+    def _lodge_batch(
+        self, batch: list[tuple[int, dict[str, Any] | ClearGuardError]], actor: Actor
+    ) -> list[tuple[int, LodgeResult | ClearGuardError]]:
+        outcomes: list[tuple[int, LodgeResult | ClearGuardError]] = []
+        prepared: list[tuple[int, Prepared | ClearGuardError]] = []
+        for line, doc in batch:
+            if isinstance(doc, ClearGuardError):
+                prepared.append((line, doc))
+                continue
+            try:
+                prepared.append((line, self.prepare(doc)))
+            except ClearGuardError as exc:
+                prepared.append((line, exc))
+        with self._sf() as session, session.begin():
+            for line, item in prepared:
+                if isinstance(item, ClearGuardError):
+                    outcomes.append((line, item))
+                    continue
+                try:
+                    with session.begin_nested():
+                        outcomes.append((line, self._lodge_in(session, item, actor)))
+                except ClearGuardError as exc:
+                    outcomes.append((line, exc))
+        return outcomes
+
+    def _lodge_in(self, session: Session, prepared: Prepared, actor: Actor) -> LodgeResult:
+        model, doc = prepared.model, prepared.doc
+        eori = normalise_eori(model.declarant.eori)
+        content_index = self._vault.blind_index("document", documents.canonical_json(doc).decode())
+        existing = self._find_by_lrn(session, eori, model.lrn)
+        if existing is not None:
+            if existing.content_index != content_index:
+                finding = Finding(
+                    LRN_RULE, Severity.ERROR, "/lrn",
+                    f"lrn: {model.lrn} is already used by this declarant for another declaration "
+                    f"({existing.mrn}); amend that one instead",
+                )
+                raise ValidationFailed(finding.message, field="/lrn", extra={"findings": [finding.to_dict()]})
+            return LodgeResult(
+                existing.mrn, existing.status, existing.channel, existing.current_version,
+                prepared.findings, created=False,
+            )
+        now = utcnow()
+        mrn = make_mrn(model.office_of_presentation[:2], PROCEDURE_LETTERS[model.type], on=now.date())
+        declaration_id = session.execute(
+            insert(DeclarationRow).returning(DeclarationRow.id),
+            {
+                "mrn": mrn, "lrn": model.lrn, "declarant_index": self._vault.blind_index("eori", eori),
+                "type": model.type, "office": model.office_of_presentation, "status": Status.LODGED.value,
+                "channel": None, "current_version": 1, "content_index": content_index,
+                "pack_ref": self._compliance.pack_ref, "created_at": now, "updated_at": now,
+                "created_by": actor.name,
+            },
+        ).scalar_one()
+        ledger_index = self._store_version(session, declaration_id, mrn, 1, prepared, actor, now, reason=None)
+        self._transition(session, declaration_id, mrn, 1, None, Status.LODGED, actor, now, "lodged")
+        self._transition(session, declaration_id, mrn, 1, Status.LODGED, Status.ACCEPTED, actor, now,
+                         f"validated against rule pack {self._compliance.pack_ref}")
+        self._audit_event(session, actor, "declaration.lodge", mrn, eori, {"version": 1})
+        outcome = self._risk.assess_declaration(
+            session, declaration_id=declaration_id, mrn=mrn, payload=doc, findings=prepared.findings
+        )
+        status = CHANNEL_STATUS[outcome.channel]
+        self._transition(session, declaration_id, mrn, 1, Status.ACCEPTED, status, actor, now,
+                         f"channel {outcome.channel}")
+        session.execute(
+            update(DeclarationRow).where(DeclarationRow.id == declaration_id)
+            .values(status=status.value, channel=outcome.channel)
+        )
+        return LodgeResult(mrn, status.value, outcome.channel, 1, prepared.findings, True, ledger_index,
+                           dict(outcome.reasons))
+
+    def _party_refs(self, model: DeclarationModel) -> dict[str, str]:
+        """Whose data key seals each top-level part: the declarant's, or a natural person's own."""
+        refs = {"": "eori:" + self._vault.blind_index("eori", normalise_eori(model.declarant.eori))}
+        for part in PERSON_PARTIES[model.type]:
+            person = getattr(model, part)
+            address = person.address
+            identity = "|".join(
+                [normalise_name(person.name), normalise_name(address.postcode or ""), address.country]
+            )
+            refs[part] = "person:" + self._vault.blind_index("person", identity)
+        return refs
+
+    def _store_version(
+        self, session: Session, declaration_id: int, mrn: str, version: int, prepared: Prepared,
+        actor: Actor, now: datetime, *, reason: str | None,
+    ) -> int | None:
+        model, doc = prepared.model, prepared.doc
+        clear, protected_values = documents.split(model.type, doc)
+        refs = self._party_refs(model)
+        key_ids = {part: self._vault.key_for_party(session, ref) for part, ref in refs.items()}
+        protected: dict[str, list[Any]] = {}
+        for ptr, path, value, category in protected_values:
+            part = str(path[0]) if str(path[0]) in key_ids else ""
+            key_id = key_ids[part]
+            ref = FieldRef(VERSION_TABLE, mrn, ptr, version)
+            blob = self._vault.seal(session, key_id, ref, json.dumps(value, ensure_ascii=False))
+            protected[ptr] = [category.value, key_id, base64.b64encode(blob).decode()]
+        salt = secrets.token_bytes(32)
+        ledger_index: int | None = None
+        if self._ledger is not None:
+            entry = self._entry("declaration.version", f"{mrn}/{version}", documents.canonical_json(doc), salt)
+            ledger_index = self._ledger.append(session, entry)
+        session.execute(
+            insert(DeclarationVersionRow),
+            {
+                "declaration_id": declaration_id, "version": version, "clear_doc": clear,
+                "protected": protected, "findings": [f.to_dict() for f in prepared.findings],
+                "salt": salt.hex(), "ledger_index": ledger_index, "created_at": now,
+                "created_by": actor.name, "reason": reason,
+            },
+        )
+        session.execute(insert(DeclarationPartyRow), self._party_rows(declaration_id, version, model, refs))
+        return ledger_index
+
+    def _party_rows(
+        self, declaration_id: int, version: int, model: DeclarationModel, refs: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for role in ("declarant", "importer", "exporter", "seller", "buyer", "consignee", "consignor"):
+            party = getattr(model, role, None)
+            if party is None:
+                continue
+            eori = getattr(party, "eori", None)
+            rows.append({
+                "declaration_id": declaration_id, "version": version, "role": role,
+                "eori_index": self._vault.blind_index("eori", normalise_eori(eori)) if eori else None,
+                "name_index": self._vault.blind_index("name", normalise_name(party.name)),
+                "party_ref": refs.get(role, refs[""]),
+            })
+        return rows
+
+    def _transition(
+        self, session: Session, declaration_id: int, mrn: str, version: int, current: Status | None,
+        target: Status, actor: Actor, now: datetime, reason: str | None,
+    ) -> None:
+        if current is not None:
+            check_transition(current, target, mrn=mrn)
+        ledger_index = None
+        if self._ledger is not None:
+            canonical = documents.canonical_json(
+                {"mrn": mrn, "version": version, "from": current, "to": target.value, "actor": actor.name,
+                 "role": actor.role, "reason": reason, "at": now.isoformat()}
+            )
+            ledger_index = self._ledger.append(
+                session, self._entry("declaration.transition", mrn, canonical, secrets.token_bytes(32))
+            )
+        session.execute(
+            insert(DeclarationEventRow),
+            {
+                "declaration_id": declaration_id, "version": version,
+                "from_status": current.value if current else None, "to_status": target.value,
+                "actor": actor.name, "role": actor.role, "reason": reason, "at": now,
+                "ledger_index": ledger_index,
+            },
+        )
+
+    def _audit_event(
+        self, session: Session, actor: Actor, action: str, mrn: str | None, party: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        if self._audit is None:
+            return
+        self._audit.record(
+            session, actor=actor.name, role=actor.role, action=action, record_type="declaration",
+            record_id=mrn, party=self._vault.blind_index("eori", party) if party else None, source=actor.source,
+            justification=actor.justification, details=details,
+        )
+
+    def amend(self, mrn: str, doc: dict[str, Any], actor: Actor, *, reason: str) -> LodgeResult:
+        """A new version of an accepted declaration; re-validated and re-assessed, never overwriting."""
+        mrn = validate_mrn(mrn)
+        if not reason.strip():
+            raise InputError("reason: an amendment needs a reason", field="reason")
+        prepared = self.prepare(doc)
+        with self._sf() as session, session.begin():
+            row = self._row_for_update(session, mrn)
+            check_amendable(Status(row.status), mrn=mrn)
+            model = prepared.model
+            if model.lrn != row.lrn or model.type != row.type or (
+                self._vault.blind_index("eori", normalise_eori(model.declarant.eori)) != row.declarant_index
+            ):
+                raise ValidationFailed(
+                    "lrn: an amendment keeps the declaration's type, LRN and declarant", field="/lrn"
+                )
+            version = row.current_version + 1
+            now = utcnow()
+            ledger_index = self._store_version(session, row.id, mrn, version, prepared, actor, now, reason=reason)
+            current = Status(row.status)
+            outcome = self._risk.assess_declaration(
+                session, declaration_id=row.id, mrn=mrn, payload=prepared.doc, findings=prepared.findings
+            )
+            # Re-assessment may raise the control level, never lower one an officer is already working.
+            target = CHANNEL_STATUS[outcome.channel]
+            channel = outcome.channel
+            if current is not Status.ACCEPTED:
+                target = current
+                channel = row.channel or outcome.channel
+            elif target is not current:
+                self._transition(session, row.id, mrn, version, current, target, actor, now,
+                                 f"amended: {reason}; channel {outcome.channel}")
+            content_index = self._vault.blind_index("document", documents.canonical_json(prepared.doc).decode())
+            session.execute(
+                update(DeclarationRow).where(DeclarationRow.id == row.id).values(
+                    current_version=version, content_index=content_index, updated_at=now,
+                    status=target.value, channel=channel,
+                )
+            )
+            self._audit_event(session, actor, "declaration.amend", mrn, normalise_eori(model.declarant.eori),
+                              {"version": version, "reason": reason})
+            return LodgeResult(mrn, target.value, channel, version, prepared.findings, True, ledger_index,
+                               dict(outcome.reasons))
+
+    def decide(self, mrn: str, decision: Decision | str, actor: Actor, *, reason: str) -> Summary:
+        """An officer's release, hold or reject of a declaration under control."""
+        mrn = validate_mrn(mrn)
+        try:
+            decision = Decision(decision)
+        except ValueError:
+            raise InputError("decision: must be release, hold or reject", field="decision") from None
+        if not reason.strip():
+            raise InputError("reason: a decision needs a reason", field="reason")
+        with self._sf() as session, session.begin():
+            row = self._row_for_update(session, mrn)
+            current = Status(row.status)
+            target = DECISION_TARGET[decision]
+            now = utcnow()
+            self._transition(session, row.id, mrn, row.current_version, current, target, actor, now, reason)
+            session.execute(
+                update(DeclarationRow).where(DeclarationRow.id == row.id).values(status=target.value, updated_at=now)
+            )
+            self._audit_event(session, actor, f"declaration.decision.{decision.value}", mrn, None,
+                              {"reason": reason})
+            return self._summary(row, status=target.value)
+
+    def invalidate(self, mrn: str, actor: Actor, *, reason: str) -> Summary:
+        mrn = validate_mrn(mrn)
+        if not reason.strip():
+            raise InputError("reason: invalidation needs a reason", field="reason")
+        with self._sf() as session, session.begin():
+            row = self._row_for_update(session, mrn)
+            now = utcnow()
+            self._transition(session, row.id, mrn, row.current_version, Status(row.status), Status.INVALIDATED,
+                             actor, now, reason)
+            session.execute(
+                update(DeclarationRow).where(DeclarationRow.id == row.id)
+                .values(status=Status.INVALIDATED.value, updated_at=now)
+            )
+            self._audit_event(session, actor, "declaration.invalidate", mrn, None, {"reason": reason})
+            return self._summary(row, status=Status.INVALIDATED.value)
+
+    # ------------------------------------------------------------------ reads
+
+    def _find_by_lrn(self, session: Session, eori: str, lrn: str) -> DeclarationRow | None:
+        index = self._vault.blind_index("eori", normalise_eori(eori))
+        return session.execute(
+            select(DeclarationRow).where(DeclarationRow.declarant_index == index, DeclarationRow.lrn == lrn)
+        ).scalar_one_or_none()
+
+    def _row_for_update(self, session: Session, mrn: str) -> DeclarationRow:
+        row = session.execute(
+            select(DeclarationRow).where(DeclarationRow.mrn == mrn).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+        return row
+
+    @staticmethod
+    def _summary(row: DeclarationRow, *, status: str | None = None) -> Summary:
+        return Summary(row.id, row.mrn, row.lrn, row.type, row.office, status or row.status, row.channel,
+                       row.current_version, row.created_at)
+
+    def header(self, mrn: str) -> Summary:
+        """Status and routing data only: nothing protected is read."""
+        mrn = validate_mrn(mrn)
+        with self._sf() as session:
+            row = session.execute(select(DeclarationRow).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+            return self._summary(row)
+
+    def declarant_party(self, mrn: str) -> str:
+        """The blind index of the declarant's EORI, for access decisions."""
+        mrn = validate_mrn(mrn)
+        with self._sf() as session:
+            index = session.execute(
+                select(DeclarationRow.declarant_index).where(DeclarationRow.mrn == mrn)
+            ).scalar_one_or_none()
+            if index is None:
+                raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+            return index
+
+    def get(
+        self,
+        mrn: str,
+        *,
+        reveal: Callable[[str, DataCategory], bool] = lambda _p, _c: True,
+        version: int | None = None,
+        actor: Actor | None = None,
+    ) -> DeclarationView:
+        """The declaration with the protected values `reveal` allows opened (only those are decrypted).
+        With an actor, the read of protected data is an audit event committed with the read."""
+        mrn = validate_mrn(mrn)
+        with self._sf() as session, session.begin():
+            row = session.execute(select(DeclarationRow).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+            wanted = version or row.current_version
+            vrow = session.execute(
+                select(DeclarationVersionRow).where(
+                    DeclarationVersionRow.declaration_id == row.id, DeclarationVersionRow.version == wanted
+                )
+            ).scalar_one_or_none()
+            if vrow is None:
+                raise NotFound(f"version: {mrn} has no version {wanted}", field="version")
+            opened: list[str] = []
+
+            def open_value(ptr: str, entry: list[Any]) -> Any:
+                opened.append(ptr)
+                ref = FieldRef(VERSION_TABLE, mrn, ptr, wanted)
+                plain = self._vault.open(session, int(entry[1]), ref, base64.b64decode(entry[2]))
+                return ERASED_TEXT if isinstance(plain, Erased) else json.loads(plain)
+
+            document = documents.join(vrow.clear_doc, vrow.protected, reveal, open_value)
+            if actor is not None and opened:
+                self._audit_event(session, actor, "declaration.read", mrn, None,
+                                  {"version": wanted, "fields": len(opened)})
+            parties = session.execute(
+                select(DeclarationPartyRow.role, DeclarationPartyRow.party_ref).where(
+                    DeclarationPartyRow.declaration_id == row.id, DeclarationPartyRow.version == wanted
+                )
+            ).all()
+            return DeclarationView(
+                row.id, row.mrn, row.lrn, row.type, row.office, row.status, row.channel, wanted,
+                row.created_at, row.updated_at, document, vrow.findings, {r: p for r, p in parties},
+            )
+
+    def events(self, mrn: str) -> list[dict[str, Any]]:
+        mrn = validate_mrn(mrn)
+        with self._sf() as session:
+            row = session.execute(select(DeclarationRow.id).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+            rows = session.execute(
+                select(DeclarationEventRow).where(DeclarationEventRow.declaration_id == row)
+                .order_by(DeclarationEventRow.id)
+            ).scalars()
+            return [
+                {"version": e.version, "from": e.from_status, "to": e.to_status, "actor": e.actor,
+                 "role": e.role, "reason": e.reason, "at": e.at.isoformat(), "ledger_index": e.ledger_index}
+                for e in rows
+            ]
+
+    def list(self, filters: ListFilter = ListFilter(), *, limit: int = 50, cursor: str | None = None) -> Page:
+        if not 1 <= limit <= 500:
+            raise InputError("limit: must be between 1 and 500", field="limit")
+        query = select(DeclarationRow)
+        if filters.status:
+            query = query.where(DeclarationRow.status == filters.status)
+        if filters.office:
+            query = query.where(DeclarationRow.office == filters.office)
+        if filters.offices is not None:
+            query = query.where(DeclarationRow.office.in_(sorted(filters.offices)))
+        if filters.type:
+            query = query.where(DeclarationRow.type == filters.type)
+        if filters.lrn:
+            query = query.where(DeclarationRow.lrn == filters.lrn)
+        if filters.since:
+            query = query.where(DeclarationRow.created_at >= filters.since)
+        if filters.until:
+            query = query.where(DeclarationRow.created_at < filters.until)
+        if filters.party_eoris is not None:
+            indexes = sorted(self._vault.blind_index("eori", normalise_eori(e)) for e in filters.party_eoris)
+            query = query.where(DeclarationRow.declarant_index.in_(indexes))
+        if filters.party_eori:
+            index = self._vault.blind_index("eori", normalise_eori(filters.party_eori))
+            query = query.where(
+                DeclarationRow.id.in_(select(DeclarationPartyRow.declaration_id).where(
+                    DeclarationPartyRow.eori_index == index))
+            )
+        if filters.party_name:
+            index = self._vault.blind_index("name", normalise_name(filters.party_name))
+            query = query.where(
+                DeclarationRow.id.in_(select(DeclarationPartyRow.declaration_id).where(
+                    DeclarationPartyRow.name_index == index))
+            )
+        if cursor:
+            query = query.where(DeclarationRow.id < _uncursor(cursor))
+        query = query.order_by(DeclarationRow.id.desc()).limit(limit + 1)
+        with self._sf() as session:
+            rows = list(session.execute(query).scalars())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([self._summary(r) for r in rows], _cursor(rows[-1].id) if more and rows else None)
+
+    def count(self) -> int:
+        with self._sf() as session:
+            return int(session.execute(select(func.count()).select_from(DeclarationRow)).scalar_one())

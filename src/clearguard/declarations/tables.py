@@ -1,0 +1,94 @@
+"""Declaration tables. Versions are never overwritten: an amendment adds a row.
+
+A version stores its clear part (code and trade fields) as JSON and its protected part (confidential,
+personal, biometric) as a map of JSON pointer -> [data key id, base64 ciphertext], each value sealed
+on its own so a response decrypts only the fields it returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clearguard.db import Base, BigIntPK, UTCDateTime
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class DeclarationRow(Base):
+    __tablename__ = "declarations"
+    __table_args__ = (
+        UniqueConstraint("declarant_index", "lrn"),
+        Index("ix_declarations_office_status", "office", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    mrn: Mapped[str] = mapped_column(String(18), unique=True)
+    lrn: Mapped[str] = mapped_column(String(22))
+    declarant_index: Mapped[str] = mapped_column(String(64))  # blind index of the declarant's EORI
+    type: Mapped[str] = mapped_column(String(2))
+    office: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(8))
+    current_version: Mapped[int] = mapped_column(Integer)
+    content_index: Mapped[str] = mapped_column(String(64))  # keyed hash of the current body, for idempotence
+    pack_ref: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class DeclarationVersionRow(Base):
+    __tablename__ = "declaration_versions"
+    __table_args__ = (UniqueConstraint("declaration_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    declaration_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("declarations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    clear_doc: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    protected: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    salt: Mapped[str] = mapped_column(String(64))  # hex; sealed commitments use it (see ledger entry)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DeclarationPartyRow(Base):
+    """Blind indexes of the parties, so lists filter by EORI or name without decrypting."""
+
+    __tablename__ = "declaration_parties"
+    __table_args__ = (
+        Index("ix_declaration_parties_eori", "eori_index"),
+        Index("ix_declaration_parties_name", "name_index"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    declaration_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("declarations.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    eori_index: Mapped[str | None] = mapped_column(String(64))
+    name_index: Mapped[str | None] = mapped_column(String(64))
+    party_ref: Mapped[str] = mapped_column(String(80))  # whose data key seals this party's fields
+
+
+class DeclarationEventRow(Base):
+    """Every status transition: who, when, why."""
+
+    __tablename__ = "declaration_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    declaration_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("declarations.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,12 @@
+"""Imports every capability's tables, so Base.metadata is complete for Alembic and the tests.
+
+Each capability adds one import line here for its models module.
+"""
+
+from clearguard import db
+from clearguard.declarations import tables as _declarations  # noqa: F401
+
+metadata = db.Base.metadata
+from clearguard.identity import models as _identity  # noqa: F401
+from clearguard.access import models as _access  # noqa: F401
+from clearguard.crypto import tables as _crypto  # noqa: F401
