@@ -9,8 +9,11 @@ import typer
 from clearguard.cli_support import console, guarded, load_settings
 from clearguard.declarations.commands import app as declarations_app
 
-app = typer.Typer(help="ClearGuard: customs declarations and clearance, built for data security.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="ClearGuard: customs declarations and clearance, built for data security.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(declarations_app, name="declarations")
 app.add_typer(db_app, name="db")

@@ -46,8 +46,11 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             findings = exc.extra.get("findings")
             if findings and len(findings) > 1:
                 for f in findings:
-                    err_console.print(f"  {f['severity']:<7} {f['rule_id']:<14} {f['pointer'] or '/'}: "
-                                      f"{f['message']}", markup=False, soft_wrap=True)
+                    err_console.print(
+                        f"  {f['severity']:<7} {f['rule_id']:<14} {f['pointer'] or '/'}: {f['message']}",
+                        markup=False,
+                        soft_wrap=True,
+                    )
             raise fail(str(exc), exc.exit_code) from None
         except ValidationError as exc:  # settings or other models from configuration
             first = exc.errors()[0]

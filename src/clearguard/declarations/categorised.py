@@ -7,6 +7,7 @@ leaf pointer -> category, and helpers to split a document into its clear and pro
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -23,13 +24,14 @@ def escape(token: str) -> str:
 
 
 def pointer(*tokens: str | int) -> str:
-    return "".join("/" + escape(str(t)) for t in tokens)
+    return "".join("/" + (escape(t) if isinstance(t, str) else str(t)) for t in tokens)
 
 
 @cache
 def _schema(declaration_type: str) -> JsonDoc:
     model = {"H1": H1Declaration, "H7": H7Declaration}[declaration_type]
-    return TypeAdapter(model).json_schema()
+    schema: JsonDoc = TypeAdapter(model).json_schema()  # type: ignore[arg-type]
+    return schema
 
 
 def _resolve(schema: JsonDoc, root: JsonDoc) -> JsonDoc:
@@ -60,8 +62,10 @@ def category_at(declaration_type: str, path: tuple[str | int, ...]) -> DataCateg
     category = DataCategory.TRADE
     for token in path:
         if isinstance(token, int):
-            node = _resolve(dict(node.get("items", {}), **({"x-category": node["x-category"]}
-                                                             if "x-category" in node else {})), root)
+            node = _resolve(
+                dict(node.get("items", {}), **({"x-category": node["x-category"]} if "x-category" in node else {})),
+                root,
+            )
         else:
             child = node.get("properties", {}).get(token, {})
             inherited = {"x-category": node["x-category"]} if "x-category" in node else {}
@@ -84,7 +88,8 @@ def leaves(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[s
 
 
 @cache
-def _category_cached(declaration_type: str, shape: tuple[str | int, ...]) -> DataCategory:
+def category_for_shape(declaration_type: str, shape: tuple[str | int, ...]) -> DataCategory:
+    """Category at a path whose list indexes are all 0 (every element of a list shares one)."""
     return category_at(declaration_type, shape)
 
 
@@ -94,4 +99,29 @@ def categorise(declaration_type: str, doc: JsonDoc) -> Iterator[tuple[tuple[str 
         if value is None:
             continue
         shape = tuple(0 if isinstance(t, int) else t for t in path)
-        yield path, value, _category_cached(declaration_type, shape)
+        yield path, value, category_for_shape(declaration_type, shape)
+
+
+@dataclass(frozen=True, slots=True)
+class ListPlan:
+    item: Plan
+
+
+Plan = dict[str, "Plan"] | ListPlan | DataCategory
+
+
+def _build_plan(node: JsonDoc, root: JsonDoc, inherited: DataCategory) -> Plan:
+    node = _resolve(node, root)
+    category = DataCategory(node["x-category"]) if "x-category" in node else inherited
+    if "properties" in node:
+        return {key: _build_plan(child, root, category) for key, child in node["properties"].items()}
+    if node.get("type") == "array":
+        return ListPlan(_build_plan(node.get("items", {}), root, category))
+    return category
+
+
+@cache
+def plan(declaration_type: str) -> Plan:
+    """The category of every field of a declaration type, as a tree shaped like the document."""
+    root = _schema(declaration_type)
+    return _build_plan(root, root, DataCategory.TRADE)

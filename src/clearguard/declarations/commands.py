@@ -47,12 +47,12 @@ def validate(file: Path, json_output: JsonOpt = False) -> None:
     with open_services() as services:
         findings = services.declarations.validate(doc)
     valid = not any(f.severity is Severity.ERROR for f in findings)
-    data = {"valid": valid, "findings": [f.to_dict() for f in findings]}
+    rows = [f.to_dict() for f in findings]
     if json_output:
-        print_json(data)
+        print_json({"valid": valid, "findings": rows})
     else:
         console.print("[green]valid[/green]" if valid else "[red]invalid[/red]")
-        _print_findings(data["findings"])
+        _print_findings(rows)
     if not valid:
         raise typer.Exit(1)
 
@@ -102,10 +102,17 @@ def import_(
     total_lines = _count_lines(file)
     created = existing = 0
     rejected: list[dict[str, Any]] = []
-    with open_services() as services, Progress(
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, disable=json_output or not err_console.is_terminal,
-    ) as progress:
+    with (
+        open_services() as services,
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=json_output or not err_console.is_terminal,
+        ) as progress,
+    ):
         task = progress.add_task("import", total=total_lines)
         lines = read_json_lines(file, max_line_bytes=settings.max_import_line_bytes)
         for line, outcome in services.declarations.lodge_many(lines, cli_actor(), batch_size=batch_size):
@@ -117,8 +124,7 @@ def import_(
                     existing += 1
             else:
                 rejected.append(_outcome_row(line, outcome))
-    summary = {"created": created, "already_lodged": existing, "rejected": len(rejected),
-               "rejected_lines": rejected}
+    summary = {"created": created, "already_lodged": existing, "rejected": len(rejected), "rejected_lines": rejected}
     if json_output:
         print_json(summary)
     else:
@@ -155,8 +161,10 @@ def show(
     if json_output:
         print_json(data)
         return
-    console.print(f"[bold]{view.mrn}[/bold]  {view.type}  LRN {view.lrn}  office {view.office}  "
-                  f"status {view.status}  channel {view.channel}  version {view.version}")
+    console.print(
+        f"[bold]{view.mrn}[/bold]  {view.type}  LRN {view.lrn}  office {view.office}  "
+        f"status {view.status}  channel {view.channel}  version {view.version}"
+    )
     print_json(view.document)
     table = Table("at", "from", "to", "actor", "reason")
     for e in events:
@@ -183,8 +191,9 @@ def list_(
         from datetime import UTC
 
         since = since.replace(tzinfo=UTC)
-    filters = ListFilter(status=status, office=office, type=type, party_eori=party, party_name=name, lrn=lrn,
-                         since=since)
+    filters = ListFilter(
+        status=status, office=office, type=type, party_eori=party, party_name=name, lrn=lrn, since=since
+    )
     with open_services() as services:
         page = services.declarations.list(filters, limit=limit, cursor=cursor)
     if json_output:
@@ -192,8 +201,16 @@ def list_(
         return
     table = Table("MRN", "type", "LRN", "office", "status", "channel", "v", "lodged")
     for s in page.items:
-        table.add_row(s.mrn, s.type, s.lrn, s.office, s.status, s.channel or "", str(s.version),
-                      s.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(
+            s.mrn,
+            s.type,
+            s.lrn,
+            s.office,
+            s.status,
+            s.channel or "",
+            str(s.version),
+            s.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     console.print(table)
     if page.next_cursor:
         console.print(f"more: --cursor {page.next_cursor}")
@@ -202,7 +219,9 @@ def list_(
 @app.command()
 @guarded
 def amend(
-    mrn: str, file: Path, reason: Annotated[str, typer.Option(help="why the declaration changes")],
+    mrn: str,
+    file: Path,
+    reason: Annotated[str, typer.Option(help="why the declaration changes")],
     json_output: JsonOpt = False,
 ) -> None:
     """Amend a declaration before release: adds a version, never overwrites."""
@@ -219,7 +238,9 @@ def amend(
 @app.command()
 @guarded
 def decide(
-    mrn: str, decision: Decision, reason: Annotated[str, typer.Option(help="the officer's reason")],
+    mrn: str,
+    decision: Decision,
+    reason: Annotated[str, typer.Option(help="the officer's reason")],
     json_output: JsonOpt = False,
 ) -> None:
     """Record an officer's decision on a declaration under control: release, hold or reject."""

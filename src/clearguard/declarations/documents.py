@@ -8,12 +8,13 @@ indexes (and so the JSON pointers) stay stable.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
 
 from clearguard.categories import DataCategory
-from clearguard.declarations.categorised import categorise, pointer
+from clearguard.declarations.categorised import ListPlan, Plan, escape, plan
 
 Path = tuple[str | int, ...]
 
@@ -31,44 +32,50 @@ def parse_pointer(ptr: str) -> Path:
     return tuple(tokens)
 
 
-def split(declaration_type: str, doc: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Path, Any, DataCategory]]]:
-    """(clear document, [(pointer, path, value, category)] of the protected values)."""
-    clear = copy.deepcopy(doc)
+def split(
+    declaration_type: str, doc: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, Path, Any, DataCategory]]]:
+    """(clear document, [(pointer, path, value, category)] of the protected values).
+
+    Walks the document against the type's category plan, building the clear part as it goes: this
+    runs for every lodged declaration, so it is on the hot path."""
     protected: list[tuple[str, Path, Any, DataCategory]] = []
-    for path, value, category in categorise(declaration_type, doc):
-        if category.protected:
-            protected.append((pointer(*path), path, value, category))
-            _remove(clear, path)
-    _prune(clear)
-    return clear, protected
+    clear = _clear(doc, plan(declaration_type), (), "", protected)
+    return (clear if isinstance(clear, dict) else {}), protected
 
 
-def _remove(doc: Any, path: Path) -> None:
-    parent = doc
-    for token in path[:-1]:
-        parent = parent[token]
-    last = path[-1]
-    if isinstance(parent, list):
-        parent[last] = None  # type: ignore[index]
-    else:
-        del parent[last]
+_EMPTY: Any = object()
 
 
-def _prune(doc: Any) -> None:
-    """Drop objects left empty by the split (a party whose every field is protected)."""
-    if isinstance(doc, dict):
-        for key in list(doc):
-            _prune(doc[key])
-            if doc[key] == {}:
-                del doc[key]
-    elif isinstance(doc, list):
-        for item in doc:
-            _prune(item)
+def _clear(
+    node: Any, node_plan: Plan, path: Path, ptr: str, protected: list[tuple[str, Path, Any, DataCategory]]
+) -> Any:
+    if isinstance(node, dict):
+        if not isinstance(node_plan, dict):
+            raise ValueError(f"{ptr or '/'}: document does not match its declaration type")
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            kept = _clear(value, node_plan[key], (*path, key), f"{ptr}/{escape(key)}", protected)
+            if kept is not _EMPTY:
+                out[key] = kept
+        return out if out or not path else _EMPTY
+    if isinstance(node, list):
+        if not isinstance(node_plan, ListPlan):
+            raise ValueError(f"{ptr or '/'}: document does not match its declaration type")
+        items = [_clear(value, node_plan.item, (*path, i), f"{ptr}/{i}", protected) for i, value in enumerate(node)]
+        return [None if item is _EMPTY else item for item in items]
+    if node is None:
+        return None
+    category = node_plan if isinstance(node_plan, DataCategory) else DataCategory.TRADE
+    if category.protected:
+        protected.append((ptr, path, node, category))
+        return _EMPTY
+    return node
 
 
 def put(doc: dict[str, Any], path: Path, value: Any) -> None:
     node: Any = doc
-    for token, nxt in zip(path[:-1], path[1:], strict=True):
+    for token, nxt in itertools.pairwise(path):
         if isinstance(node, list):
             assert isinstance(token, int)
             while len(node) <= token:

@@ -17,7 +17,7 @@ from clearguard.declarations.model import Declaration, DeclarationModel
 from clearguard.errors import InputError
 
 SCHEMA_RULE = "CG-SCHEMA-001"
-_ADAPTER: TypeAdapter[DeclarationModel] = TypeAdapter(Declaration)
+_ADAPTER: TypeAdapter[DeclarationModel] = TypeAdapter(Declaration)  # type: ignore[arg-type]
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def _message(error: Any) -> str:
     if kind == "missing":
         return f"{field}: required field is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        return "type: must be \"H1\" or \"H7\""
+        return 'type: must be "H1" or "H7"'
     msg = str(error["msg"])
     msg = msg.removeprefix("Value error, ")
     return f"{field}: {msg[0].lower() + msg[1:] if msg else kind}"

@@ -82,5 +82,7 @@ class RiskOutcome:
 
 class RiskAssessor(Protocol):
     def assess_declaration(
-        self, session: Session, *, declaration_id: int, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
-    ) -> RiskOutcome: ...
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
+    ) -> RiskOutcome:
+        """Score a lodged declaration (before its rows are inserted, so the status is final at once)."""
+        ...

@@ -14,14 +14,16 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.categories import DataCategory
 from clearguard.compliance.findings import Finding, Severity, has_errors
+from clearguard.db import utcnow
 from clearguard.declarations import documents
 from clearguard.declarations.lifecycle import (
     CHANNEL_STATUS,
@@ -34,17 +36,29 @@ from clearguard.declarations.lifecycle import (
 from clearguard.declarations.model import PERSON_PARTIES, DeclarationModel
 from clearguard.declarations.mrn import PROCEDURE_LETTERS, make_mrn, validate_mrn
 from clearguard.declarations.parse import to_model
-from clearguard.declarations.ports import ERASED_TEXT, Erased, FieldRef, FieldVault, LedgerSink, RiskAssessor, RiskOutcome
+from clearguard.declarations.ports import (
+    ERASED_TEXT,
+    Erased,
+    FieldRef,
+    FieldVault,
+    LedgerSink,
+    RiskAssessor,
+    RiskOutcome,
+)
 from clearguard.declarations.tables import (
     DeclarationEventRow,
     DeclarationPartyRow,
     DeclarationRow,
     DeclarationVersionRow,
 )
-from clearguard.db import utcnow
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 
 LRN_RULE = "CG-LRN-001"
+# Core tables: the bulk paths insert through them, skipping the ORM's per-row bookkeeping.
+DECLARATIONS: Table = DeclarationRow.__table__  # type: ignore[assignment]
+VERSIONS: Table = DeclarationVersionRow.__table__  # type: ignore[assignment]
+PARTIES: Table = DeclarationPartyRow.__table__  # type: ignore[assignment]
+EVENTS: Table = DeclarationEventRow.__table__  # type: ignore[assignment]
 VERSION_TABLE = "declaration_versions"
 
 
@@ -99,7 +113,7 @@ class ComplianceChannel:
     """Channel without a risk engine: review findings send a declaration to documentary control."""
 
     def assess_declaration(
-        self, session: Session, *, declaration_id: int, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
     ) -> RiskOutcome:
         review = [f for f in findings if isinstance(f, Finding) and f.severity is Severity.REVIEW]
         if review:
@@ -208,12 +222,31 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class _NewDeclaration:
+    """The rows of one new declaration, planned before the batch inserts them."""
+
+    row: dict[str, Any]
+    version: dict[str, Any]
+    parties: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    entries: list[bytes]  # ledger entries: the version with its automatic transitions
+    result: LodgeResult
+    eori: str
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     """A declaration parsed and checked, ready to store: everything that needs no database."""
 
     model: DeclarationModel
     doc: dict[str, Any]
     findings: list[Finding]
+    canonical: bytes  # canonical JSON of doc: content index and ledger commitment
+
+
+def _json_scalar(value: Any) -> str:
+    # Nearly every protected value is a string: the C string encoder is several times json.dumps.
+    return encode_basestring(value) if isinstance(value, str) else json.dumps(value)
 
 
 def normalise_name(name: str) -> str:
@@ -262,7 +295,8 @@ class DeclarationService:
         parsed = to_model(doc)
         if isinstance(parsed, list):
             raise ValidationFailed(
-                f"{parsed[0].message} ({len(parsed)} finding(s))", field=parsed[0].pointer,
+                f"{parsed[0].message} ({len(parsed)} finding(s))",
+                field=parsed[0].pointer,
                 extra={"findings": [f.to_dict() for f in parsed]},
             )
         findings = self._compliance.validate(parsed)
@@ -270,10 +304,11 @@ class DeclarationService:
         if has_errors(findings):
             first = next(f for f in findings if f.severity is Severity.ERROR)
             raise ValidationFailed(
-                f"{first.message} ({len(findings)} finding(s))", field=first.pointer,
+                f"{first.message} ({len(findings)} finding(s))",
+                field=first.pointer,
                 extra={"findings": [f.to_dict() for f in findings]},
             )
-        return Prepared(parsed, normalised, findings)
+        return Prepared(parsed, normalised, findings, documents.canonical_json(normalised))
 
     def validate(self, doc: dict[str, Any]) -> list[Finding]:
         """Every finding for a document, the stored LRNs included; writes nothing."""
@@ -281,29 +316,26 @@ class DeclarationService:
         if isinstance(parsed, list):
             return parsed
         with self._sf() as session:
+
             def lrn_in_use(eori: str, lrn: str) -> bool:
                 return self._find_by_lrn(session, eori, lrn) is not None
+
             return self._compliance.validate(parsed, lrn_in_use=lrn_in_use)
 
     # ------------------------------------------------------------------ writes
 
     def lodge(self, doc: dict[str, Any], actor: Actor) -> LodgeResult:
-        prepared = self.prepare(doc)
-        for attempt in range(2):
-            try:
-                with self._sf() as session, session.begin():
-                    return self._lodge_in(session, prepared, actor)
-            except IntegrityError:
-                # Two writers raced on one LRN (PostgreSQL); the second attempt finds the first's row.
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        """Lodge one declaration: the same path as bulk lodging, with a batch of one."""
+        [(_line, outcome)] = self._lodge_batch([(1, doc)], actor)
+        if isinstance(outcome, ClearGuardError):
+            raise outcome
+        return outcome
 
     def lodge_many(
         self, docs: Iterable[tuple[int, dict[str, Any] | ClearGuardError]], actor: Actor, *, batch_size: int = 500
     ) -> Iterator[tuple[int, LodgeResult | ClearGuardError]]:
-        """Bulk lodging: one transaction per batch, a savepoint per declaration, so a bad line
-        changes nothing and a good one is kept. Yields each line's outcome after its batch commits."""
+        """Bulk lodging, one transaction per batch; a bad line changes nothing and never stops the
+        others. Yields each line's outcome once its batch has committed."""
         batch: list[tuple[int, dict[str, Any] | ClearGuardError]] = []
         for item in docs:
             batch.append(item)
@@ -316,7 +348,6 @@ class DeclarationService:
     def _lodge_batch(
         self, batch: list[tuple[int, dict[str, Any] | ClearGuardError]], actor: Actor
     ) -> list[tuple[int, LodgeResult | ClearGuardError]]:
-        outcomes: list[tuple[int, LodgeResult | ClearGuardError]] = []
         prepared: list[tuple[int, Prepared | ClearGuardError]] = []
         for line, doc in batch:
             if isinstance(doc, ClearGuardError):
@@ -326,64 +357,154 @@ class DeclarationService:
                 prepared.append((line, self.prepare(doc)))
             except ClearGuardError as exc:
                 prepared.append((line, exc))
-        with self._sf() as session, session.begin():
-            for line, item in prepared:
-                if isinstance(item, ClearGuardError):
-                    outcomes.append((line, item))
-                    continue
-                try:
-                    with session.begin_nested():
-                        outcomes.append((line, self._lodge_in(session, item, actor)))
-                except ClearGuardError as exc:
-                    outcomes.append((line, exc))
+        for attempt in range(2):
+            try:
+                with self._sf() as session, session.begin():
+                    return self._write_batch(session, prepared, actor)
+            except IntegrityError:
+                # Another writer lodged one of these LRNs between our lookup and our insert
+                # (PostgreSQL); the second attempt sees its row and answers as for a repeat.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write_batch(
+        self, session: Session, items: list[tuple[int, Prepared | ClearGuardError]], actor: Actor
+    ) -> list[tuple[int, LodgeResult | ClearGuardError]]:
+        """Everything a batch writes, as few statements as possible: one lookup of the LRNs, then
+        one multi-row insert per table."""
+        keyed: list[tuple[int, Prepared | ClearGuardError, tuple[str, str], str]] = []
+        for line, item in items:
+            if isinstance(item, ClearGuardError):
+                keyed.append((line, item, ("", ""), ""))
+                continue
+            declarant_index = self._vault.blind_index("eori", normalise_eori(item.model.declarant.eori))
+            content_index = self._vault.blind_index("document", item.canonical.decode())
+            keyed.append((line, item, (declarant_index, item.model.lrn), content_index))
+        lrns = sorted({key[1] for _l, item, key, _c in keyed if not isinstance(item, ClearGuardError)})
+        known: dict[tuple[str, str], tuple[str, str, str | None, int, str]] = {}
+        if lrns:
+            for row in session.execute(
+                select(
+                    DeclarationRow.declarant_index,
+                    DeclarationRow.lrn,
+                    DeclarationRow.mrn,
+                    DeclarationRow.status,
+                    DeclarationRow.channel,
+                    DeclarationRow.current_version,
+                    DeclarationRow.content_index,
+                ).where(DeclarationRow.lrn.in_(lrns))
+            ):
+                known[(row[0], row[1])] = (row[2], row[3], row[4], row[5], row[6])
+        now = utcnow()
+        outcomes: list[tuple[int, LodgeResult | ClearGuardError]] = []
+        new: list[_NewDeclaration] = []
+        for line, item, key, content_index in keyed:
+            if isinstance(item, ClearGuardError):
+                outcomes.append((line, item))
+                continue
+            if key in known:
+                mrn, status, channel, version, stored_index = known[key]
+                if stored_index != content_index:
+                    finding = Finding(
+                        LRN_RULE,
+                        Severity.ERROR,
+                        "/lrn",
+                        f"lrn: {item.model.lrn} is already used by this declarant for another declaration "
+                        f"({mrn}); amend that one instead",
+                    )
+                    outcomes.append(
+                        (line, ValidationFailed(finding.message, field="/lrn", extra={"findings": [finding.to_dict()]}))
+                    )
+                else:
+                    outcomes.append((line, LodgeResult(mrn, status, channel, version, item.findings, created=False)))
+                continue
+            planned = self._plan_new(session, item, key[0], content_index, actor, now)
+            known[key] = (planned.row["mrn"], planned.row["status"], planned.row["channel"], 1, content_index)
+            new.append(planned)
+            outcomes.append((line, planned.result))
+        if not new:
+            return outcomes
+        entries = [entry for planned in new for entry in planned.entries]
+        indexes = self._append_entries(session, entries)
+        ids = (
+            session.execute(
+                DECLARATIONS.insert().returning(DECLARATIONS.c.id, sort_by_parameter_order=True),
+                [planned.row for planned in new],
+            )
+            .scalars()
+            .all()
+        )
+        versions: list[dict[str, Any]] = []
+        parties: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        position = 0
+        for declaration_id, planned in zip(ids, new, strict=True):
+            own = indexes[position : position + len(planned.entries)]
+            position += len(planned.entries)
+            versions.append(planned.version | {"declaration_id": declaration_id, "ledger_index": own[0]})
+            parties.extend(p | {"declaration_id": declaration_id} for p in planned.parties)
+            events.extend(e | {"declaration_id": declaration_id, "ledger_index": own[0]} for e in planned.events)
+        session.execute(VERSIONS.insert(), versions)
+        session.execute(PARTIES.insert(), parties)
+        session.execute(EVENTS.insert(), events)
+        for planned in new:
+            self._audit_event(session, actor, "declaration.lodge", planned.row["mrn"], planned.eori, {"version": 1})
         return outcomes
 
-    def _lodge_in(self, session: Session, prepared: Prepared, actor: Actor) -> LodgeResult:
+    def _append_entries(self, session: Session, entries: list[bytes]) -> list[int | None]:
+        if self._ledger is None:
+            return [None] * len(entries)
+        append_many = getattr(self._ledger, "append_many", None)
+        if append_many is not None:
+            return list(append_many(session, entries))
+        return [self._ledger.append(session, entry) for entry in entries]
+
+    def _plan_new(
+        self,
+        session: Session,
+        prepared: Prepared,
+        declarant_index: str,
+        content_index: str,
+        actor: Actor,
+        now: datetime,
+    ) -> _NewDeclaration:
         model, doc = prepared.model, prepared.doc
-        eori = normalise_eori(model.declarant.eori)
-        content_index = self._vault.blind_index("document", documents.canonical_json(doc).decode())
-        existing = self._find_by_lrn(session, eori, model.lrn)
-        if existing is not None:
-            if existing.content_index != content_index:
-                finding = Finding(
-                    LRN_RULE, Severity.ERROR, "/lrn",
-                    f"lrn: {model.lrn} is already used by this declarant for another declaration "
-                    f"({existing.mrn}); amend that one instead",
-                )
-                raise ValidationFailed(finding.message, field="/lrn", extra={"findings": [finding.to_dict()]})
-            return LodgeResult(
-                existing.mrn, existing.status, existing.channel, existing.current_version,
-                prepared.findings, created=False,
-            )
-        now = utcnow()
         mrn = make_mrn(model.office_of_presentation[:2], PROCEDURE_LETTERS[model.type], on=now.date())
-        declaration_id = session.execute(
-            insert(DeclarationRow).returning(DeclarationRow.id),
-            {
-                "mrn": mrn, "lrn": model.lrn, "declarant_index": self._vault.blind_index("eori", eori),
-                "type": model.type, "office": model.office_of_presentation, "status": Status.LODGED.value,
-                "channel": None, "current_version": 1, "content_index": content_index,
-                "pack_ref": self._compliance.pack_ref, "created_at": now, "updated_at": now,
-                "created_by": actor.name,
-            },
-        ).scalar_one()
-        ledger_index = self._store_version(session, declaration_id, mrn, 1, prepared, actor, now, reason=None)
-        self._transition(session, declaration_id, mrn, 1, None, Status.LODGED, actor, now, "lodged")
-        self._transition(session, declaration_id, mrn, 1, Status.LODGED, Status.ACCEPTED, actor, now,
-                         f"validated against rule pack {self._compliance.pack_ref}")
-        self._audit_event(session, actor, "declaration.lodge", mrn, eori, {"version": 1})
-        outcome = self._risk.assess_declaration(
-            session, declaration_id=declaration_id, mrn=mrn, payload=doc, findings=prepared.findings
-        )
+        outcome = self._risk.assess_declaration(session, mrn=mrn, payload=doc, findings=prepared.findings)
         status = CHANNEL_STATUS[outcome.channel]
-        self._transition(session, declaration_id, mrn, 1, Status.ACCEPTED, status, actor, now,
-                         f"channel {outcome.channel}")
-        session.execute(
-            update(DeclarationRow).where(DeclarationRow.id == declaration_id)
-            .values(status=status.value, channel=outcome.channel)
+        check_transition(Status.ACCEPTED, status, mrn=mrn)
+        steps = [
+            (None, Status.LODGED, "lodged"),
+            (Status.LODGED, Status.ACCEPTED, f"validated against rule pack {self._compliance.pack_ref}"),
+            (Status.ACCEPTED, status, f"channel {outcome.channel}"),
+        ]
+        events = [self._event_row(mrn, 1, current, target, actor, now, reason) for current, target, reason in steps]
+        # One ledger entry commits to the version and the automatic transitions that came with it;
+        # every later transition (an officer's decision, an amendment) gets an entry of its own.
+        version, parties, entry = self._version_rows(
+            session, mrn, 1, prepared, actor, now, reason=None, with_events=events
         )
-        return LodgeResult(mrn, status.value, outcome.channel, 1, prepared.findings, True, ledger_index,
-                           dict(outcome.reasons))
+        entries = [entry]
+        row = {
+            "mrn": mrn,
+            "lrn": model.lrn,
+            "declarant_index": declarant_index,
+            "type": model.type,
+            "office": model.office_of_presentation,
+            "status": status.value,
+            "channel": outcome.channel,
+            "current_version": 1,
+            "content_index": content_index,
+            "pack_ref": self._compliance.pack_ref,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": actor.name,
+        }
+        result = LodgeResult(
+            mrn, status.value, outcome.channel, 1, prepared.findings, True, None, dict(outcome.reasons)
+        )
+        return _NewDeclaration(row, version, parties, events, entries, result, normalise_eori(model.declarant.eori))
 
     def _party_refs(self, model: DeclarationModel) -> dict[str, str]:
         """Whose data key seals each top-level part: the declarant's, or a natural person's own."""
@@ -391,16 +512,23 @@ class DeclarationService:
         for part in PERSON_PARTIES[model.type]:
             person = getattr(model, part)
             address = person.address
-            identity = "|".join(
-                [normalise_name(person.name), normalise_name(address.postcode or ""), address.country]
-            )
+            identity = "|".join([normalise_name(person.name), normalise_name(address.postcode or ""), address.country])
             refs[part] = "person:" + self._vault.blind_index("person", identity)
         return refs
 
-    def _store_version(
-        self, session: Session, declaration_id: int, mrn: str, version: int, prepared: Prepared,
-        actor: Actor, now: datetime, *, reason: str | None,
-    ) -> int | None:
+    def _version_rows(
+        self,
+        session: Session,
+        mrn: str,
+        version: int,
+        prepared: Prepared,
+        actor: Actor,
+        now: datetime,
+        *,
+        reason: str | None,
+        with_events: list[dict[str, Any]] | None = None,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], bytes]:
+        """(version row, party rows, ledger entry) of one declaration version; nothing executed yet."""
         model, doc = prepared.model, prepared.doc
         clear, protected_values = documents.split(model.type, doc)
         refs = self._party_refs(model)
@@ -408,79 +536,133 @@ class DeclarationService:
         protected: dict[str, list[Any]] = {}
         for ptr, path, value, category in protected_values:
             part = str(path[0]) if str(path[0]) in key_ids else ""
-            key_id = key_ids[part]
             ref = FieldRef(VERSION_TABLE, mrn, ptr, version)
-            blob = self._vault.seal(session, key_id, ref, json.dumps(value, ensure_ascii=False))
-            protected[ptr] = [category.value, key_id, base64.b64encode(blob).decode()]
+            blob = self._vault.seal(session, key_ids[part], ref, _json_scalar(value))
+            protected[ptr] = [category.value, key_ids[part], base64.b64encode(blob).decode()]
         salt = secrets.token_bytes(32)
-        ledger_index: int | None = None
-        if self._ledger is not None:
-            entry = self._entry("declaration.version", f"{mrn}/{version}", documents.canonical_json(doc), salt)
-            ledger_index = self._ledger.append(session, entry)
-        session.execute(
-            insert(DeclarationVersionRow),
-            {
-                "declaration_id": declaration_id, "version": version, "clear_doc": clear,
-                "protected": protected, "findings": [f.to_dict() for f in prepared.findings],
-                "salt": salt.hex(), "ledger_index": ledger_index, "created_at": now,
-                "created_by": actor.name, "reason": reason,
-            },
-        )
-        session.execute(insert(DeclarationPartyRow), self._party_rows(declaration_id, version, model, refs))
-        return ledger_index
+        committed = prepared.canonical
+        if with_events:
+            committed += b"\n" + documents.canonical_json([e | {"at": e["at"].isoformat()} for e in with_events])
+        entry = self._entry("declaration.version", f"{mrn}/{version}", committed, salt)
+        row = {
+            "version": version,
+            "clear_doc": clear,
+            "protected": protected,
+            "findings": [f.to_dict() for f in prepared.findings],
+            "salt": salt.hex(),
+            "created_at": now,
+            "created_by": actor.name,
+            "reason": reason,
+        }
+        return row, self._party_rows(version, model, refs), entry
 
-    def _party_rows(
-        self, declaration_id: int, version: int, model: DeclarationModel, refs: dict[str, str]
-    ) -> list[dict[str, Any]]:
+    def _party_rows(self, version: int, model: DeclarationModel, refs: dict[str, str]) -> list[dict[str, Any]]:
         rows = []
         for role in ("declarant", "importer", "exporter", "seller", "buyer", "consignee", "consignor"):
             party = getattr(model, role, None)
             if party is None:
                 continue
             eori = getattr(party, "eori", None)
-            rows.append({
-                "declaration_id": declaration_id, "version": version, "role": role,
-                "eori_index": self._vault.blind_index("eori", normalise_eori(eori)) if eori else None,
-                "name_index": self._vault.blind_index("name", normalise_name(party.name)),
-                "party_ref": refs.get(role, refs[""]),
-            })
+            rows.append(
+                {
+                    "version": version,
+                    "role": role,
+                    "eori_index": self._vault.blind_index("eori", normalise_eori(eori)) if eori else None,
+                    "name_index": self._vault.blind_index("name", normalise_name(party.name)),
+                    "party_ref": refs.get(role, refs[""]),
+                }
+            )
         return rows
 
+    @staticmethod
+    def _event_row(
+        mrn: str,
+        version: int,
+        current: Status | None,
+        target: Status,
+        actor: Actor,
+        now: datetime,
+        reason: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "version": version,
+            "from_status": current.value if current else None,
+            "to_status": target.value,
+            "actor": actor.name,
+            "role": actor.role,
+            "reason": reason,
+            "at": now,
+        }
+
     def _transition(
-        self, session: Session, declaration_id: int, mrn: str, version: int, current: Status | None,
-        target: Status, actor: Actor, now: datetime, reason: str | None,
+        self,
+        session: Session,
+        declaration_id: int,
+        mrn: str,
+        version: int,
+        current: Status | None,
+        target: Status,
+        actor: Actor,
+        now: datetime,
+        reason: str | None,
     ) -> None:
         if current is not None:
             check_transition(current, target, mrn=mrn)
-        ledger_index = None
-        if self._ledger is not None:
-            canonical = documents.canonical_json(
-                {"mrn": mrn, "version": version, "from": current, "to": target.value, "actor": actor.name,
-                 "role": actor.role, "reason": reason, "at": now.isoformat()}
-            )
-            ledger_index = self._ledger.append(
-                session, self._entry("declaration.transition", mrn, canonical, secrets.token_bytes(32))
-            )
+        row = self._event_row(mrn, version, current, target, actor, now, reason)
+        canonical = documents.canonical_json({"mrn": mrn} | row | {"at": now.isoformat()})
+        entry = self._entry("declaration.transition", mrn, canonical, secrets.token_bytes(32))
+        [ledger_index] = self._append_entries(session, [entry])
         session.execute(
-            insert(DeclarationEventRow),
-            {
-                "declaration_id": declaration_id, "version": version,
-                "from_status": current.value if current else None, "to_status": target.value,
-                "actor": actor.name, "role": actor.role, "reason": reason, "at": now,
-                "ledger_index": ledger_index,
-            },
+            EVENTS.insert(),
+            row | {"declaration_id": declaration_id, "ledger_index": ledger_index},
         )
 
+    def _store_version(
+        self,
+        session: Session,
+        declaration_id: int,
+        mrn: str,
+        version: int,
+        prepared: Prepared,
+        actor: Actor,
+        now: datetime,
+        *,
+        reason: str | None,
+    ) -> int | None:
+        row, parties, entry = self._version_rows(session, mrn, version, prepared, actor, now, reason=reason)
+        [ledger_index] = self._append_entries(session, [entry])
+        session.execute(
+            VERSIONS.insert(),
+            row | {"declaration_id": declaration_id, "ledger_index": ledger_index},
+        )
+        session.execute(
+            PARTIES.insert(),
+            [p | {"declaration_id": declaration_id} for p in parties],
+        )
+        return ledger_index
+
     def _audit_event(
-        self, session: Session, actor: Actor, action: str, mrn: str | None, party: str | None,
+        self,
+        session: Session,
+        actor: Actor,
+        action: str,
+        mrn: str | None,
+        party: str | None,
         details: dict[str, Any] | None = None,
     ) -> None:
         if self._audit is None:
             return
         self._audit.record(
-            session, actor=actor.name, role=actor.role, action=action, record_type="declaration",
-            record_id=mrn, party=self._vault.blind_index("eori", party) if party else None, source=actor.source,
-            justification=actor.justification, details=details,
+            session,
+            actor=actor.name,
+            role=actor.role,
+            action=action,
+            record_type="declaration",
+            record_id=mrn,
+            party=self._vault.blind_index("eori", party) if party else None,
+            source=actor.source,
+            justification=actor.justification,
+            details=details,
         )
 
     def amend(self, mrn: str, doc: dict[str, Any], actor: Actor, *, reason: str) -> LodgeResult:
@@ -493,8 +675,10 @@ class DeclarationService:
             row = self._row_for_update(session, mrn)
             check_amendable(Status(row.status), mrn=mrn)
             model = prepared.model
-            if model.lrn != row.lrn or model.type != row.type or (
-                self._vault.blind_index("eori", normalise_eori(model.declarant.eori)) != row.declarant_index
+            if (
+                model.lrn != row.lrn
+                or model.type != row.type
+                or (self._vault.blind_index("eori", normalise_eori(model.declarant.eori)) != row.declarant_index)
             ):
                 raise ValidationFailed(
                     "lrn: an amendment keeps the declaration's type, LRN and declarant", field="/lrn"
@@ -503,9 +687,7 @@ class DeclarationService:
             now = utcnow()
             ledger_index = self._store_version(session, row.id, mrn, version, prepared, actor, now, reason=reason)
             current = Status(row.status)
-            outcome = self._risk.assess_declaration(
-                session, declaration_id=row.id, mrn=mrn, payload=prepared.doc, findings=prepared.findings
-            )
+            outcome = self._risk.assess_declaration(session, mrn=mrn, payload=prepared.doc, findings=prepared.findings)
             # Re-assessment may raise the control level, never lower one an officer is already working.
             target = CHANNEL_STATUS[outcome.channel]
             channel = outcome.channel
@@ -513,19 +695,40 @@ class DeclarationService:
                 target = current
                 channel = row.channel or outcome.channel
             elif target is not current:
-                self._transition(session, row.id, mrn, version, current, target, actor, now,
-                                 f"amended: {reason}; channel {outcome.channel}")
-            content_index = self._vault.blind_index("document", documents.canonical_json(prepared.doc).decode())
+                self._transition(
+                    session,
+                    row.id,
+                    mrn,
+                    version,
+                    current,
+                    target,
+                    actor,
+                    now,
+                    f"amended: {reason}; channel {outcome.channel}",
+                )
+            content_index = self._vault.blind_index("document", prepared.canonical.decode())
             session.execute(
-                update(DeclarationRow).where(DeclarationRow.id == row.id).values(
-                    current_version=version, content_index=content_index, updated_at=now,
-                    status=target.value, channel=channel,
+                update(DeclarationRow)
+                .where(DeclarationRow.id == row.id)
+                .values(
+                    current_version=version,
+                    content_index=content_index,
+                    updated_at=now,
+                    status=target.value,
+                    channel=channel,
                 )
             )
-            self._audit_event(session, actor, "declaration.amend", mrn, normalise_eori(model.declarant.eori),
-                              {"version": version, "reason": reason})
-            return LodgeResult(mrn, target.value, channel, version, prepared.findings, True, ledger_index,
-                               dict(outcome.reasons))
+            self._audit_event(
+                session,
+                actor,
+                "declaration.amend",
+                mrn,
+                normalise_eori(model.declarant.eori),
+                {"version": version, "reason": reason},
+            )
+            return LodgeResult(
+                mrn, target.value, channel, version, prepared.findings, True, ledger_index, dict(outcome.reasons)
+            )
 
     def decide(self, mrn: str, decision: Decision | str, actor: Actor, *, reason: str) -> Summary:
         """An officer's release, hold or reject of a declaration under control."""
@@ -545,8 +748,7 @@ class DeclarationService:
             session.execute(
                 update(DeclarationRow).where(DeclarationRow.id == row.id).values(status=target.value, updated_at=now)
             )
-            self._audit_event(session, actor, f"declaration.decision.{decision.value}", mrn, None,
-                              {"reason": reason})
+            self._audit_event(session, actor, f"declaration.decision.{decision.value}", mrn, None, {"reason": reason})
             return self._summary(row, status=target.value)
 
     def invalidate(self, mrn: str, actor: Actor, *, reason: str) -> Summary:
@@ -556,10 +758,12 @@ class DeclarationService:
         with self._sf() as session, session.begin():
             row = self._row_for_update(session, mrn)
             now = utcnow()
-            self._transition(session, row.id, mrn, row.current_version, Status(row.status), Status.INVALIDATED,
-                             actor, now, reason)
+            self._transition(
+                session, row.id, mrn, row.current_version, Status(row.status), Status.INVALIDATED, actor, now, reason
+            )
             session.execute(
-                update(DeclarationRow).where(DeclarationRow.id == row.id)
+                update(DeclarationRow)
+                .where(DeclarationRow.id == row.id)
                 .values(status=Status.INVALIDATED.value, updated_at=now)
             )
             self._audit_event(session, actor, "declaration.invalidate", mrn, None, {"reason": reason})
@@ -583,8 +787,17 @@ class DeclarationService:
 
     @staticmethod
     def _summary(row: DeclarationRow, *, status: str | None = None) -> Summary:
-        return Summary(row.id, row.mrn, row.lrn, row.type, row.office, status or row.status, row.channel,
-                       row.current_version, row.created_at)
+        return Summary(
+            row.id,
+            row.mrn,
+            row.lrn,
+            row.type,
+            row.office,
+            status or row.status,
+            row.channel,
+            row.current_version,
+            row.created_at,
+        )
 
     def header(self, mrn: str) -> Summary:
         """Status and routing data only: nothing protected is read."""
@@ -639,16 +852,28 @@ class DeclarationService:
 
             document = documents.join(vrow.clear_doc, vrow.protected, reveal, open_value)
             if actor is not None and opened:
-                self._audit_event(session, actor, "declaration.read", mrn, None,
-                                  {"version": wanted, "fields": len(opened)})
+                self._audit_event(
+                    session, actor, "declaration.read", mrn, None, {"version": wanted, "fields": len(opened)}
+                )
             parties = session.execute(
                 select(DeclarationPartyRow.role, DeclarationPartyRow.party_ref).where(
                     DeclarationPartyRow.declaration_id == row.id, DeclarationPartyRow.version == wanted
                 )
             ).all()
             return DeclarationView(
-                row.id, row.mrn, row.lrn, row.type, row.office, row.status, row.channel, wanted,
-                row.created_at, row.updated_at, document, vrow.findings, {r: p for r, p in parties},
+                row.id,
+                row.mrn,
+                row.lrn,
+                row.type,
+                row.office,
+                row.status,
+                row.channel,
+                wanted,
+                row.created_at,
+                row.updated_at,
+                document,
+                vrow.findings,
+                {r: p for r, p in parties},
             )
 
     def events(self, mrn: str) -> list[dict[str, Any]]:
@@ -658,12 +883,21 @@ class DeclarationService:
             if row is None:
                 raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
             rows = session.execute(
-                select(DeclarationEventRow).where(DeclarationEventRow.declaration_id == row)
+                select(DeclarationEventRow)
+                .where(DeclarationEventRow.declaration_id == row)
                 .order_by(DeclarationEventRow.id)
             ).scalars()
             return [
-                {"version": e.version, "from": e.from_status, "to": e.to_status, "actor": e.actor,
-                 "role": e.role, "reason": e.reason, "at": e.at.isoformat(), "ledger_index": e.ledger_index}
+                {
+                    "version": e.version,
+                    "from": e.from_status,
+                    "to": e.to_status,
+                    "actor": e.actor,
+                    "role": e.role,
+                    "reason": e.reason,
+                    "at": e.at.isoformat(),
+                    "ledger_index": e.ledger_index,
+                }
                 for e in rows
             ]
 
@@ -691,14 +925,16 @@ class DeclarationService:
         if filters.party_eori:
             index = self._vault.blind_index("eori", normalise_eori(filters.party_eori))
             query = query.where(
-                DeclarationRow.id.in_(select(DeclarationPartyRow.declaration_id).where(
-                    DeclarationPartyRow.eori_index == index))
+                DeclarationRow.id.in_(
+                    select(DeclarationPartyRow.declaration_id).where(DeclarationPartyRow.eori_index == index)
+                )
             )
         if filters.party_name:
             index = self._vault.blind_index("name", normalise_name(filters.party_name))
             query = query.where(
-                DeclarationRow.id.in_(select(DeclarationPartyRow.declaration_id).where(
-                    DeclarationPartyRow.name_index == index))
+                DeclarationRow.id.in_(
+                    select(DeclarationPartyRow.declaration_id).where(DeclarationPartyRow.name_index == index)
+                )
             )
         if cursor:
             query = query.where(DeclarationRow.id < _uncursor(cursor))

@@ -9,6 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import clearguard.db
+from sqlalchemy import Text
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -27,7 +27,7 @@ class ChannelByLrn:
     """Routes by a marker in the LRN, so a test picks the channel it needs."""
 
     def assess_declaration(
-        self, session: Session, *, declaration_id: int, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
     ) -> RiskOutcome:
         for channel in ("red", "yellow", "blue"):
             if channel.upper() in payload["lrn"]:
@@ -37,8 +37,7 @@ class ChannelByLrn:
 
 @pytest.fixture
 def service(session_factory: sessionmaker[Session]) -> DeclarationService:
-    return DeclarationService(session_factory, compliance=ComplianceService(), vault=PlainVault(),
-                              risk=ChannelByLrn())
+    return DeclarationService(session_factory, compliance=ComplianceService(), vault=PlainVault(), risk=ChannelByLrn())
 
 
 def counts(sf: sessionmaker[Session]) -> tuple[int, int, int]:

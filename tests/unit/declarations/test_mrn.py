@@ -36,7 +36,7 @@ def test_a_changed_body_character_is_caught_unless_it_keeps_the_check_digit(
     country: str, letter: str, position: int, replacement: str
 ) -> None:
     mrn = make_mrn(country, letter)
-    changed = mrn[:position] + replacement + mrn[position + 1:]
+    changed = mrn[:position] + replacement + mrn[position + 1 :]
     if changed == mrn:
         return
     if iso6346_check_digit(changed[:17]) == int(changed[17]):
@@ -50,7 +50,7 @@ def test_a_changed_body_character_is_caught_unless_it_keeps_the_check_digit(
     "bad", ["", "26GB", "26GB0000000000000R", "2XGBABCDEFGHIJKLR1", "26GBABCDEFGHIJKL11", "26GBABCDEFGHIJKLRR"]
 )
 def test_malformed_mrns_name_the_field(bad: str) -> None:
-    with pytest.raises(InputError, match="^mrn: "):
+    with pytest.raises(InputError, match=r"^mrn: "):
         validate_mrn(bad)
 
 

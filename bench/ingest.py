@@ -1,0 +1,115 @@
+"""Ingest benchmark: lodging through the lifecycle service versus a bare parse-and-insert baseline.
+
+Both run in this process, on the same N generated declarations, each into a fresh SQLite database
+(WAL) in a temporary directory, in transactions of the same batch size. Prints both rates and the
+ratio, then times `clearguard declarations import` of a JSON Lines file of the same declarations.
+
+    .venv/bin/python bench/ingest.py [--count 20000] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert
+
+from clearguard import db
+from clearguard.config import Settings
+from clearguard.declarations.parse import to_model
+from clearguard.declarations.samples import generate
+from clearguard.declarations.service import Actor
+from clearguard.services import build_services
+from clearguard.tables import metadata
+
+ACTOR = Actor("bench", "system", "bench")
+
+
+def lodge_rate(docs: list[str], workdir: Path, batch: int) -> float:
+    settings = Settings(database_url=f"sqlite:///{workdir / 'service.db'}", var_dir=workdir / "var")
+    services = build_services(settings)
+    metadata.create_all(services.engine)
+    start = time.perf_counter()
+    lines = ((n, json.loads(raw)) for n, raw in enumerate(docs, 1))
+    done = sum(
+        1
+        for _n, outcome in services.declarations.lodge_many(lines, ACTOR, batch_size=batch)
+        if getattr(outcome, "created", False)
+    )
+    elapsed = time.perf_counter() - start
+    services.close()
+    assert done == len(docs), f"only {done} of {len(docs)} lodged"
+    return len(docs) / elapsed
+
+
+def baseline_rate(docs: list[str], workdir: Path, batch: int) -> float:
+    """Parse (JSON + the same pydantic models) and insert the document: no rules, no lifecycle."""
+    engine = db.make_engine(f"sqlite:///{workdir / 'baseline.db'}")
+    meta = MetaData()
+    table = Table(
+        "declarations", meta, Column("id", Integer, primary_key=True), Column("lrn", String(22)), Column("doc", JSON)
+    )
+    meta.create_all(engine)
+    start = time.perf_counter()
+    for offset in range(0, len(docs), batch):
+        rows: list[dict[str, Any]] = []
+        for raw in docs[offset : offset + batch]:
+            model = to_model(json.loads(raw))
+            assert not isinstance(model, list)
+            rows.append({"lrn": model.lrn, "doc": model.model_dump(mode="json")})
+        with engine.begin() as conn:
+            conn.execute(insert(table), rows)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return len(docs) / elapsed
+
+
+def import_seconds(docs: list[str], workdir: Path) -> float:
+    path = workdir / "import.jsonl"
+    path.write_text("\n".join(docs) + "\n")
+    env = dict(
+        os.environ,
+        CLEARGUARD_DATABASE_URL=f"sqlite:///{workdir / 'import.db'}",
+        CLEARGUARD_VAR_DIR=str(workdir / "import-var"),
+    )
+    clearguard = Path(sys.executable).with_name("clearguard")
+    subprocess.run([str(clearguard), "init", "--no-demo"], env=env, check=True, capture_output=True)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [str(clearguard), "declarations", "import", str(path), "--json"], env=env, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - start
+    summary = json.loads(result.stdout)
+    assert summary["created"] == len(docs), summary
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--skip-import", action="store_true")
+    args = parser.parse_args()
+    docs = [json.dumps(d) for d in generate(args.count, seed=42)]
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        baseline = baseline_rate(docs, workdir, args.batch)
+        service = lodge_rate(docs, workdir, args.batch)
+        print(f"declarations: {args.count}, batch {args.batch}, SQLite WAL")
+        print(f"lifecycle service : {service:9.0f} declarations/s (rules, MRN, encryption, ledger, audit, risk)")
+        print(f"bare baseline     : {baseline:9.0f} declarations/s (parse + plain insert)")
+        print(f"ratio             : {service / baseline:9.2f}  (target >= 0.5; service target >= 2000/s)")
+        if not args.skip_import:
+            seconds = import_seconds(docs, workdir)
+            print(f"declarations import of {args.count} lines: {seconds:.1f} s (target < 20 s)")
+
+
+if __name__ == "__main__":
+    main()
