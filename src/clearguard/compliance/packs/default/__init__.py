@@ -1,0 +1,1 @@
+"""The default rule pack; a package only so its YAML versions ship as package data."""
