@@ -125,3 +125,40 @@ def plan(declaration_type: str) -> Plan:
     """The category of every field of a declaration type, as a tree shaped like the document."""
     root = _schema(declaration_type)
     return _build_plan(root, root, DataCategory.TRADE)
+
+
+CLEAR, SEALED, MIXED = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A compiled plan node: what a split does with the subtree here, decided once per type.
+
+    CLEAR: nothing protected beneath, kept as it is. SEALED: every value beneath is protected and of
+    one category, sealed as one value. MIXED: walked key by key (or item by item)."""
+
+    summary: int
+    category: DataCategory
+    children: dict[str, tuple[str, Node]]  # key -> (escaped pointer segment, node)
+    item: Node | None
+
+
+def _compile(node_plan: Plan) -> Node:
+    if isinstance(node_plan, DataCategory):
+        return Node(SEALED if node_plan.protected else CLEAR, node_plan, {}, None)
+    if isinstance(node_plan, ListPlan):
+        item = _compile(node_plan.item)
+        return Node(item.summary, item.category, {}, item)
+    children = {key: ("/" + escape(key), _compile(child)) for key, child in node_plan.items()}
+    summaries = {child.summary for _seg, child in children.values()}
+    categories = {child.category for _seg, child in children.values()}
+    if summaries == {CLEAR}:
+        return Node(CLEAR, DataCategory.TRADE, children, None)
+    if summaries == {SEALED} and len(categories) == 1:
+        return Node(SEALED, categories.pop(), children, None)
+    return Node(MIXED, DataCategory.TRADE, children, None)
+
+
+@cache
+def compiled(declaration_type: str) -> Node:
+    return _compile(plan(declaration_type))

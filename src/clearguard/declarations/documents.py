@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from clearguard.categories import DataCategory
-from clearguard.declarations.categorised import ListPlan, Plan, escape, plan
+from clearguard.declarations.categorised import CLEAR, MIXED, SEALED, Node, compiled
 
 Path = tuple[str | int, ...]
 
 
 def canonical_json(doc: Any) -> bytes:
-    """One byte string per document: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """One byte string per document: sorted keys, no whitespace, UTF-8 (as RFC 8785 for our values:
+    strings, integers, booleans; amounts are decimal strings, never floats)."""
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
 def parse_pointer(ptr: str) -> Path:
@@ -37,40 +39,46 @@ def split(
 ) -> tuple[dict[str, Any], list[tuple[str, Path, Any, DataCategory]]]:
     """(clear document, [(pointer, path, value, category)] of the protected values).
 
-    Walks the document against the type's category plan, building the clear part as it goes: this
-    runs for every lodged declaration, so it is on the hot path."""
+    Walks only the mixed parts of the document (see categorised.Node): a subtree with nothing
+    protected is kept as it is, and one wholly protected under one category is sealed as one value.
+    This runs for every lodged declaration, so it is on the hot path."""
     protected: list[tuple[str, Path, Any, DataCategory]] = []
-    clear = _clear(doc, plan(declaration_type), (), "", protected)
+    root = compiled(declaration_type)
+    if root.summary != MIXED:
+        raise ValueError(f"{declaration_type}: a declaration type has both clear and protected fields")
+    clear = _clear(doc, root, (), "", protected)
     return (clear if isinstance(clear, dict) else {}), protected
 
 
 _EMPTY: Any = object()
 
 
-def _clear(
-    node: Any, node_plan: Plan, path: Path, ptr: str, protected: list[tuple[str, Path, Any, DataCategory]]
-) -> Any:
-    if isinstance(node, dict):
-        if not isinstance(node_plan, dict):
-            raise ValueError(f"{ptr or '/'}: document does not match its declaration type")
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            kept = _clear(value, node_plan[key], (*path, key), f"{ptr}/{escape(key)}", protected)
-            if kept is not _EMPTY:
-                out[key] = kept
-        return out if out or not path else _EMPTY
-    if isinstance(node, list):
-        if not isinstance(node_plan, ListPlan):
-            raise ValueError(f"{ptr or '/'}: document does not match its declaration type")
-        items = [_clear(value, node_plan.item, (*path, i), f"{ptr}/{i}", protected) for i, value in enumerate(node)]
-        return [None if item is _EMPTY else item for item in items]
-    if node is None:
-        return None
-    category = node_plan if isinstance(node_plan, DataCategory) else DataCategory.TRADE
-    if category.protected:
-        protected.append((ptr, path, node, category))
+def _clear(node: Any, plan: Node, path: Path, ptr: str, protected: list[tuple[str, Path, Any, DataCategory]]) -> Any:
+    if plan.summary == CLEAR or node is None:
+        return node
+    if plan.summary == SEALED:
+        protected.append((ptr, path, node, plan.category))
         return _EMPTY
-    return node
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        children = plan.children
+        for key, value in node.items():
+            segment, child = children[key]
+            # The two common cases inline: most keys hold a clear value or one protected value.
+            if child.summary == CLEAR or value is None:
+                out[key] = value
+            elif child.summary == SEALED:
+                protected.append((ptr + segment, (*path, key), value, child.category))
+            else:
+                kept = _clear(value, child, (*path, key), ptr + segment, protected)
+                if kept is not _EMPTY:
+                    out[key] = kept
+        return out if out or not path else _EMPTY
+    if isinstance(node, list) and plan.item is not None:
+        item = plan.item
+        kept_items = [_clear(value, item, (*path, i), f"{ptr}/{i}", protected) for i, value in enumerate(node)]
+        return [None if kept is _EMPTY else kept for kept in kept_items]
+    raise ValueError(f"{ptr or '/'}: document does not match its declaration type")
 
 
 def put(doc: dict[str, Any], path: Path, value: Any) -> None:

@@ -16,6 +16,7 @@ from clearguard.errors import InputError
 
 MRN_PATTERN = re.compile(r"^[0-9]{2}[A-Z]{2}[A-Z0-9]{12}[A-Z][0-9]$")
 _ALPHABET = string.ascii_uppercase + string.digits
+_BODIES = 36**12  # one uniform draw gives all twelve characters
 
 # Procedure letters of the annex; H1 and H7 are "import declaration only".
 PROCEDURE_LETTERS = {"H1": "R", "H7": "R"}
@@ -24,7 +25,11 @@ PROCEDURE_LETTERS = {"H1": "R", "H7": "R"}
 def make_mrn(country: str, procedure_letter: str, *, on: date | None = None) -> str:
     """A fresh MRN; the 12-character body is random so MRNs reveal nothing about volumes."""
     year = (on or date.today()).year % 100
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    number = secrets.randbelow(_BODIES)
+    body = ""
+    for _ in range(12):
+        number, digit = divmod(number, 36)
+        body += _ALPHABET[digit]
     head = f"{year:02d}{country.upper()}{body}{procedure_letter}"
     return head + str(iso6346_check_digit(head))
 

@@ -244,6 +244,10 @@ class Prepared:
     canonical: bytes  # canonical JSON of doc: content index and ledger commitment
 
 
+def vars_of(filters: ListFilter) -> dict[str, Any]:
+    return {name: getattr(filters, name) for name in filters.__dataclass_fields__}
+
+
 def _json_scalar(value: Any) -> str:
     # Nearly every protected value is a string: the C string encoder is several times json.dumps.
     return encode_basestring(value) if isinstance(value, str) else json.dumps(value)
@@ -382,6 +386,8 @@ class DeclarationService:
             content_index = self._vault.blind_index("document", item.canonical.decode())
             keyed.append((line, item, (declarant_index, item.model.lrn), content_index))
         lrns = sorted({key[1] for _l, item, key, _c in keyed if not isinstance(item, ClearGuardError)})
+        # Both columns, so the lookup uses the (declarant_index, lrn) unique index, not a scan.
+        declarants = sorted({key[0] for _l, item, key, _c in keyed if not isinstance(item, ClearGuardError)})
         known: dict[tuple[str, str], tuple[str, str, str | None, int, str]] = {}
         if lrns:
             for row in session.execute(
@@ -393,7 +399,7 @@ class DeclarationService:
                     DeclarationRow.channel,
                     DeclarationRow.current_version,
                     DeclarationRow.content_index,
-                ).where(DeclarationRow.lrn.in_(lrns))
+                ).where(DeclarationRow.declarant_index.in_(declarants), DeclarationRow.lrn.in_(lrns))
             ):
                 known[(row[0], row[1])] = (row[2], row[3], row[4], row[5], row[6])
         now = utcnow()
@@ -808,6 +814,10 @@ class DeclarationService:
                 raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
             return self._summary(row)
 
+    def party_key(self, eori: str) -> str:
+        """What declarations store for a party: the blind index of its EORI."""
+        return self._vault.blind_index("eori", normalise_eori(eori))
+
     def declarant_party(self, mrn: str) -> str:
         """The blind index of the declarant's EORI, for access decisions."""
         mrn = validate_mrn(mrn)
@@ -901,7 +911,11 @@ class DeclarationService:
                 for e in rows
             ]
 
-    def list(self, filters: ListFilter = ListFilter(), *, limit: int = 50, cursor: str | None = None) -> Page:
+    def list(
+        self, filters: ListFilter = ListFilter(), *, limit: int = 50, cursor: str | None = None,
+        actor: Actor | None = None,
+    ) -> Page:
+        """Summaries only (nothing protected is decrypted); with an actor, the listing is audited."""
         if not 1 <= limit <= 500:
             raise InputError("limit: must be between 1 and 500", field="limit")
         query = select(DeclarationRow)
@@ -939,8 +953,12 @@ class DeclarationService:
         if cursor:
             query = query.where(DeclarationRow.id < _uncursor(cursor))
         query = query.order_by(DeclarationRow.id.desc()).limit(limit + 1)
-        with self._sf() as session:
+        with self._sf() as session, session.begin():
             rows = list(session.execute(query).scalars())
+            if actor is not None:
+                shown = {k: v for k, v in vars_of(filters).items() if v is not None and k != "party_eoris"}
+                self._audit_event(session, actor, "declaration.list", None, None,
+                                  {"filters": sorted(shown), "returned": min(len(rows), limit)})
         more = len(rows) > limit
         rows = rows[:limit]
         return Page([self._summary(r) for r in rows], _cursor(rows[-1].id) if more and rows else None)
