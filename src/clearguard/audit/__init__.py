@@ -1,0 +1,6 @@
+"""Audit trail: who did what to which record, when, from where, and why (break-glass); each event
+committed with the action it records and entered in the ledger as a salted commitment."""
+
+from clearguard.audit.service import AuditEvent, AuditQuery, AuditService
+
+__all__ = ["AuditEvent", "AuditQuery", "AuditService"]

@@ -1,0 +1,197 @@
+"""`clearguard ledger ...`: publish, key, verify (database or tiles directory), receipts, witnessing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearguard import db
+from clearguard.cli_support import console, err_console, fail, guarded, load_settings, print_json
+from clearguard.config import Settings
+from clearguard.ledger.errors import LedgerError
+from clearguard.ledger.note import ed25519_verifier
+from clearguard.ledger.receipt import loads_receipt, verify_receipt
+from clearguard.ledger.service import LedgerService
+from clearguard.ledger.tiles_dir import publish, verify_tiles_dir
+from clearguard.ledger.verification import Progress as ProgressFn
+from clearguard.ledger.witness_service import WitnessService, add_peer, submit
+
+ledger_app = typer.Typer(help="Tamper-evident ledger: checkpoints, tiles, receipts, witnesses.", no_args_is_help=True)
+witness_app = typer.Typer(help="Witnessing: cosign other logs, get ours cosigned.", no_args_is_help=True)
+ledger_app.add_typer(witness_app, name="witness")
+
+
+@dataclass
+class LedgerContext:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    ledger: LedgerService
+
+
+@contextmanager
+def ledger_context() -> Iterator[LedgerContext]:
+    settings = load_settings()
+    engine = db.make_engine(settings.database_url, echo=settings.database_echo)
+    ledger = LedgerService.from_settings(settings)
+    from clearguard.audit.service import AuditCommitmentSource
+
+    ledger.add_source(AuditCommitmentSource())
+    try:
+        yield LedgerContext(settings, engine, db.make_session_factory(engine), ledger)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[ProgressFn]:
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@ledger_app.command("key")
+@guarded
+def key() -> None:
+    """Print the log's verifier key (name+hex8+base64), for tlog-tiles clients."""
+    settings = load_settings()
+    typer.echo(LedgerService.from_settings(settings).vkey())
+
+
+@ledger_app.command("integrate")
+@guarded
+def integrate() -> None:
+    """Integrate every pending entry now and sign a checkpoint."""
+    with ledger_context() as ctx:
+        signed = ctx.ledger.integrate_all(ctx.factory)
+    if signed is None:
+        console.print("nothing pending")
+    else:
+        console.print(f"checkpoint {signed.checkpoint.size}")
+
+
+@ledger_app.command("publish")
+@guarded
+def publish_cmd(
+    directory: Annotated[Path, typer.Argument(help="target directory (tlog-tiles layout)")],
+) -> None:
+    """Integrate pending entries, then write the log as C2SP tlog-tiles: tiles, entry bundles, checkpoint."""
+    with ledger_context() as ctx:
+        ctx.ledger.integrate_all(ctx.factory)
+        with ctx.factory() as session, progress_bar("publishing") as update:
+            checkpoint = publish(session, directory, update)
+    if checkpoint is None:
+        raise fail("the ledger is empty: nothing to publish", 1)
+    console.print(f"published size {checkpoint.size} to {directory}")
+
+
+@ledger_app.command("verify")
+@guarded
+def verify(
+    tiles: Annotated[Path | None, typer.Option(help="verify this tiles directory offline instead")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="verifier key of the log (with --tiles)")] = None,
+    origin: Annotated[str | None, typer.Option(help="expected checkpoint origin (with --tiles)")] = None,
+) -> None:
+    """Recompute the log and check every checkpoint; name the first divergent entry."""
+    if tiles is not None:
+        if key is None:
+            raise fail("--tiles needs --key VKEY (the log's verifier key)", 2)
+        with progress_bar("verifying tiles") as update:
+            checkpoint = verify_tiles_dir(tiles, key, origin=origin, progress=update)
+        console.print(f"ok: {checkpoint.origin} size {checkpoint.size} verifies against {key.split('+')[0]}")
+        return
+    if key is not None:
+        raise fail("--key goes with --tiles", 2)
+    with ledger_context() as ctx, ctx.factory() as session, progress_bar("verifying ledger") as update:
+        report = ctx.ledger.verify(session, update)
+    if report.ok:
+        console.print(f"ok: {report.size} entries, {report.checkpoints} checkpoints")
+        return
+    for problem in report.problems[:20]:
+        err_console.print(f"  {problem}", markup=False)
+    first = report.first_divergent_index
+    where = f"first divergent entry: {first}" if first is not None else "checkpoints disagree"
+    raise fail(f"ledger verification failed ({len(report.problems)} problems); {where}", 1)
+
+
+@ledger_app.command("receipt")
+@guarded
+def receipt(index: Annotated[int, typer.Argument(min=0)]) -> None:
+    """Print the receipt of one integrated entry (JSON)."""
+    with ledger_context() as ctx, ctx.factory() as session:
+        typer.echo(ctx.ledger.receipt(session, index).dumps(), nl=False)
+
+
+@ledger_app.command("verify-receipt")
+@guarded
+def verify_receipt_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="receipt JSON")],
+    key: Annotated[str | None, typer.Option("--key", help="log verifier key; default: this log's")] = None,
+) -> None:
+    """Check a receipt offline: the checkpoint's signature, then the entry's inclusion proof."""
+    parsed = loads_receipt(file.read_bytes())
+    verifier = ed25519_verifier(key) if key else LedgerService.from_settings(load_settings()).verifier
+    signed = verify_receipt(parsed, [verifier])
+    console.print(f"ok: entry {parsed.index} is in {signed.checkpoint.origin} at size {signed.checkpoint.size}")
+
+
+@witness_app.command("add-log")
+@guarded
+def add_log(
+    origin: Annotated[str, typer.Argument(help="the log's checkpoint origin")],
+    vkey: Annotated[str, typer.Argument(help="the log's verifier key")],
+    url: Annotated[str, typer.Argument(help="the log's URL (tiles prefix)")],
+) -> None:
+    """Start cosigning another log's checkpoints."""
+    with ledger_context() as ctx, ctx.factory() as session, session.begin():
+        WitnessService.from_settings(ctx.settings).add_log(session, origin, vkey, url)
+    console.print(f"witnessing {origin}")
+
+
+@witness_app.command("key")
+@guarded
+def witness_key() -> None:
+    """Print this instance's cosigner verifier key."""
+    typer.echo(WitnessService.from_settings(load_settings()).vkey())
+
+
+@witness_app.command("add-peer")
+@guarded
+def add_peer_cmd(
+    vkey: Annotated[str, typer.Argument(help="the witness's cosigner verifier key")],
+    url: Annotated[str, typer.Argument(help="the witness's submission prefix")],
+) -> None:
+    """Ask this witness to cosign our checkpoints."""
+    with ledger_context() as ctx, ctx.factory() as session, session.begin():
+        add_peer(session, vkey, url)
+    console.print(f"peer added: {vkey.split('+')[0]}")
+
+
+@witness_app.command("submit")
+@guarded
+def submit_cmd() -> None:
+    """Send our latest checkpoint to every peer witness and store their cosignatures."""
+    with (
+        ledger_context() as ctx,
+        httpx.Client(timeout=ctx.settings.ledger_witness_timeout_s) as client,
+        ctx.factory() as session,
+        session.begin(),
+    ):
+        results = submit(ctx.ledger, session, client)
+    print_json([{"witness": r.witness, "ok": r.ok, "detail": r.detail} for r in results])
+    if not all(r.ok for r in results):
+        raise LedgerError("a witness refused or failed; see above")

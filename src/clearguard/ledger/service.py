@@ -1,0 +1,255 @@
+"""LedgerService: the one way into the ledger's tables.
+
+Writers call `append(session, entry)` inside their own transaction; the entry gets its index there
+and commits, or rolls back, with the writer's other rows. Integration runs later, in batches, in its
+own transaction: it hashes the new entries into the stored tiles and signs a checkpoint. Entries
+that are sequenced but not yet integrated are durable rows, so a crash between the two loses
+nothing: the next integration picks them up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearguard.config import Settings
+from clearguard.ledger import store
+from clearguard.ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
+from clearguard.ledger.commitment import decode_entry
+from clearguard.ledger.errors import LedgerError, NotIntegrated, ProofError
+from clearguard.ledger.hashing import leaf_hash
+from clearguard.ledger.keys import load_or_create_key
+from clearguard.ledger.note import Ed25519Signer, Ed25519Verifier
+from clearguard.ledger.proofs import consistency_proof, inclusion_proof
+from clearguard.ledger.receipt import Receipt, verify_receipt
+from clearguard.ledger.tiles import TILE_WIDTH, TileBuilder, TileRef, encode_bundle, tile_width
+from clearguard.ledger.verification import CommitmentSource, Progress, VerifyReport
+
+
+class LedgerService:
+    def __init__(
+        self,
+        signer: Ed25519Signer,
+        *,
+        batch_size: int = 1000,
+        sources: Sequence[CommitmentSource] = (),
+        entry_check: Callable[[bytes], object] | None = decode_entry,
+    ) -> None:
+        """`entry_check` refuses entries that are not commitments (clearguard/entry/v1), so nothing
+        but a kind, an opaque id and a hash can enter; None accepts any bytes (tests, benchmarks)."""
+        self.signer = signer
+        self.origin = signer.name
+        self.batch_size = batch_size
+        self._entry_check = entry_check
+        self.sources: list[CommitmentSource] = list(sources)
+        self._tile_cache = store.TileCache()
+        self._known_size = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LedgerService:
+        path = settings.ledger_key_file or settings.keys_dir / "ledger-log.key"
+        signer = Ed25519Signer(settings.ledger_origin, load_or_create_key(Path(path)))
+        return cls(signer, batch_size=settings.ledger_batch_size)
+
+    @property
+    def strict_entries(self) -> bool:
+        return self._entry_check is not None
+
+    @property
+    def verifier(self) -> Ed25519Verifier:
+        return self.signer.verifier()
+
+    def vkey(self) -> str:
+        """The log's verifier key, `name+hex8+base64`, for outside tlog-tiles clients."""
+        return self.signer.vkey()
+
+    def add_source(self, source: CommitmentSource) -> None:
+        self.sources.append(source)
+
+    # --- writing ---
+
+    def append(self, session: Session, entry: bytes) -> int:
+        """Sequences one entry inside the caller's open transaction; returns its index."""
+        if self._entry_check is not None:
+            self._entry_check(entry)
+        return store.append_entries(session, [entry])
+
+    def append_many(self, session: Session, entries: Sequence[bytes]) -> int:
+        """Sequences several entries at once; returns the first index (the rest follow in order)."""
+        if self._entry_check is not None:
+            for entry in entries:
+                self._entry_check(entry)
+        return store.append_entries(session, entries)
+
+    def integrate(self, session: Session, max_entries: int | None = None) -> SignedCheckpoint | None:
+        """Hashes pending entries into the tiles and signs a checkpoint over the new tree, all in the
+        caller's transaction; returns None when nothing was pending. Integrators serialise on the
+        tree row, so the log never signs two checkpoints for diverging trees."""
+        limit = max_entries or self.batch_size
+        size, _ = store.lock_tree(session)
+        builder: TileBuilder | None = None
+        total = 0
+        while total < limit:
+            rows = store.entries_from(session, size, min(limit - total, 10_000))
+            # Stop at a gap: an index handed out to a writer that has not committed yet.
+            hashes: list[bytes] = []
+            for expected, (idx, data) in enumerate(rows, start=size):
+                if idx != expected:
+                    break
+                hashes.append(leaf_hash(data))
+            if not hashes:
+                break
+            if builder is None:
+                builder = TileBuilder(size, store.edge_tiles(session, size))
+            store.write_tiles(session, builder.extend(hashes))
+            size += len(hashes)
+            total += len(hashes)
+            if len(hashes) < len(rows):
+                break
+        if builder is None:
+            return None
+        root = builder.root()
+        store.set_tree(session, size, root)
+        checkpoint = Checkpoint(self.origin, size, root)
+        note = checkpoint.sign(self.signer)
+        store.add_checkpoint(session, size, root, note)
+        return open_checkpoint(note, [self.verifier], self.origin)
+
+    def integrate_all(self, factory: sessionmaker[Session]) -> SignedCheckpoint | None:
+        """Integrates every pending entry, one batch per transaction."""
+        last = None
+        while True:
+            with factory() as session, session.begin():
+                signed = self.integrate(session)
+            if signed is None:
+                return last
+            last = signed
+
+    # --- reading ---
+
+    def pending(self, session: Session) -> int:
+        return store.sequenced_size(session) - store.tree_state(session)[0]
+
+    def latest(self, session: Session) -> SignedCheckpoint | None:
+        row = store.latest_checkpoint(session)
+        return None if row is None else open_checkpoint(row.note, [self.verifier], self.origin)
+
+    def latest_note(self, session: Session) -> str | None:
+        row = store.latest_checkpoint(session)
+        return None if row is None else row.note
+
+    def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
+        self._check_size(session, size)
+        return inclusion_proof(index, size, store.node_reader(session, self._tile_cache))
+
+    def consistency_proof(self, session: Session, size1: int, size2: int) -> list[bytes]:
+        self._check_size(session, size2)
+        return consistency_proof(size1, size2, store.node_reader(session, self._tile_cache))
+
+    def _check_size(self, session: Session, size: int) -> None:
+        # The integrated size only grows, so a size this process has seen integrated stays valid.
+        if size <= self._known_size:
+            return
+        integrated, _ = store.tree_state(session)
+        self._known_size = max(self._known_size, integrated)
+        if size > integrated:
+            raise ProofError(f"no tree of size {size}: {integrated} entries are integrated")
+
+    def receipt(self, session: Session, index: int) -> Receipt:
+        """Index, latest signed checkpoint and inclusion proof of one entry."""
+        row = store.latest_checkpoint(session)
+        if row is None or index >= row.size:
+            raise NotIntegrated(f"entry {index} is not yet in a signed checkpoint")
+        data = store.entry(session, index)
+        if data is None:
+            raise LedgerError(f"entry {index} is missing from the ledger")
+        proof = inclusion_proof(index, row.size, store.node_reader(session, self._tile_cache))
+        return Receipt(index, data, row.note, tuple(proof))
+
+    def receipt_now(self, factory: sessionmaker[Session], index: int) -> Receipt:
+        """For a writer that has committed and wants its receipt at once (lodging): integrates what
+        is pending (a no-op if a background integrator got there first), then builds the receipt."""
+        with factory() as session:
+            row = store.latest_checkpoint(session)
+            if row is not None and index < row.size:
+                return self.receipt(session, index)
+        self.integrate_all(factory)
+        with factory() as session:
+            return self.receipt(session, index)
+
+    def check_receipt(self, receipt: Receipt) -> SignedCheckpoint:
+        return verify_receipt(receipt, [self.verifier], self.origin)
+
+    def entry(self, session: Session, index: int) -> bytes | None:
+        return store.entry(session, index)
+
+    def verify(self, session: Session, progress: Progress | None = None) -> VerifyReport:
+        """Recomputes the whole log; the report names the first divergent entry, if any."""
+        from clearguard.ledger.verify_db import verify_database  # the verifier builds on this class
+
+        return verify_database(self, session, progress)
+
+    # --- tiles, as served and published ---
+
+    def read_tile(self, session: Session, ref: TileRef) -> bytes | None:
+        """The bytes of a tile or entry bundle of the latest tree; None if it does not exist. A
+        partial tile narrower than the stored one is its prefix, as tlog-tiles allows."""
+        size, _ = store.tree_state(session)
+        level = 0 if ref.level is None else ref.level
+        available = tile_width(size, level, ref.index)
+        if available == 0 or ref.width > available:
+            return None
+        if ref.level is None:
+            start = ref.index * TILE_WIDTH
+            rows = store.entries_range(session, start, start + ref.width)
+            if len(rows) != ref.width:
+                raise LedgerError(f"entry bundle {ref.index}: entries missing from the ledger")
+            return encode_bundle(data for _, data in rows)
+        data = store.read_tiles(session, [(ref.level, ref.index)]).get((ref.level, ref.index))
+        if data is None or len(data) < ref.width * 32:
+            raise LedgerError(f"tile {ref.path()}: missing from the ledger")
+        return data[: ref.width * 32]
+
+
+class BatchIntegrator:
+    """Integrates every `interval_ms`, or sooner when `notify()` reports a full batch pending.
+
+    Runs in a daemon thread of the API process; several processes may each run one, since
+    integration serialises on the tree row."""
+
+    def __init__(self, service: LedgerService, factory: sessionmaker[Session], interval_ms: int = 200) -> None:
+        self._service = service
+        self._factory = factory
+        self._interval = interval_ms / 1000
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: Exception | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ledger-integrator", daemon=True)
+            self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self._service.integrate_all(self._factory)
+                self.last_error = None
+            except Exception as exc:  # keep integrating after a transient database error
+                self.last_error = exc

@@ -1,0 +1,62 @@
+"""What verification reports, and what capabilities plug into it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+Progress = Callable[[int, int], None]
+
+
+class Erased:
+    """A record whose salt was destroyed by crypto-shredding: unprovable by design, not tampering."""
+
+
+ERASED = Erased()
+
+
+class CommitmentSource(Protocol):
+    """What a capability gives the verifier so that editing, deleting or inserting its rows is
+    caught. Rows remember the ledger index their entry got, so both questions are asked by index."""
+
+    @property
+    def kind(self) -> str:
+        """The entry kind (or kind prefix ending in '.') this source answers for."""
+        ...
+
+    def recompute(self, session: Session, entries: Sequence[tuple[int, str]]) -> dict[int, bytes | Erased]:
+        """For each (ledger index, record id): the commitment recomputed from the stored row and its
+        salt, or ERASED. Indices absent from the answer have no row: the record was deleted."""
+        ...
+
+    def ledger_indices(self, session: Session) -> dict[int, str]:
+        """ledger index -> record id for every row the capability holds; catches inserted rows."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    index: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message if self.index is None else f"entry {self.index}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    size: int
+    checkpoints: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_divergent_index(self) -> int | None:
+        indices = [p.index for p in self.problems if p.index is not None]
+        return min(indices) if indices else None
