@@ -1,0 +1,218 @@
+"""RiskService against both databases: history, registry, assessment, outcomes, report."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearguard.compliance.findings import Finding, Severity
+from clearguard.config import Settings
+from clearguard.risk import tables as risk_tables
+from clearguard.risk.errors import AssessmentNotFound, ModelIntegrityError, OutcomeConflict, RiskError
+from clearguard.risk.kcs import parse_kcs
+from clearguard.risk.policy import parse_policy
+from clearguard.risk.record import RiskRecord
+from clearguard.risk.service import RiskService, clear_model_cache
+from clearguard.risk.training import history_hash
+
+SHARED = Path(__file__).resolve().parents[4] / "shared"
+POLICY = parse_policy(
+    """
+channels: {random_share: 0.10, default: {red: 0.02, yellow: 0.05, blue: 0.03}}
+rules:
+  - {id: OR-1, kind: restricted_origin, origins: [KP], message: embargo}
+  - {id: WL-1, kind: watchlist, party: declarant, ids: [GB123456789000], message: watchlisted declarant}
+"""
+)
+_LINES: list[RiskRecord] = []
+
+
+def kcs_lines(n: int = 4000) -> list[RiskRecord]:
+    if not _LINES:
+        with (SHARED / "data" / "kcs" / "train.csv").open(encoding="utf-8", newline="") as handle:
+            _LINES.extend(parse_kcs(handle).records)
+    return _LINES[:n]
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[RiskService]:
+    assert risk_tables.RiskHistoryRow.__tablename__  # tables registered before the schema is created
+    clear_model_cache()
+    yield RiskService(
+        Settings(var_dir=tmp_path / "var", risk_num_threads=1),
+        policy=POLICY,
+        rng=random.Random(1),
+        clock=lambda: datetime(2021, 1, 4, 9, 0, tzinfo=UTC),
+    )
+    clear_model_cache()
+
+
+def test_history_import_is_idempotent_and_round_trips(
+    session_factory: sessionmaker[Session], service: RiskService
+) -> None:
+    lines = kcs_lines(1500)
+    with session_factory() as session, session.begin():
+        first = service.import_history(session, lines)
+    with session_factory() as session, session.begin():
+        again = service.import_history(session, lines[:1000] + kcs_lines(2000)[1500:])
+    assert (first.inserted, first.already_present) == (1500, 0)
+    assert (again.inserted, again.already_present) == (500, 1000)
+    with session_factory() as session:
+        stored = service.history(session)
+    assert history_hash(stored) == history_hash(kcs_lines(2000))
+
+
+def test_train_registers_versions_and_refuses_a_tampered_file(
+    session_factory: sessionmaker[Session], service: RiskService
+) -> None:
+    with session_factory() as session, session.begin():
+        service.import_history(session, kcs_lines())
+        v1 = service.train(session)
+    with session_factory() as session, session.begin():
+        v2 = service.train(session, seed=7)
+    assert (v1.version, v2.version) == (1, 2)
+    assert v1.data_hash == v2.data_hash == history_hash(kcs_lines())
+    with session_factory() as session:
+        current = service.model(session)
+        assert current is not None and current.version == 2
+        assert [m.is_current for m in service.models(session)] == [False, True]
+        assert set(v1.metrics["at"]) == {"0.01", "0.02", "0.05", "0.10"}
+    path = service.settings.var_dir / v2.file_path
+    blob = bytearray(path.read_bytes())
+    blob[-3] ^= 1
+    path.write_bytes(bytes(blob))
+    clear_model_cache()
+    with pytest.raises(ModelIntegrityError, match="does not match"):
+        service.scorer(v2)
+    service.scorer(v1)  # the untouched version still loads
+    # lodging goes on without the refused model, and every decision says so
+    with session_factory() as session, session.begin():
+        fallback = service.assess(session, kcs_lines(4001)[4000:])
+    assert fallback.score is None and "does not match" in fallback.reasons["model_refused"]
+
+
+def test_assess_before_any_model_uses_rules_and_random_selection(
+    session_factory: sessionmaker[Session], service: RiskService
+) -> None:
+    line = kcs_lines(1)[0]
+    with session_factory() as session, session.begin():
+        plain = service.assess(session, [line])
+        embargo = service.assess(
+            session, [RiskRecord(**{**_fields(line), "declaration_ref": "KP1", "origin_country": "KP"})]
+        )
+    assert plain.score is None and plain.model_version is None
+    assert "no usable model" in plain.reasons["note"]
+    assert plain.channel in {"green", "red", "yellow", "blue"}
+    assert embargo.channel in {"yellow", "red"}
+    assert embargo.reasons["rule_hits"][0]["rule"] == "OR-1"
+
+
+def test_assess_with_a_model_explains_and_never_changes_a_recorded_decision(
+    session_factory: sessionmaker[Session], service: RiskService
+) -> None:
+    with session_factory() as session, session.begin():
+        service.import_history(session, kcs_lines())
+        info = service.train(session)
+    probe = kcs_lines(4100)[4000:4100]
+    with session_factory() as session, session.begin():
+        decisions = [service.assess(session, [r]) for r in probe]
+    first = decisions[0]
+    assert first.created and first.model_version == info.version and first.score is not None
+    assert 0.0 <= first.reasons["top_share"] <= 1.0
+    assert first.reasons["contributions"] and all(c["contribution"] > 0 for c in first.reasons["contributions"])
+    assert {d.channel for d in decisions} <= {"green", "yellow", "red", "blue"}
+    # re-scoring: other random draws, a new model; the recorded decisions come back unchanged
+    service.rng = random.Random(999)
+    with session_factory() as session, session.begin():
+        service.train(session, seed=3)
+    with session_factory() as session, session.begin():
+        again = [service.assess(session, [r]) for r in probe]
+    assert [(a.channel, a.score, a.created) for a in again] == [(d.channel, d.score, False) for d in decisions]
+    # an amendment (changed content) is assessed anew but never gets a weaker channel
+    red_or_yellow = next(d for d in decisions if d.channel in {"red", "yellow"})
+    record = next(r for r in probe if r.declaration_ref == red_or_yellow.declaration_ref)
+    amended = RiskRecord(**{**_fields(record), "item_price": record.item_price + 1})
+    with session_factory() as session, session.begin():
+        later = service.assess(session, [amended])
+    assert later.created
+    order = ["green", "blue", "yellow", "red"]
+    assert order.index(later.channel) >= order.index(red_or_yellow.channel)
+
+
+def test_outcomes_feed_history_and_the_report(session_factory: sessionmaker[Session], service: RiskService) -> None:
+    lines = kcs_lines(30)
+    with session_factory() as session, session.begin():
+        assessed = [service.assess(session, [line]) for line in lines]
+        added = service.record_outcome(
+            session,
+            lines[0].declaration_ref,
+            officer="o1",
+            violation=True,
+            critical=True,
+            duty_recovered=120.5,
+        )
+        service.record_outcome(session, lines[1].declaration_ref, officer="o1", violation=False)
+    assert added == 1
+    with session_factory() as session, session.begin(), pytest.raises(OutcomeConflict):
+        service.record_outcome(session, lines[0].declaration_ref, officer="o2", violation=False)
+    with session_factory() as session, session.begin():
+        with pytest.raises(AssessmentNotFound):
+            service.record_outcome(session, "nope", officer="o2", violation=False)
+        with pytest.raises(RiskError, match="critical"):
+            service.record_outcome(session, lines[2].declaration_ref, officer="o2", violation=False, critical=True)
+    with session_factory() as session:
+        history = service.history(session)
+        rows = session.scalars(select(risk_tables.RiskHistoryRow).order_by(risk_tables.RiskHistoryRow.id)).all()
+        report = service.report(session)
+    assert [(r.fraud, r.critical) for r in history] == [(1, 2), (0, 0)]
+    assert rows[0].source == "officer" and rows[0].duty_recovered == 120.5 and rows[0].selection
+    assert sum(r.declarations for r in report) == 30
+    assert sum(r.outcomes for r in report) == 2 and sum(r.violations for r in report) == 1
+    assert sum(r.random for r in report) == sum(a.random for a in assessed)
+    assert sum(r.random_outcomes for r in report) == sum(a.random for a in assessed[:2])
+    assert sum(r.random_violations for r in report) == int(assessed[0].random)
+    for office in {r.office for r in report}:
+        assert sum(r.share_of_office for r in report if r.office == office) == pytest.approx(1.0)
+
+
+def test_lifecycle_port_with_a_live_declaration(session_factory: sessionmaker[Session], service: RiskService) -> None:
+    payload = json.loads((SHARED / "examples" / "h1-import.json").read_text())
+    review = Finding("REVIEW-1", Severity.REVIEW, "/items/0", "needs a look")
+    with session_factory() as session, session.begin():
+        outcome = service.assess_declaration(session, mrn="26GB00000000000001", payload=payload, findings=[])
+        reviewed = service.assess_declaration(session, mrn="26GB00000000000002", payload=payload, findings=[review])
+        red = service.confirm(session, "26GB00000000000001", officer="o1", channel="red")
+    # the declarant is watchlisted in the test policy: at least yellow, explained
+    assert outcome.channel in {"yellow", "red"}
+    assert {h["rule"] for h in outcome.reasons["reasons"]["rule_hits"]} == {"WL-1"}
+    assert {h["rule"] for h in reviewed.reasons["reasons"]["rule_hits"]} == {"WL-1", "REVIEW-1"}
+    assert red.confirmed_channel == "red" and not red.requires_confirmation
+
+
+def _fields(record: RiskRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+def test_retraining_learns_from_recorded_outcomes(session_factory: sessionmaker[Session], service: RiskService) -> None:
+    with session_factory() as session, session.begin():
+        service.import_history(session, kcs_lines(3000))
+        first = service.train(session)
+    probe = kcs_lines(3020)[3000:]
+    with session_factory() as session, session.begin():
+        for record in probe:
+            service.assess(session, [RiskRecord(**{**_fields(record), "fraud": None, "critical": None})])
+            service.record_outcome(session, record.declaration_ref, officer="o1", violation=bool(record.fraud))
+    with session_factory() as session, session.begin():
+        second = service.train(session)
+    assert (first.history_lines, second.history_lines) == (3000, 3020)
+    assert second.data_hash != first.data_hash
+    with session_factory() as session:
+        current = service.model(session)
+    assert current is not None and current.version == second.version
