@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from clearguard import __version__
+from clearguard.access.gate import DeclarationGate
+from clearguard.access.roles import Perm
+from clearguard.api.install import install_api
+from clearguard.api.security import PermissionRoute, require
 from clearguard.config import Settings, get_settings
+from clearguard.declarations import routes as declaration_routes
+from clearguard.identity import routes as identity_routes
+from clearguard.ledger import routes as ledger_routes
+from clearguard.ledger.witness_service import WitnessService
 from clearguard.services import Services, build_services
 
 
@@ -13,10 +24,41 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or get_settings()
     services = services or build_services(settings)
     app = FastAPI(title="ClearGuard API", version=__version__, docs_url=None, redoc_url=None)
+    app.router.route_class = PermissionRoute
     app.state.services = services
+    app.state.ledger = services.ledger
+    app.state.witness = WitnessService.from_settings(settings)
+    app.state.gate = DeclarationGate(
+        services.declarations,
+        party_key=services.declarations.party_key,
+        factory=services.session_factory,
+        audit=services.audit,
+    )
+    install_api(app, settings=settings, identity=services.identity)
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], dependencies=[require(Perm.PUBLIC)])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    app.include_router(identity_routes.router)
+    app.include_router(declaration_routes.router)
+    app.include_router(ledger_routes.router)
+    _describe_declaration_body(app)
     return app
+
+
+def _describe_declaration_body(app: FastAPI) -> None:
+    """Declaration bodies are parsed from raw bytes; publish their schema in the OpenAPI anyway."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        body = declaration_routes.declaration_schema()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(body.pop("$defs", {}))
+        components["DeclarationDocument"] = body
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

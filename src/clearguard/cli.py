@@ -6,8 +6,14 @@ from typing import Annotated
 
 import typer
 
+from clearguard.audit.commands import audit_app
+from clearguard.backup.commands import backup_app
 from clearguard.cli_support import console, guarded, load_settings
+from clearguard.crypto.commands import keys_app
 from clearguard.declarations.commands import app as declarations_app
+from clearguard.identity.commands import users_app
+from clearguard.ledger.commands import ledger_app
+from clearguard.risk.commands import risk_app
 
 app = typer.Typer(
     help="ClearGuard: customs declarations and clearance, built for data security.",
@@ -16,6 +22,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(declarations_app, name="declarations")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(backup_app, name="backup")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(audit_app, name="audit")
+app.add_typer(risk_app, name="risk")
 app.add_typer(db_app, name="db")
 
 

@@ -56,9 +56,7 @@ class Settings(BaseSettings):
     )
     ledger_batch_size: int = Field(default=1000, ge=1, description="integrate after this many entries")
     ledger_batch_interval_ms: int = Field(default=200, ge=1, description="...or after this many ms")
-    ledger_witness_name: str = Field(
-        default="clearguard.local/witness", description="this instance's cosigner name"
-    )
+    ledger_witness_name: str = Field(default="clearguard.local/witness", description="this instance's cosigner name")
     ledger_witness_key_file: Path | None = Field(
         default=None, description="cosigning key; default <var_dir>/keys/ledger-witness.key (mode 0600)"
     )

@@ -12,10 +12,18 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard import db
+from clearguard.audit.service import AuditCommitmentSource, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
+from clearguard.declarations.commitments import DeclarationCommitments
 from clearguard.declarations.plain_vault import PlainVault
-from clearguard.declarations.service import DeclarationService
+from clearguard.declarations.ports import FieldVault
+from clearguard.declarations.service import DeclarationService, normalise_eori
+from clearguard.identity.service import IdentityService
+from clearguard.ledger.commitment import commit_entry, commitment
+from clearguard.ledger.service import LedgerService
+from clearguard.ledger.verification import ERASED as LEDGER_ERASED
+from clearguard.risk.service import RiskService
 
 
 @dataclass
@@ -24,7 +32,12 @@ class Services:
     engine: Engine
     session_factory: sessionmaker[Session]
     compliance: ComplianceService
+    vault: FieldVault
+    ledger: LedgerService
+    audit: AuditService
+    risk: RiskService
     declarations: DeclarationService
+    identity: IdentityService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -34,5 +47,21 @@ def build_services(settings: Settings, *, engine: Engine | None = None) -> Servi
     engine = engine or db.make_engine(settings.database_url, echo=settings.database_echo)
     session_factory = db.make_session_factory(engine)
     compliance = ComplianceService.from_settings(settings)
-    declarations = DeclarationService(session_factory, compliance=compliance, vault=PlainVault())
-    return Services(settings, engine, session_factory, compliance, declarations)
+    vault: FieldVault = PlainVault()
+    ledger = LedgerService.from_settings(settings)
+    audit = AuditService(ledger)
+    ledger.add_source(AuditCommitmentSource())
+    ledger.add_source(DeclarationCommitments(vault, commitment, erased=LEDGER_ERASED))
+    risk = RiskService(settings, party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)))
+    declarations = DeclarationService(
+        session_factory,
+        compliance=compliance,
+        vault=vault,
+        ledger=ledger,
+        audit=audit,
+        risk=risk,
+        entry_encoder=commit_entry,
+        receipts=lambda index: ledger.receipt_now(session_factory, index).to_json(),
+    )
+    identity = IdentityService(session_factory, settings, events=audit)
+    return Services(settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity)

@@ -8,6 +8,7 @@ Bad input raises before anything is written; any failure inside the transaction 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -54,12 +55,15 @@ from clearguard.declarations.tables import (
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 
 LRN_RULE = "CG-LRN-001"
+VERSION_KIND = "declaration.version"
+TRANSITION_KIND = "declaration.transition"
 # Core tables: the bulk paths insert through them, skipping the ORM's per-row bookkeeping.
 DECLARATIONS: Table = DeclarationRow.__table__  # type: ignore[assignment]
 VERSIONS: Table = DeclarationVersionRow.__table__  # type: ignore[assignment]
 PARTIES: Table = DeclarationPartyRow.__table__  # type: ignore[assignment]
 EVENTS: Table = DeclarationEventRow.__table__  # type: ignore[assignment]
 VERSION_TABLE = "declaration_versions"
+EVENTS_TABLE = "declaration_events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,25 +86,30 @@ class Validator(Protocol):
 
 
 class AuditRecorder(Protocol):
-    def record(
-        self,
-        session: Session,
-        *,
-        actor: str,
-        role: str,
-        action: str,
-        record_type: str,
-        record_id: str | None,
-        party: str | None,
-        source: str | None,
-        justification: str | None = None,
-        outcome: str = "ok",
-        details: dict[str, Any] | None = None,
-    ) -> Any: ...
+    def record_many(self, session: Session, events: Sequence[dict[str, Any]]) -> Any:
+        """Audit events (keyword sets: actor, role, action, record_type, record_id, party, source,
+        justification, details) committed in the caller's transaction."""
+        ...
 
 
-class EntryEncoder(Protocol):
-    def __call__(self, kind: str, record_id: str, canonical: bytes, salt: bytes) -> bytes: ...
+# (kind, record id, canonical bytes, salt) -> ledger entry bytes that commit to the record.
+EntryEncoder = Callable[[str, str, bytes, bytes], bytes]
+
+
+def version_canonical(document: bytes, lodge_events: Sequence[dict[str, Any]]) -> bytes:
+    """What a version's ledger entry commits to: the canonical document, and for the first version
+    the automatic transitions that came with it."""
+    if not lodge_events:
+        return document
+    return document + b"\n" + documents.canonical_json([e | {"at": e["at"].isoformat()} for e in lodge_events])
+
+
+def transition_canonical(mrn: str, event: dict[str, Any]) -> bytes:
+    return documents.canonical_json({"mrn": mrn} | event | {"at": event["at"].isoformat()})
+
+
+def transition_salt_ref(mrn: str, version: int, ledger_index: int) -> FieldRef:
+    return FieldRef(EVENTS_TABLE, mrn, f"salt@{ledger_index}", version)
 
 
 def default_entry(kind: str, record_id: str, canonical: bytes, salt: bytes) -> bytes:
@@ -131,6 +140,7 @@ class LodgeResult:
     created: bool
     ledger_index: int | None = None
     risk: dict[str, Any] = field(default_factory=dict)
+    receipt: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +151,7 @@ class LodgeResult:
             "created": self.created,
             "findings": [f.to_dict() for f in self.findings],
             "ledger_index": self.ledger_index,
+            "receipt": self.receipt,
         }
 
 
@@ -283,6 +294,7 @@ class DeclarationService:
         audit: AuditRecorder | None = None,
         risk: RiskAssessor | None = None,
         entry_encoder: EntryEncoder = default_entry,
+        receipts: Callable[[int], dict[str, Any]] | None = None,
     ) -> None:
         self._sf = session_factory
         self._compliance = compliance
@@ -291,6 +303,7 @@ class DeclarationService:
         self._audit = audit
         self._risk: RiskAssessor = risk or ComplianceChannel()
         self._entry = entry_encoder
+        self._receipts = receipts
 
     # ------------------------------------------------------------------ validation
 
@@ -333,6 +346,9 @@ class DeclarationService:
         [(_line, outcome)] = self._lodge_batch([(1, doc)], actor)
         if isinstance(outcome, ClearGuardError):
             raise outcome
+        if outcome.created and outcome.ledger_index is not None and self._receipts is not None:
+            # After the commit: the receipt proves the committed version is in the signed log.
+            return dataclasses.replace(outcome, receipt=self._receipts(outcome.ledger_index))
         return outcome
 
     def lodge_many(
@@ -405,6 +421,7 @@ class DeclarationService:
         now = utcnow()
         outcomes: list[tuple[int, LodgeResult | ClearGuardError]] = []
         new: list[_NewDeclaration] = []
+        positions: list[int] = []  # where each new declaration's outcome stands in `outcomes`
         for line, item, key, content_index in keyed:
             if isinstance(item, ClearGuardError):
                 outcomes.append((line, item))
@@ -428,6 +445,7 @@ class DeclarationService:
             planned = self._plan_new(session, item, key[0], content_index, actor, now)
             known[key] = (planned.row["mrn"], planned.row["status"], planned.row["channel"], 1, content_index)
             new.append(planned)
+            positions.append(len(outcomes))
             outcomes.append((line, planned.result))
         if not new:
             return outcomes
@@ -445,25 +463,30 @@ class DeclarationService:
         parties: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         position = 0
-        for declaration_id, planned in zip(ids, new, strict=True):
+        for declaration_id, planned, position_in_outcomes in zip(ids, new, positions, strict=True):
             own = indexes[position : position + len(planned.entries)]
             position += len(planned.entries)
             versions.append(planned.version | {"declaration_id": declaration_id, "ledger_index": own[0]})
+            line = outcomes[position_in_outcomes][0]
+            outcomes[position_in_outcomes] = (line, dataclasses.replace(planned.result, ledger_index=own[0]))
             parties.extend(p | {"declaration_id": declaration_id} for p in planned.parties)
             events.extend(e | {"declaration_id": declaration_id, "ledger_index": own[0]} for e in planned.events)
         session.execute(VERSIONS.insert(), versions)
         session.execute(PARTIES.insert(), parties)
         session.execute(EVENTS.insert(), events)
-        for planned in new:
-            self._audit_event(session, actor, "declaration.lodge", planned.row["mrn"], planned.eori, {"version": 1})
+        self._audit_many(session, actor, "declaration.lodge", [(p.row["mrn"], p.eori, {"version": 1}) for p in new])
         return outcomes
 
     def _append_entries(self, session: Session, entries: list[bytes]) -> list[int | None]:
         if self._ledger is None:
             return [None] * len(entries)
+        if not entries:
+            return []
         append_many = getattr(self._ledger, "append_many", None)
         if append_many is not None:
-            return list(append_many(session, entries))
+            # Entries of one call are sequenced together: the first index, the rest in order.
+            first = int(append_many(session, entries))
+            return list(range(first, first + len(entries)))
         return [self._ledger.append(session, entry) for entry in entries]
 
     def _plan_new(
@@ -546,16 +569,16 @@ class DeclarationService:
             blob = self._vault.seal(session, key_ids[part], ref, _json_scalar(value))
             protected[ptr] = [category.value, key_ids[part], base64.b64encode(blob).decode()]
         salt = secrets.token_bytes(32)
-        committed = prepared.canonical
-        if with_events:
-            committed += b"\n" + documents.canonical_json([e | {"at": e["at"].isoformat()} for e in with_events])
-        entry = self._entry("declaration.version", f"{mrn}/{version}", committed, salt)
+        sealed_salt = self._vault.seal(session, key_ids[""], FieldRef(VERSION_TABLE, mrn, "salt", version), salt.hex())
+        committed = version_canonical(prepared.canonical, with_events or [])
+        entry = self._entry(VERSION_KIND, f"{mrn}/{version}", committed, salt)
         row = {
             "version": version,
             "clear_doc": clear,
             "protected": protected,
             "findings": [f.to_dict() for f in prepared.findings],
-            "salt": salt.hex(),
+            "salt": sealed_salt,
+            "salt_key_id": key_ids[""],
             "created_at": now,
             "created_by": actor.name,
             "reason": reason,
@@ -615,13 +638,33 @@ class DeclarationService:
         if current is not None:
             check_transition(current, target, mrn=mrn)
         row = self._event_row(mrn, version, current, target, actor, now, reason)
-        canonical = documents.canonical_json({"mrn": mrn} | row | {"at": now.isoformat()})
-        entry = self._entry("declaration.transition", mrn, canonical, secrets.token_bytes(32))
-        [ledger_index] = self._append_entries(session, [entry])
+        salt = secrets.token_bytes(32)
+        [ledger_index] = self._append_entries(
+            session, [self._entry(TRANSITION_KIND, mrn, transition_canonical(mrn, row), salt)]
+        )
+        key_id = self._declarant_key(session, declaration_id)
+        sealed = None
+        if ledger_index is not None:
+            sealed = self._vault.seal(session, key_id, transition_salt_ref(mrn, version, ledger_index), salt.hex())
         session.execute(
             EVENTS.insert(),
-            row | {"declaration_id": declaration_id, "ledger_index": ledger_index},
+            row
+            | {
+                "declaration_id": declaration_id,
+                "ledger_index": ledger_index,
+                "salt": sealed,
+                "salt_key_id": key_id if sealed is not None else None,
+            },
         )
+
+    def _declarant_key(self, session: Session, declaration_id: int) -> int:
+        party_ref = session.execute(
+            select(DeclarationPartyRow.party_ref)
+            .where(DeclarationPartyRow.declaration_id == declaration_id, DeclarationPartyRow.role == "declarant")
+            .order_by(DeclarationPartyRow.version.desc())
+            .limit(1)
+        ).scalar_one()
+        return self._vault.key_for_party(session, party_ref)
 
     def _store_version(
         self,
@@ -647,6 +690,23 @@ class DeclarationService:
         )
         return ledger_index
 
+    def _audit_many(
+        self,
+        session: Session,
+        actor: Actor,
+        action: str,
+        items: list[tuple[str | None, str | None, dict[str, Any] | None]],
+    ) -> None:
+        if self._audit is None or not items:
+            return
+        events = [
+            dict(actor=actor.name, role=actor.role, action=action, record_type="declaration", record_id=mrn,
+                 party=self._vault.blind_index("eori", party) if party else None, source=actor.source,
+                 justification=actor.justification, details=details)
+            for mrn, party, details in items
+        ]  # fmt: skip
+        self._audit.record_many(session, events)
+
     def _audit_event(
         self,
         session: Session,
@@ -656,20 +716,7 @@ class DeclarationService:
         party: str | None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        if self._audit is None:
-            return
-        self._audit.record(
-            session,
-            actor=actor.name,
-            role=actor.role,
-            action=action,
-            record_type="declaration",
-            record_id=mrn,
-            party=self._vault.blind_index("eori", party) if party else None,
-            source=actor.source,
-            justification=actor.justification,
-            details=details,
-        )
+        self._audit_many(session, actor, action, [(mrn, party, details)])
 
     def amend(self, mrn: str, doc: dict[str, Any], actor: Actor, *, reason: str) -> LodgeResult:
         """A new version of an accepted declaration; re-validated and re-assessed, never overwriting."""
@@ -912,7 +959,11 @@ class DeclarationService:
             ]
 
     def list(
-        self, filters: ListFilter = ListFilter(), *, limit: int = 50, cursor: str | None = None,
+        self,
+        filters: ListFilter = ListFilter(),
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
         actor: Actor | None = None,
     ) -> Page:
         """Summaries only (nothing protected is decrypted); with an actor, the listing is audited."""
@@ -957,8 +1008,14 @@ class DeclarationService:
             rows = list(session.execute(query).scalars())
             if actor is not None:
                 shown = {k: v for k, v in vars_of(filters).items() if v is not None and k != "party_eoris"}
-                self._audit_event(session, actor, "declaration.list", None, None,
-                                  {"filters": sorted(shown), "returned": min(len(rows), limit)})
+                self._audit_event(
+                    session,
+                    actor,
+                    "declaration.list",
+                    None,
+                    None,
+                    {"filters": sorted(shown), "returned": min(len(rows), limit)},
+                )
         more = len(rows) > limit
         rows = rows[:limit]
         return Page([self._summary(r) for r in rows], _cursor(rows[-1].id) if more and rows else None)

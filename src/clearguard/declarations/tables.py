@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,8 +52,11 @@ class DeclarationVersionRow(Base):
     clear_doc: Mapped[dict[str, Any]] = mapped_column(JsonType)
     protected: Mapped[dict[str, Any]] = mapped_column(JsonType)
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
-    salt: Mapped[str] = mapped_column(String(64))  # hex; sealed commitments use it (see ledger entry)
-    ledger_index: Mapped[int | None] = mapped_column(BigInteger)
+    # The ledger commitment's salt, sealed under the declarant's data key: shredding that key makes
+    # the commitment unprovable (erased), never guessable from low-entropy values.
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    salt_key_id: Mapped[int] = mapped_column(BigInteger)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -91,4 +94,8 @@ class DeclarationEventRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ledger_index: Mapped[int | None] = mapped_column(BigInteger)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # Transitions with a ledger entry of their own (decisions, amendments, invalidation) keep its
+    # sealed salt; the automatic ones at lodging are covered by their version's entry.
+    salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    salt_key_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -126,3 +126,18 @@ def test_init_loads_demo_data_once(cli_env: Path) -> None:
     second = run("init")
     assert "already there" in second.output
     assert len(json.loads(run("declarations", "list", "--json").stdout)["items"]) == 2
+
+
+def test_oversized_file_is_refused_without_reading_it(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARGUARD_MAX_REQUEST_BYTES", "1000")
+    result = run("declarations", "lodge", str(EXAMPLES / "h1-import.json"))
+    assert result.exit_code == 2
+    assert "larger than the limit of 1000 bytes" in result.output
+    assert json.loads(run("declarations", "list", "--json").stdout)["items"] == []
+
+
+def test_configuration_errors_are_one_line(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", "mysql://nowhere")
+    result = run("declarations", "list")
+    assert result.exit_code == 2
+    assert "database_url" in result.output and "Traceback" not in result.output

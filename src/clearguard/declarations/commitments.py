@@ -1,0 +1,123 @@
+"""The declarations' answer to `ledger verify`: recompute each committed record from its rows.
+
+A version's entry commits to its canonical document (plus, for the first version, the automatic
+transitions of lodging); an officer's transition has an entry of its own. Recomputing opens the
+protected values and the sealed salt; a record whose party key was shredded is reported as erased,
+which is what crypto-shredding means, not tampering.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clearguard.declarations import documents
+from clearguard.declarations.ports import Erased, FieldRef, FieldVault
+from clearguard.declarations.service import (
+    VERSION_KIND,
+    VERSION_TABLE,
+    transition_canonical,
+    transition_salt_ref,
+    version_canonical,
+)
+from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow, DeclarationVersionRow
+
+Commit = Callable[[str, str, bytes, bytes], bytes]
+EVENT_KEYS = ("version", "from_status", "to_status", "actor", "role", "reason", "at")
+
+
+def _event(row: DeclarationEventRow) -> dict[str, Any]:
+    return {key: getattr(row, key) for key in EVENT_KEYS}
+
+
+class DeclarationCommitments:
+    kind = "declaration."
+
+    def __init__(self, vault: FieldVault, commit: Commit, *, erased: object) -> None:
+        self._vault = vault
+        self._commit = commit
+        self._erased = erased  # the ledger's own "erased" marker
+
+    def recompute(self, session: Session, entries: Sequence[tuple[int, str]]) -> dict[int, Any]:
+        indices = [index for index, _record in entries]
+        found: dict[int, Any] = {}
+        versions = session.execute(
+            select(DeclarationVersionRow, DeclarationRow.mrn)
+            .join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
+            .where(DeclarationVersionRow.ledger_index.in_(indices))
+        ).all()
+        for version, mrn in versions:
+            assert version.ledger_index is not None
+            found[version.ledger_index] = self._version(session, version, mrn)
+        events = session.execute(
+            select(DeclarationEventRow, DeclarationRow.mrn)
+            .join(DeclarationRow, DeclarationRow.id == DeclarationEventRow.declaration_id)
+            .where(DeclarationEventRow.ledger_index.in_(indices), DeclarationEventRow.salt.is_not(None))
+        ).all()
+        for event, mrn in events:
+            assert event.ledger_index is not None and event.salt is not None and event.salt_key_id is not None
+            salt = self._vault.open(
+                session, event.salt_key_id, transition_salt_ref(mrn, event.version, event.ledger_index), event.salt
+            )
+            if isinstance(salt, Erased):
+                found[event.ledger_index] = self._erased
+                continue
+            canonical = transition_canonical(mrn, _event(event))
+            found[event.ledger_index] = self._commit("declaration.transition", mrn, canonical, bytes.fromhex(salt))
+        return found
+
+    def _version(self, session: Session, row: DeclarationVersionRow, mrn: str) -> Any:
+        salt = self._vault.open(session, row.salt_key_id, FieldRef(VERSION_TABLE, mrn, "salt", row.version), row.salt)
+        if isinstance(salt, Erased):
+            return self._erased
+        erased = False
+
+        def open_value(ptr: str, entry: list[Any]) -> Any:
+            nonlocal erased
+            plain = self._vault.open(
+                session, int(entry[1]), FieldRef(VERSION_TABLE, mrn, ptr, row.version), base64.b64decode(entry[2])
+            )
+            if isinstance(plain, Erased):
+                erased = True
+                return None
+            return json.loads(plain)
+
+        doc = documents.join(row.clear_doc, row.protected, lambda _p, _c: True, open_value)
+        if erased:
+            return self._erased
+        lodge_events: list[dict[str, Any]] = []
+        if row.version == 1:
+            lodge_events = [
+                _event(e)
+                for e in session.execute(
+                    select(DeclarationEventRow)
+                    .where(
+                        DeclarationEventRow.declaration_id == row.declaration_id,
+                        DeclarationEventRow.ledger_index == row.ledger_index,
+                    )
+                    .order_by(DeclarationEventRow.id)
+                ).scalars()
+            ]
+        canonical = version_canonical(documents.canonical_json(doc), lodge_events)
+        return self._commit(VERSION_KIND, f"{mrn}/{row.version}", canonical, bytes.fromhex(salt))
+
+    def ledger_indices(self, session: Session) -> dict[int, str]:
+        indices: dict[int, str] = {}
+        for index, mrn, version in session.execute(
+            select(DeclarationVersionRow.ledger_index, DeclarationRow.mrn, DeclarationVersionRow.version)
+            .join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
+            .where(DeclarationVersionRow.ledger_index.is_not(None))
+        ):
+            indices[int(index)] = f"{mrn}/{version}"
+        for index, mrn in session.execute(
+            select(DeclarationEventRow.ledger_index, DeclarationRow.mrn)
+            .join(DeclarationRow, DeclarationRow.id == DeclarationEventRow.declaration_id)
+            .where(DeclarationEventRow.salt.is_not(None))
+        ):
+            indices[int(index)] = mrn
+        return indices

@@ -1,0 +1,205 @@
+"""Declarations API under /api/v1/declarations (issue 3's contract).
+
+Every route names its permission through `require`; the DeclarationGate applies ownership (404 for
+records the principal may not know of, 403 for forbidden actions), break-glass and redaction.
+Declaration bodies are read as raw bytes and parsed by the same strict parser as the CLI, so the
+API and the CLI refuse bad input with the same findings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
+
+from clearguard.access.gate import DeclarationGate, actor_of
+from clearguard.access.policy import Action
+from clearguard.access.principal import Principal
+from clearguard.access.roles import Perm
+from clearguard.api.models import StrictModel
+from clearguard.api.problems import PROBLEM_JSON
+from clearguard.api.security import PermissionRoute, identity_of, require, source_of
+from clearguard.declarations.parse import parse_json
+from clearguard.declarations.service import DeclarationService, ListFilter, LodgeResult
+
+_PROBLEM = {"content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
+router = APIRouter(
+    prefix="/api/v1/declarations",
+    tags=["declarations"],
+    route_class=PermissionRoute,
+    responses={400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM},
+)
+
+Reader = Annotated[Principal, require(Perm.DECLARATIONS_READ)]
+Lodger = Annotated[Principal, require(Perm.DECLARATIONS_LODGE)]
+Amender = Annotated[Principal, require(Perm.DECLARATIONS_AMEND)]
+Decider = Annotated[Principal, require(Perm.DECLARATIONS_DECIDE)]
+MrnPath = Annotated[str, Field(min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$")]
+
+DECLARATION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeclarationDocument"}}},
+    }
+}
+
+
+class FindingOut(StrictModel):
+    rule_id: str
+    severity: Literal["error", "warning", "review"]
+    pointer: str
+    message: str
+
+
+class LodgeOut(StrictModel):
+    mrn: str
+    status: str
+    channel: str | None
+    version: int
+    findings: list[FindingOut]
+    ledger_index: int | None = None
+    receipt: dict[str, Any] | None = None
+
+
+class DecisionIn(StrictModel):
+    decision: Literal["release", "hold", "reject"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AmendmentIn(StrictModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    declaration: dict[str, Any]
+
+
+class SummaryOut(StrictModel):
+    mrn: str
+    lrn: str
+    type: str
+    office: str
+    status: str
+    channel: str | None
+    version: int
+    created_at: str
+
+
+class PageOut(StrictModel):
+    items: list[SummaryOut]
+    next_cursor: str | None
+
+
+def _gate(request: Request) -> DeclarationGate:
+    gate: DeclarationGate = request.app.state.gate
+    return gate
+
+
+def _service(request: Request) -> DeclarationService:
+    return _gate(request).declarations
+
+
+def _today(request: Request) -> date:
+    return identity_of(request).clock.now().date()
+
+
+def _lodge_out(result: LodgeResult) -> LodgeOut:
+    data = result.to_dict()
+    return LodgeOut(
+        mrn=data["mrn"],
+        status=data["status"],
+        channel=data["channel"],
+        version=data["version"],
+        findings=[FindingOut(**f) for f in data["findings"]],
+        ledger_index=data["ledger_index"],
+        receipt=data.get("receipt"),
+    )
+
+
+async def _document(request: Request) -> dict[str, Any]:
+    settings = request.app.state.services.settings
+    return parse_json(await request.body(), max_bytes=settings.max_request_bytes, source="body")
+
+
+@router.post("", status_code=201, response_model=LodgeOut, openapi_extra=DECLARATION_BODY)
+async def lodge(request: Request, response: Response, principal: Lodger) -> LodgeOut:
+    """Lodge a declaration (H1 or H7). 201 with the MRN; 200 with the first MRN when the same LRN
+    and content were lodged before; 422 with every finding when it breaks a rule."""
+    doc = await _document(request)
+    _gate(request).check_lodge(principal, doc, _today(request))
+    result = _service(request).lodge(doc, actor_of(principal, source_of(request)))
+    if not result.created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/declarations/{result.mrn}"
+    return _lodge_out(result)
+
+
+@router.get("", response_model=PageOut)
+def list_declarations(
+    request: Request,
+    principal: Reader,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    office: Annotated[str | None, Query(pattern=r"^[A-Z]{2}[A-Z0-9]{6}$")] = None,
+    type: Annotated[Literal["H1", "H7"] | None, Query()] = None,
+    party: Annotated[str | None, Query(min_length=3, max_length=17, description="EORI of any party")] = None,
+    lrn: Annotated[str | None, Query(max_length=22)] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> PageOut:
+    """Declarations the caller may see, newest first; `next_cursor` fetches the next page."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    base = ListFilter(status=status, office=office, type=type, party_eori=party, lrn=lrn, since=since)
+    scoped = _gate(request).list_filter(principal, _today(request), base)
+    if scoped is None:
+        return PageOut(items=[], next_cursor=None)
+    page = _service(request).list(scoped, limit=limit, cursor=cursor, actor=actor_of(principal, source_of(request)))
+    return PageOut(items=[SummaryOut(**s.to_dict()) for s in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{mrn}")
+def read(
+    request: Request,
+    principal: Reader,
+    mrn: MrnPath,
+    justification: Annotated[
+        str | None, Query(max_length=2000, description="break-glass: why an officer opens another office's record")
+    ] = None,
+) -> dict[str, Any]:
+    """One declaration, redacted to what the caller's role may see; every read is audited."""
+    body = _gate(request).read(
+        principal, mrn.upper(), _today(request), source=source_of(request), justification=justification
+    )
+    body["events"] = _service(request).events(mrn)
+    return body
+
+
+@router.post("/{mrn}/amendments", response_model=LodgeOut, status_code=201)
+def amend(request: Request, principal: Amender, mrn: MrnPath, body: AmendmentIn) -> LodgeOut:
+    """A new version of a declaration not yet released; re-validated and re-assessed."""
+    gate = _gate(request)
+    gate.check_action(principal, mrn.upper(), Action.AMEND, _today(request))
+    gate.check_lodge(principal, body.declaration, _today(request))
+    result = gate.declarations.amend(mrn, body.declaration, actor_of(principal, source_of(request)), reason=body.reason)
+    return _lodge_out(result)
+
+
+@router.post("/{mrn}/decisions", response_model=SummaryOut)
+def decide(request: Request, principal: Decider, mrn: MrnPath, body: DecisionIn) -> SummaryOut:
+    """An officer's release, hold or reject of a declaration of its office, with a reason."""
+    gate = _gate(request)
+    gate.check_action(principal, mrn.upper(), Action.DECIDE, _today(request))
+    summary = gate.declarations.decide(mrn, body.decision, actor_of(principal, source_of(request)), reason=body.reason)
+    return SummaryOut(**summary.to_dict())
+
+
+def declaration_schema() -> dict[str, Any]:
+    """The JSON schema of a declaration body, for the OpenAPI description."""
+    from pydantic import TypeAdapter
+
+    from clearguard.declarations.model import Declaration
+
+    schema: dict[str, Any] = TypeAdapter(Declaration).json_schema(  # type: ignore[arg-type]
+        ref_template="#/components/schemas/{model}"
+    )
+    return schema
