@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session
 
 from clearguard.audit.models import AuditEventRow
@@ -21,6 +21,7 @@ from clearguard.ledger.commitment import commit_entry, commitment
 from clearguard.ledger.verification import Erased
 
 LEDGER_KIND = "audit.event"
+AUDIT_EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
 OUTCOMES = frozenset({"ok", "denied", "failed", "error"})
 
 
@@ -148,8 +149,10 @@ class AuditService:
                 indices = [self._ledger.append(session, entry) for entry in entries]
             for row, index in zip(rows, indices, strict=True):
                 row.ledger_index = index
-        session.add_all(rows)
-        session.flush()
+        if rows:
+            # One multi-row Core insert: bulk lodging records thousands of events per transaction.
+            columns = [c.key for c in AUDIT_EVENTS.columns if c.key != "id"]
+            session.execute(AUDIT_EVENTS.insert(), [{c: getattr(row, c) for c in columns} for row in rows])
         return [_event(row) for row in rows]
 
     def _row(

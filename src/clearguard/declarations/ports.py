@@ -82,7 +82,8 @@ class RiskOutcome:
 
 class RiskAssessor(Protocol):
     def assess_declaration(
-        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any], fresh: bool = False
     ) -> RiskOutcome:
-        """Score a lodged declaration (before its rows are inserted, so the status is final at once)."""
+        """Score a lodged declaration (before its rows are inserted, so the status is final at once).
+        `fresh`: the MRN was just made, so there is no earlier decision to keep."""
         ...

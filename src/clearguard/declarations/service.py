@@ -122,7 +122,7 @@ class ComplianceChannel:
     """Channel without a risk engine: review findings send a declaration to documentary control."""
 
     def assess_declaration(
-        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any], fresh: bool = False
     ) -> RiskOutcome:
         review = [f for f in findings if isinstance(f, Finding) and f.severity is Severity.REVIEW]
         if review:
@@ -500,7 +500,7 @@ class DeclarationService:
     ) -> _NewDeclaration:
         model, doc = prepared.model, prepared.doc
         mrn = make_mrn(model.office_of_presentation[:2], PROCEDURE_LETTERS[model.type], on=now.date())
-        outcome = self._risk.assess_declaration(session, mrn=mrn, payload=doc, findings=prepared.findings)
+        outcome = self._risk.assess_declaration(session, mrn=mrn, payload=doc, findings=prepared.findings, fresh=True)
         status = CHANNEL_STATUS[outcome.channel]
         check_transition(Status.ACCEPTED, status, mrn=mrn)
         steps = [

@@ -48,6 +48,7 @@ from clearguard.risk.scorer import Scorer, dump_model, load_model
 from clearguard.risk.tables import RiskAssessmentRow, RiskHistoryRow, RiskModelRow, RiskOutcomeRow
 from clearguard.risk.training import TrainingConfig, train
 
+_MODEL_REF_KEY = "clearguard.risk.current_model"
 _log = logging.getLogger(__name__)
 IMPORT_CHUNK = 1000
 _UV_Z = FEATURE_NAMES.index("unit_value_z")
@@ -317,15 +318,23 @@ class RiskService:
         return ModelInfo.from_row(found)
 
     def _current_model_ref(self, session: Session) -> ModelInfo | None:
-        """The current model without its metrics document: the per-declaration look-up stays cheap."""
+        """The current model without its metrics document, looked up once per session: a batch of
+        lodgings is one transaction, and a model trained meanwhile applies from the next one."""
+        if _MODEL_REF_KEY in session.info:
+            cached: ModelInfo | None = session.info[_MODEL_REF_KEY]
+            return cached
         row = session.execute(
             select(RiskModelRow.version, RiskModelRow.file_path, RiskModelRow.file_sha256).where(
                 RiskModelRow.is_current.is_(True)
             )
         ).first()
-        if row is None:
-            return None
-        return ModelInfo(row.version, self.clock(), "", 0, row.file_path, row.file_sha256, {}, True)
+        info = (
+            None
+            if row is None
+            else ModelInfo(row.version, self.clock(), "", 0, row.file_path, row.file_sha256, {}, True)
+        )
+        session.info[_MODEL_REF_KEY] = info
+        return info
 
     def scorer(self, info: ModelInfo) -> Scorer:
         with _SCORERS_LOCK:
@@ -358,7 +367,12 @@ class RiskService:
     # ------------------------------------------------------------------ assessment
 
     def assess(
-        self, session: Session, records: Sequence[RiskRecord], *, extra_hits: Sequence[RuleHit] = ()
+        self,
+        session: Session,
+        records: Sequence[RiskRecord],
+        *,
+        extra_hits: Sequence[RuleHit] = (),
+        fresh: bool = False,
     ) -> Assessment:
         """Score, rules and channel for one declaration (its items as risk records), recorded.
 
@@ -370,11 +384,16 @@ class RiskService:
         if any(r.declaration_ref != reference for r in records):
             raise RiskError("assess: records of more than one declaration", field="declaration_ref")
         content = _content_hash(records)
-        earlier = session.scalars(
-            select(RiskAssessmentRow)
-            .where(RiskAssessmentRow.declaration_ref == reference)
-            .order_by(RiskAssessmentRow.id.desc())
-        ).all()
+        # A fresh declaration (an MRN just made) has no earlier decision to look up.
+        earlier = (
+            []
+            if fresh
+            else session.scalars(
+                select(RiskAssessmentRow)
+                .where(RiskAssessmentRow.declaration_ref == reference)
+                .order_by(RiskAssessmentRow.id.desc())
+            ).all()
+        )
         for row in earlier:
             if row.content_hash == content:
                 return Assessment.from_row(row, created=False)
@@ -436,8 +455,9 @@ class RiskService:
             basis=decision.basis.value, random=decision.random, reasons=reasons,
             items=[_record_json(r) for r in records],
         )  # fmt: skip
+        # No flush here: the row goes out with the rest of the caller's transaction, so a batch of
+        # lodgings writes its assessments in one multi-row insert.
         session.add(row)
-        session.flush()
         return Assessment.from_row(row, created=True)
 
     def assess_declaration(
@@ -448,6 +468,7 @@ class RiskService:
         payload: dict[str, Any],
         findings: Sequence[Any],
         declaration_id: int | None = None,
+        fresh: bool = False,
     ) -> RiskOutcome:
         """The declarations lifecycle's RiskAssessor port: called inside the lodging transaction."""
         records = records_from_declaration(
@@ -462,7 +483,7 @@ class RiskService:
             for f in findings
             if str(getattr(f, "severity", "")) == "review"
         ]
-        assessment = self.assess(session, records, extra_hits=review)
+        assessment = self.assess(session, records, extra_hits=review, fresh=fresh)
         return RiskOutcome(assessment.channel, assessment.score, assessment.to_json())
 
     def assessment(self, session: Session, reference: str) -> Assessment:

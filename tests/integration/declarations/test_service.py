@@ -27,7 +27,7 @@ class ChannelByLrn:
     """Routes by a marker in the LRN, so a test picks the channel it needs."""
 
     def assess_declaration(
-        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any]
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any], fresh: bool = False
     ) -> RiskOutcome:
         for channel in ("red", "yellow", "blue"):
             if channel.upper() in payload["lrn"]:
