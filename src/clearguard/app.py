@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,6 +18,7 @@ from clearguard.config import Settings, get_settings
 from clearguard.declarations import routes as declaration_routes
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
+from clearguard.ledger.service import BatchIntegrator
 from clearguard.ledger.witness_service import WitnessService
 from clearguard.services import Services, build_services
 
@@ -23,7 +26,18 @@ from clearguard.services import Services, build_services
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or build_services(settings)
-    app = FastAPI(title="ClearGuard API", version=__version__, docs_url=None, redoc_url=None)
+    integrator = BatchIntegrator(services.ledger, services.session_factory, settings.ledger_batch_interval_ms)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Entries sequenced by requests are integrated and signed in batches, off the request path.
+        integrator.start()
+        try:
+            yield
+        finally:
+            integrator.stop()
+
+    app = FastAPI(title="ClearGuard API", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.router.route_class = PermissionRoute
     app.state.services = services
     app.state.ledger = services.ledger
