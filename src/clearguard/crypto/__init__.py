@@ -1,0 +1,25 @@
+"""Crypto: envelope encryption, key providers (file, PKCS#11), rotation, crypto-shredding, blind
+indexes, TLS material. Build the service with `build_crypto_service(settings)`."""
+
+from clearguard.crypto.errors import (
+    CryptoError,
+    DecryptionFailed,
+    HsmUnavailable,
+    InsecureKeyFile,
+    KeyUnavailable,
+)
+from clearguard.crypto.service import CryptoService, KeyStatus, RotationResult
+from clearguard.crypto.setup import build_crypto_service, init_keys
+
+__all__ = [
+    "CryptoError",
+    "CryptoService",
+    "DecryptionFailed",
+    "HsmUnavailable",
+    "InsecureKeyFile",
+    "KeyStatus",
+    "KeyUnavailable",
+    "RotationResult",
+    "build_crypto_service",
+    "init_keys",
+]

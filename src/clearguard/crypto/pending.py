@@ -1,0 +1,82 @@
+"""Per-transaction key state: data keys made in a session's open transaction, and the parties already
+resolved in it.
+
+New keys are not inserted one by one: their rows and shares are written in one batch just before the
+caller commits (one share-store commit and one multi-row INSERT per transaction, instead of a round
+trip per new party). Until then they live here, tagged with the transaction that made them, so that a
+rollback of that transaction, or of the savepoint around it, forgets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.orm import SessionTransaction
+
+
+@dataclass(slots=True)
+class NewKey:
+    aead: AESGCM
+    owner: SessionTransaction  # the caller's innermost transaction when the key was made
+    row: dict[str, Any]  # crypto_data_keys values, inserted at commit
+    share: bytes | None  # None when the key was shredded before commit: the share is never stored
+
+
+class TransactionKeys:
+    def __init__(self) -> None:
+        self.new: dict[int, NewKey] = {}
+        # party index -> key id, for keys made or looked up in this transaction. Committed keys among
+        # them are checked once more, locked, just before commit (CryptoService._before_commit).
+        self.parties: dict[str, tuple[int, SessionTransaction]] = {}
+        # Committed keys shredded in this transaction, by id: (uid, party index, owner). Their shares
+        # are destroyed once it commits.
+        self.shredded: dict[int, tuple[str, str | None, SessionTransaction]] = {}
+
+    def get(self, key_id: int) -> AESGCM | None:
+        entry = self.new.get(key_id)
+        return None if entry is None else entry.aead
+
+    def rows_and_shares(self) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
+        rows = [key.row for key in self.new.values()]
+        shares = [(key.row["uid"], key.share) for key in self.new.values() if key.share is not None]
+        return rows, shares
+
+    def looked_up(self) -> list[int]:
+        """Ids of the committed keys this transaction resolved parties to."""
+        return [key_id for key_id, _owner in self.parties.values() if key_id not in self.new]
+
+    def committed(
+        self,
+    ) -> tuple[list[tuple[int, AESGCM | None]], list[tuple[str, int]], list[tuple[int, str, str | None]]]:
+        """(new keys with their cipher, or None if shredded; (party index, key id) pairs resolved;
+        (key id, uid, party index) of committed keys shredded); forgets everything."""
+        items = [(key_id, key.aead if key.share is not None else None) for key_id, key in self.new.items()]
+        parties = [(index, key_id) for index, (key_id, _owner) in self.parties.items()]
+        shredded = [(key_id, uid, index) for key_id, (uid, index, _owner) in self.shredded.items()]
+        self.new.clear()
+        self.parties.clear()
+        self.shredded.clear()
+        return items, parties, shredded
+
+    def drop_under(self, rolled_back: SessionTransaction) -> None:
+        """Forget what was made or looked up inside `rolled_back` or any transaction nested in it."""
+        for key_id, key in list(self.new.items()):
+            if _within(key.owner, rolled_back):
+                del self.new[key_id]
+        for index, (_key_id, owner) in list(self.parties.items()):
+            if _within(owner, rolled_back):
+                del self.parties[index]
+        # A shred rolled back with its transaction or savepoint destroys nothing.
+        for key_id, (_uid, _index, owner) in list(self.shredded.items()):
+            if _within(owner, rolled_back):
+                del self.shredded[key_id]
+
+
+def _within(node: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.parent
+    return False

@@ -1,0 +1,573 @@
+"""CryptoService: envelope encryption of protected fields (the FieldVault of the declarations port),
+KEK rotation, crypto-shredding and blind indexes.
+
+Key hierarchy: provider KEK version -> per-party data key (wrapped in crypto_data_keys) + the party's
+share (outside the database, see shares) -> HKDF -> AES-256-GCM per field, with FieldRef as AAD.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+from clearguard.crypto import envelope
+from clearguard.crypto.blind import BlindIndexer
+from clearguard.crypto.cache import TtlLru
+from clearguard.crypto.errors import DecryptionFailed, KeyShredded, KeyUnavailable
+from clearguard.crypto.pending import NewKey, TransactionKeys
+from clearguard.crypto.providers import KeyProvider
+from clearguard.crypto.shares import ShareStore
+from clearguard.crypto.tables import DataKey, KekVersion
+from clearguard.db import transaction, utcnow
+from clearguard.declarations.ports import ERASED, Erased, FieldRef
+
+_V1: Final = bytes([envelope.FORMAT_V1])
+_NONCE_END: Final = 1 + envelope.NONCE_BYTES
+_TX: Final = "clearguard.crypto.transaction_keys"
+_MEMO_KINDS: Final = frozenset({"eori", "party"})
+_REGISTERED: Final = "clearguard.crypto.registered_kek"
+_VERSION_SECONDS: Final = 5.0
+# Built once: statement construction costs more than the indexed lookup itself.
+_KEY_COLUMNS: Final = (DataKey.id, DataKey.uid, DataKey.kek_version, DataKey.wrapped)
+# A party normally has one live key; two transactions racing on a new party may each make one (both
+# valid, both shredded together), and the oldest is used from then on.
+_KEY_BY_PARTY: Final = (
+    select(*_KEY_COLUMNS)
+    .where(DataKey.party_index == bindparam("index"), DataKey.wrapped.is_not(None))
+    .order_by(DataKey.created_at, DataKey.id)
+    .limit(1)
+)
+_KEY_BY_ID: Final = select(*_KEY_COLUMNS).where(DataKey.id == bindparam("key_id"))
+_CURRENT_VERSION: Final = select(func.max(KekVersion.version))
+_LIVE_KEYS: Final = (
+    select(DataKey.id)
+    .where(DataKey.id.in_(bindparam("ids", expanding=True)), DataKey.wrapped.is_not(None))
+    .with_for_update(read=True)
+)
+_MAX_KEY_ID: Final = 2**63 - 1
+
+
+def _new_key_id() -> int:
+    """Random, not a sequence: the id is known before the row is written (rows are written in one batch
+    at commit), and ids freed by a rollback are never handed to another key."""
+    return secrets.randbelow(_MAX_KEY_ID) + 1
+
+
+class _ErasedKey:
+    """Cache entry for a data key known to be shredded."""
+
+
+_ERASED_KEY: Final = _ErasedKey()
+_CacheEntry = AESGCM | _ErasedKey
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class KekVersionStatus:
+    version: int
+    provider: str
+    created_at: datetime
+    data_keys: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    provider: str
+    current_version: int | None
+    versions: tuple[KekVersionStatus, ...]
+    live_keys: int
+    shredded_keys: int
+    pending_rewrap: int
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    version: int
+    rewrapped: int
+    resumed: bool
+
+
+class CryptoService:
+    """Satisfies clearguard.declarations.ports.FieldVault. Thread-safe; one per process."""
+
+    def __init__(
+        self,
+        provider: KeyProvider,
+        shares: ShareStore,
+        index_key: bytes,
+        *,
+        cache_size: int = 10_000,
+        cache_seconds: float = 300.0,
+        rotate_batch: int = 200,
+    ) -> None:
+        self.provider = provider
+        self.shares = shares
+        self._indexer = BlindIndexer(index_key)
+        self._cache: TtlLru[int, _CacheEntry] = TtlLru(cache_size, cache_seconds)
+        self._rotate_batch = rotate_batch
+        self._version_cache: tuple[int, float] | None = None
+        self._parties: TtlLru[str, int] = TtlLru(cache_size, cache_seconds)
+        # Traders' EORIs and party references repeat from one declaration to the next; names and
+        # documents are not memoised, so no personal value lingers in memory beyond its request.
+        self._memo_index = functools.lru_cache(maxsize=cache_size)(self._indexer.index)
+        self._aad_prefix: tuple[str, str, bytes] = ("", "", b"")
+        self._new_prefix("", "")
+
+    # --- FieldVault ---------------------------------------------------------------------------------
+
+    def key_for_party(self, session: Session, party_ref: str) -> int:
+        index = self.party_index(party_ref)
+        tx = self._tx(session)
+        known = tx.parties.get(index)
+        if known is not None:
+            return known[0]
+        owner = _owner(session)
+        # A party seen by an earlier transaction in this process resolves from memory; every committed
+        # key a transaction used is checked again, under a share lock, just before it commits
+        # (_before_commit), so a shred by another process is never missed.
+        cached = self._parties.get(index)
+        if cached is not None and self._cache.get(cached).__class__ is AESGCM:
+            tx.parties[index] = (cached, owner)
+            return cached
+        row = session.connection().execute(_KEY_BY_PARTY, {"index": index}).first()
+        if row is not None:
+            if self._cipher_for_row(session, row.id, row.uid, row.kek_version, row.wrapped) is not None:
+                tx.parties[index] = (row.id, owner)
+                return int(row.id)
+            # The share is gone but the row is live: a database restored from before a shred. Finish the
+            # shred here so that the party starts over with a fresh key.
+            self._mark_shredded(session, [row.id])
+        key_id = self._create_key(session, index, owner)
+        tx.parties[index] = (key_id, owner)
+        return key_id
+
+    def seal(self, session: Session, key_id: int, ref: FieldRef, plaintext: str) -> bytes:
+        aead = self._cache.get(key_id)
+        if aead.__class__ is not AESGCM:
+            aead = self._cipher(session, key_id)
+            if aead is None:
+                raise KeyUnavailable(f"data key {key_id} is shredded: ask key_for_party for the party's new key")
+        table, record, field = ref.table, ref.record_id, ref.field
+        last = self._aad_prefix
+        if last[1] != record or last[0] != table:
+            last = self._new_prefix(table, record)
+        aad = last[2] + f"{len(field)}:{field}{ref.version}".encode()
+        nonce = os.urandom(envelope.NONCE_BYTES)
+        return _V1 + nonce + aead.encrypt(nonce, plaintext.encode(), aad)
+
+    def open(self, session: Session, key_id: int, ref: FieldRef, blob: bytes) -> str | Erased:
+        aead = self._cache.get(key_id)
+        if aead.__class__ is not AESGCM:
+            aead = self._cipher(session, key_id)
+            if aead is None:
+                return ERASED
+        table, record, field = ref.table, ref.record_id, ref.field
+        last = self._aad_prefix
+        if last[1] != record or last[0] != table:
+            last = self._new_prefix(table, record)
+        aad = last[2] + f"{len(field)}:{field}{ref.version}".encode()
+        if len(blob) >= envelope.OVERHEAD and blob[0] == envelope.FORMAT_V1:
+            try:
+                return aead.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], aad).decode()
+            except InvalidTag:
+                pass
+        # Same checks again through the documented core, for its one opaque error message.
+        try:
+            envelope.open_field(aead, self._aad(ref), blob)
+        except DecryptionFailed as exc:
+            where = f"{ref.table}.{ref.field} of record {ref.record_id} version {ref.version}"
+            raise DecryptionFailed(f"{where}: {exc.detail}", field=ref.field) from None
+        raise AssertionError("unreachable: the blob failed once and then authenticated")
+
+    # seal and open build envelope.field_aad(table, record, field, version) inline, keeping the
+    # table-and-record prefix from the previous call: a declaration's fields come one after another.
+
+    def _new_prefix(self, table: str, record: str) -> tuple[str, str, bytes]:
+        prefix = (table, record, f"\x01{len(table)}:{table}{len(record)}:{record}".encode())
+        self._aad_prefix = prefix  # one attribute store of an immutable tuple: safe between threads
+        return prefix
+
+    def _aad(self, ref: FieldRef) -> bytes:
+        return envelope.field_aad(ref.table, ref.record_id, ref.field, ref.version)
+
+    def blind_index(self, kind: str, value: str) -> str:
+        if kind in _MEMO_KINDS:
+            return self._memo_index(kind, value)
+        return self._indexer.index(kind, value)
+
+    # --- parties and shredding ----------------------------------------------------------------------
+
+    def party_index(self, party_ref: str) -> str:
+        return self._memo_index("party", party_ref)
+
+    def shred(self, session: Session, party_ref: str) -> int:
+        """Destroy the party's data keys; its fields then read as ERASED everywhere, old backups included.
+
+        Takes effect with the caller's transaction: the keys are marked in it, and their shares (what
+        makes every copy of the wrapped keys, backups included, usable) are destroyed once it commits.
+        Should the process die between the two, `finish_shreds` (run by `keys shred`, `keys status`
+        and restores) destroys the leftovers. Returns the number of keys shredded."""
+        index = self.party_index(party_ref)
+        ids = list(session.execute(select(DataKey.id).where(DataKey.party_index == index)).scalars())
+        tx = self._tx(session)
+        tx.parties.pop(index, None)
+        new = [key_id for key_id, key in tx.new.items() if key.row["party_index"] == index]
+        self._mark_shredded(session, ids + new)
+        return len(ids) + len(new)
+
+    def shred_key(self, session: Session, key_id: int) -> bool:
+        exists = key_id in self._tx(session).new
+        exists = exists or session.execute(select(DataKey.id).where(DataKey.id == key_id)).scalar() is not None
+        if exists:
+            self._mark_shredded(session, [key_id])
+        return exists
+
+    def reconcile(self, factory: sessionmaker[Session], *, batch: int = 500) -> int:
+        """Mark live keys whose share is gone as shredded (after restoring a backup older than a shred);
+        returns how many. Reads already show them ERASED; this makes the database say so too."""
+        marked = 0
+        last_id = 0
+        while True:
+            with transaction(factory) as session:
+                rows = session.execute(
+                    select(DataKey.id, DataKey.uid)
+                    .where(DataKey.wrapped.is_not(None), DataKey.id > last_id)
+                    .order_by(DataKey.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    return marked
+                last_id = rows[-1].id
+                alive = self.shares.present([r.uid for r in rows])
+                dead = [r.id for r in rows if r.uid not in alive]
+                if dead:
+                    self._mark_shredded(session, dead)
+                    marked += len(dead)
+
+    def finish_shreds(self, factory: sessionmaker[Session], *, batch: int = 500) -> int:
+        """Destroy shares still present for keys the database marks shredded (a process that died
+        between committing a shred and destroying the share); returns how many."""
+        destroyed = 0
+        last_id = 0
+        while True:
+            with transaction(factory) as session:
+                rows = session.execute(
+                    select(DataKey.id, DataKey.uid)
+                    .where(DataKey.wrapped.is_(None), DataKey.id > last_id)
+                    .order_by(DataKey.id)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return destroyed
+            last_id = rows[-1].id
+            for uid in self.shares.present([r.uid for r in rows]):
+                destroyed += int(self.shares.destroy(uid))
+
+    # --- rotation and status ------------------------------------------------------------------------
+
+    def rotate(self, factory: sessionmaker[Session], *, progress: Progress | None = None) -> RotationResult:
+        """Make a new KEK version and rewrap every live data key under it, in small committed batches.
+
+        Resumable: if live keys remain under an older version (a rotation that crashed, or keys created
+        by transactions that began before the new version was committed), this call finishes that
+        rotation instead of starting another. Safe while others write: data keys never change, only
+        their wrapping; readers see either wrapping, both valid, and each update is guarded so that a
+        concurrent shred is never undone."""
+        self._version_cache = None
+        with transaction(factory) as session:
+            current = self._current_version(session)
+            pending = self._count_pending(session, current)
+        resumed = pending > 0
+        target = current
+        if not resumed:
+            target = current + 1
+            self.provider.create_kek(target)  # idempotent: a crash after this line reuses the key
+            try:
+                with transaction(factory) as session:
+                    session.add(KekVersion(version=target, provider=self.provider.name, created_at=utcnow()))
+            except IntegrityError:
+                pass  # a concurrent `keys rotate` registered it first; rewrap under it all the same
+            self._version_cache = None
+        with transaction(factory) as session:
+            total = self._count_pending(session, target)
+        done = 0
+        if progress is not None:
+            progress(done, total)
+        while True:
+            rewrapped = self._rewrap_batch(factory, target)
+            if rewrapped is None:
+                break
+            done += rewrapped
+            if progress is not None:
+                progress(done, max(total, done))
+        return RotationResult(version=target, rewrapped=done, resumed=resumed)
+
+    def _rewrap_batch(self, factory: sessionmaker[Session], target: int) -> int | None:
+        with transaction(factory) as session:
+            rows = session.execute(
+                select(DataKey.id, DataKey.uid, DataKey.kek_version, DataKey.wrapped)
+                .where(DataKey.wrapped.is_not(None), DataKey.kek_version < target)
+                .order_by(DataKey.id)
+                .limit(self._rotate_batch)
+            ).all()
+            if not rows:
+                return None
+            now = utcnow()
+            for row in rows:
+                data_key = self._unwrap(row.id, row.uid, row.kek_version, row.wrapped)
+                new_wrapped = self.provider.wrap(target, data_key, envelope.wrap_aad(row.uid, target))
+                session.execute(
+                    update(DataKey)
+                    .where(
+                        DataKey.id == row.id,
+                        DataKey.kek_version == row.kek_version,
+                        DataKey.wrapped.is_not(None),
+                    )
+                    .values(kek_version=target, wrapped=new_wrapped, rewrapped_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            return len(rows)
+
+    def status(self, session: Session) -> KeyStatus:
+        counts = dict(
+            session.execute(
+                select(DataKey.kek_version, func.count())
+                .where(DataKey.wrapped.is_not(None))
+                .group_by(DataKey.kek_version)
+            )
+            .tuples()
+            .all()
+        )
+        versions = tuple(
+            KekVersionStatus(v.version, v.provider, v.created_at, int(counts.get(v.version, 0)))
+            for v in session.execute(select(KekVersion).order_by(KekVersion.version)).scalars()
+        )
+        current = versions[-1].version if versions else None
+        shredded = session.execute(select(func.count()).where(DataKey.wrapped.is_(None))).scalar_one()
+        live = sum(v.data_keys for v in versions)
+        pending = live - (versions[-1].data_keys if versions else 0)
+        return KeyStatus(self.provider.name, current, versions, live, int(shredded), pending)
+
+    def close(self) -> None:
+        self._cache.clear()
+        self.provider.close()
+        self.shares.close()
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _current_version(self, session: Session) -> int:
+        """The newest KEK version, cached for a few seconds: new keys are created often, rotations are
+        rare, and a key wrapped under the previous version during that window is still valid and is
+        rewrapped when `keys rotate` resumes."""
+        registered: int | None = session.info.get(_REGISTERED)
+        if registered is not None:
+            return registered  # registered by this very transaction, not committed yet
+        now = time.monotonic()
+        cached = self._version_cache
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        version = session.connection().execute(_CURRENT_VERSION).scalar()
+        if version is None:
+            # First use of this database: register the version that `keys init` made on the provider.
+            if not self.provider.has_kek(1):
+                raise KeyUnavailable("no key-encryption key: run `clearguard keys init`")
+            conn = session.connection()
+            dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(
+                dialect_insert(KekVersion)
+                .values(version=1, provider=self.provider.name, created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=[KekVersion.version])
+            )
+            # Not cached, in this session at all: its transaction may still roll the registration back.
+            session.info[_REGISTERED] = 1
+            return 1
+        self._version_cache = (int(version), now + _VERSION_SECONDS)
+        return int(version)
+
+    def _count_pending(self, session: Session, version: int) -> int:
+        return int(
+            session.execute(
+                select(func.count()).where(DataKey.wrapped.is_not(None), DataKey.kek_version < version)
+            ).scalar_one()
+        )
+
+    def _create_key(self, session: Session, index: str, owner: SessionTransaction) -> int:
+        version = self._current_version(session)
+        uid = secrets.token_hex(16)
+        data_key = envelope.new_key()
+        share = envelope.new_key()
+        wrapped = self.provider.wrap(version, data_key, envelope.wrap_aad(uid, version))
+        key_id = _new_key_id()
+        row = {
+            "id": key_id,
+            "uid": uid,
+            "party_index": index,
+            "kek_version": version,
+            "wrapped": wrapped,
+            "created_at": utcnow(),
+            "shredded_at": None,
+        }
+        self._tx(session).new[key_id] = NewKey(envelope.field_key(data_key, share), owner, row, share)
+        return key_id
+
+    def _tx(self, session: Session) -> TransactionKeys:
+        tx: TransactionKeys | None = session.info.get(_TX)
+        if tx is None:
+            tx = TransactionKeys()
+            session.info[_TX] = tx
+            event.listen(session, "before_commit", self._before_commit)
+            event.listen(session, "after_commit", self._committed)
+            event.listen(session, "after_soft_rollback", self._rolled_back)
+        return tx
+
+    # SQLAlchemy fires before_commit and after_commit for savepoints too: only the real commit counts.
+
+    def _before_commit(self, session: Session) -> None:
+        tx: TransactionKeys | None = session.info.get(_TX)
+        if tx is None or session.in_nested_transaction():
+            return
+        conn = session.connection()
+        used = tx.looked_up()
+        if used:
+            # Still live? Under a share lock (PostgreSQL), so that a shred waits for this commit and then
+            # erases what it wrote, rather than slipping in between. SQLite writers are serialised.
+            live = set(conn.execute(_LIVE_KEYS, {"ids": used}).scalars())
+            gone = [key_id for key_id in used if key_id not in live and key_id not in tx.shredded]
+            if gone:
+                for index, (key_id, _by) in tx.parties.items():
+                    if key_id in gone:
+                        self._parties.discard(index)
+                        self._cache.put(key_id, _ERASED_KEY)
+                raise KeyShredded(
+                    f"data key {gone[0]} was shredded by another transaction while this one used it: "
+                    "nothing was written; retry"
+                )
+        if tx.new:
+            rows, shares = tx.rows_and_shares()
+            # Shares first, durably: no data key row may ever commit without its share.
+            self.shares.store(shares)
+            conn.execute(insert(DataKey), rows)
+
+    def _committed(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            return
+        session.info.pop(_REGISTERED, None)  # the registered KEK version may be cached from now on
+        tx: TransactionKeys | None = session.info.get(_TX)
+        if tx is None:
+            return
+        new, parties, shredded = tx.committed()
+        for key_id, aead in new:
+            self._cache.put(key_id, _ERASED_KEY if aead is None else aead)
+        dead = {key_id for key_id, _uid, _index in shredded}
+        for index, key_id in parties:
+            if key_id not in dead and key_id in self._cache:
+                self._parties.put(index, key_id)
+        for key_id, uid, party in shredded:
+            # The point of no return: every copy of the wrapped key, backups included, is now dead.
+            self.shares.destroy(uid)
+            self._cache.put(key_id, _ERASED_KEY)
+            if party is not None:
+                self._parties.discard(party)
+
+    def _rolled_back(self, session: Session, previous_transaction: SessionTransaction) -> None:
+        if previous_transaction.parent is None:
+            session.info.pop(_REGISTERED, None)  # the registration is gone; the next key registers again
+        tx: TransactionKeys | None = session.info.get(_TX)
+        if tx is not None:
+            tx.drop_under(previous_transaction)
+
+    def _cipher(self, session: Session, key_id: int) -> AESGCM | None:
+        """The field cipher of a data key, None when it is shredded (or its share is gone)."""
+        tx: TransactionKeys | None = session.info.get(_TX)
+        if tx is not None:
+            new = tx.new.get(key_id)
+            if new is not None:
+                return new.aead if new.share is not None else None
+            if key_id in tx.shredded:
+                return None
+        cached = self._cache.get(key_id)
+        if cached is not None:
+            return None if isinstance(cached, _ErasedKey) else cached
+        row = session.connection().execute(_KEY_BY_ID, {"key_id": key_id}).one_or_none()
+        if row is None:
+            raise KeyUnavailable(f"data key {key_id} does not exist")
+        return self._cipher_for_row(session, row.id, row.uid, row.kek_version, row.wrapped)
+
+    def _cipher_for_row(
+        self, session: Session, key_id: int, uid: str, version: int, wrapped: bytes | None
+    ) -> AESGCM | None:
+        cached = self._cache.get(key_id)
+        if cached is not None:
+            return None if isinstance(cached, _ErasedKey) else cached
+        tx: TransactionKeys | None = session.info.get(_TX)
+        aead = tx.get(key_id) if tx is not None else None
+        if aead is not None:
+            return aead
+        share = self.shares.get(uid) if wrapped is not None else None
+        if wrapped is None or share is None:
+            self._cache.put(key_id, _ERASED_KEY)
+            return None
+        aead = envelope.field_key(self._unwrap(key_id, uid, version, wrapped), share)
+        self._cache.put(key_id, aead)
+        return aead
+
+    def _unwrap(self, key_id: int, uid: str, version: int, wrapped: bytes) -> bytes:
+        try:
+            return self.provider.unwrap(version, wrapped, envelope.wrap_aad(uid, version))
+        except DecryptionFailed:
+            raise DecryptionFailed(
+                f"data key {key_id} does not unwrap under key-encryption key v{version}: "
+                "wrong or replaced key-encryption key, or a tampered wrapped key"
+            ) from None
+
+    def _mark_shredded(self, session: Session, key_ids: Sequence[int]) -> None:
+        """Mark keys shredded in the session's transaction; their shares go when it commits."""
+        if not key_ids:
+            return
+        tx = self._tx(session)
+        owner = _owner(session)
+        now = utcnow()
+        for key_id in key_ids:
+            new = tx.new.get(key_id)
+            if new is not None:
+                # Made in this transaction: its share is simply never stored, and its row is written
+                # already shredded, so the fields sealed under it read as erased rather than unknown.
+                new.share = None
+                new.row.update(wrapped=None, party_index=None, shredded_at=now)
+        stored = [key_id for key_id in key_ids if key_id not in tx.new]
+        if stored:
+            rows = session.execute(
+                select(DataKey.id, DataKey.uid, DataKey.party_index).where(DataKey.id.in_(stored))
+            ).all()
+            for row in rows:
+                tx.shredded[row.id] = (row.uid, row.party_index, owner)
+            session.execute(
+                update(DataKey)
+                .where(DataKey.id.in_(stored))
+                .values(wrapped=None, party_index=None, shredded_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        for index, (key_id, _by) in list(tx.parties.items()):
+            if key_id in key_ids:
+                del tx.parties[index]
+
+
+def _owner(session: Session) -> SessionTransaction:
+    """The caller's innermost transaction: its savepoint if it is in one."""
+    owner = session.get_nested_transaction() or session.get_transaction()
+    assert owner is not None, "CryptoService needs a session inside a transaction"
+    return owner

@@ -1,0 +1,139 @@
+"""Party key shares: the half of each field key that lives outside the database and its backups.
+
+A field key is HKDF(unwrapped data key, salt = share). The wrapped data key sits in the database (and so
+in every backup of it); the share sits here, in a store of its own that data backups never include.
+Shredding a party deletes its share, so every copy of its wrapped data key, in the live database or in
+any backup, no longer yields a key: the party's fields read as erased everywhere.
+
+The store is keyed by the data key's random uid, never by party identifiers, so it reveals nothing about
+who the parties are. On SQLite it runs with secure_delete (freed pages are zeroed) in WAL mode with
+synchronous=FULL (one fsync per commit: a share must be durable before the data key row that needs it
+commits); after a delete the WAL is checkpointed and truncated so that the destroyed share does not
+linger in it. What the filesystem or the disk keeps of freed blocks is outside SQLite's reach: put
+var/keys on an encrypted volume.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    event,
+    insert,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import make_url
+
+from clearguard.crypto.errors import KeyUnavailable
+from clearguard.crypto.keyfiles import check_private, ensure_keys_dir
+from clearguard.db import UTCDateTime, utcnow
+
+# Deliberately not clearguard.db.Base.metadata: this table must never be in the data schema or its backups.
+share_metadata = MetaData()
+shares_table = Table(
+    "crypto_party_shares",
+    share_metadata,
+    Column("key_uid", String(32), primary_key=True),
+    Column("share", LargeBinary(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+def default_url(keys_dir: Path) -> str:
+    return f"sqlite:///{keys_dir / 'shares.db'}"
+
+
+class ShareStore:
+    def __init__(self, url: str, *, create: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        if self._sqlite:
+            path = Path(parsed.database or "")
+            if create:
+                ensure_keys_dir(path.parent)
+                if not path.exists():
+                    # Created 0600 before SQLite opens it: SQLite would create it with the umask (0644).
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            elif not path.exists():
+                raise KeyUnavailable(
+                    f"party share store {path} is missing: run `clearguard keys init` (or restore var/keys)"
+                )
+            check_private(path)
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA secure_delete=ON")
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=FULL")
+                cursor.close()
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        present = inspect(self.engine).has_table(shares_table.name)
+        self.created = create and not present
+        if self.created:
+            share_metadata.create_all(self.engine)
+        elif not present:
+            self.engine.dispose()
+            raise KeyUnavailable(
+                f"party share store at {make_url(url).render_as_string()} has no share table: "
+                "run `clearguard keys init`"
+            )
+
+    def store(self, shares: list[tuple[str, bytes]]) -> None:
+        """Persist (key uid, share) pairs in one transaction (one fsync for a whole batch of new keys).
+        CryptoService calls it just before the caller's transaction commits, so no data key row ever
+        commits without its share being durable first; a caller that then fails leaves orphan shares,
+        which are harmless."""
+        if not shares:
+            return
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(shares_table), [{"key_uid": uid, "share": share, "created_at": now} for uid, share in shares]
+            )
+
+    def get(self, key_uid: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(shares_table.c.share).where(shares_table.c.key_uid == key_uid)).scalar()
+        return None if value is None else bytes(value)
+
+    def present(self, key_uids: list[str]) -> set[str]:
+        """Which of `key_uids` still have a share (one query per call)."""
+        if not key_uids:
+            return set()
+        with self.engine.connect() as conn:
+            found = conn.execute(select(shares_table.c.key_uid).where(shares_table.c.key_uid.in_(key_uids)))
+            return {str(uid) for uid in found.scalars()}
+
+    def destroy(self, key_uid: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(shares_table).where(shares_table.c.key_uid == key_uid))
+        if self._sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return bool(result.rowcount)
+
+    def created_at(self, key_uid: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value: datetime | None = conn.execute(
+                select(shares_table.c.created_at).where(shares_table.c.key_uid == key_uid)
+            ).scalar()
+        return value
+
+    def close(self) -> None:
+        self.engine.dispose()

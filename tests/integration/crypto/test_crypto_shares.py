@@ -1,0 +1,58 @@
+"""The party share store on SQLite (the default, under var/keys) and on PostgreSQL (for several hosts)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from clearguard.crypto import InsecureKeyFile, KeyUnavailable
+from clearguard.crypto.shares import ShareStore, default_url
+
+
+def test_store_round_trip_on_both_databases(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        os.chmod(database_url.removeprefix("sqlite:///"), 0o600)  # the store refuses a readable file
+    store = ShareStore(database_url, create=True)
+    try:
+        shares = [(f"uid{i}", os.urandom(32)) for i in range(5)]
+        store.store(shares)
+        assert store.get("uid3") == shares[3][1]
+        assert store.present(["uid1", "uid4", "nope"]) == {"uid1", "uid4"}
+        assert store.destroy("uid1") is True
+        assert store.destroy("uid1") is False
+        assert store.get("uid1") is None
+    finally:
+        store.close()
+    reopened = ShareStore(database_url)
+    try:
+        assert reopened.get("uid3") == shares[3][1]
+    finally:
+        reopened.close()
+
+
+def test_sqlite_store_is_private_and_required(tmp_path: Path) -> None:
+    url = default_url(tmp_path / "keys")
+    with pytest.raises(KeyUnavailable, match=r"party share store .* is missing"):
+        ShareStore(url)
+    ShareStore(url, create=True).close()
+    path = tmp_path / "keys" / "shares.db"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    os.chmod(path, 0o644)
+    with pytest.raises(InsecureKeyFile):
+        ShareStore(url)
+
+
+def test_destroyed_share_leaves_no_copy_in_the_sqlite_files(tmp_path: Path) -> None:
+    url = default_url(tmp_path / "keys")
+    store = ShareStore(url, create=True)
+    secret = os.urandom(32)
+    try:
+        store.store([("victim", secret), ("other", os.urandom(32))])
+        store.destroy("victim")
+    finally:
+        store.close()
+    for path in (tmp_path / "keys").iterdir():
+        assert secret not in path.read_bytes(), path.name
