@@ -23,6 +23,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert
 
 from clearguard import db
 from clearguard.config import Settings
+from clearguard.crypto import init_keys
 from clearguard.declarations.parse import to_model
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.samples import generate
@@ -39,6 +40,7 @@ def lodge_rate(docs: list[str], workdir: Path, batch: int, *, full: bool = True)
     encryption, ledger, audit or risk model: what issue 2 alone delivers."""
     name = "full" if full else "core"
     settings = Settings(database_url=f"sqlite:///{workdir / (name + '.db')}", var_dir=workdir / ("var-" + name))
+    init_keys(settings)
     services = build_services(settings)
     metadata.create_all(services.engine)
     service = services.declarations

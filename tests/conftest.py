@@ -22,6 +22,12 @@ from clearguard.tables import metadata
 POSTGRES_URL_VAR = "CLEARGUARD_TEST_POSTGRES_URL"
 
 
+@pytest.fixture(autouse=True)
+def _own_var_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets a var dir of its own (keys, tiles, models), never the checkout's var/."""
+    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(tmp_path_factory.mktemp("var")))
+
+
 def _sqlite_engine(tmp_path: Path) -> Engine:
     return db.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
 

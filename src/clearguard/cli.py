@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -61,16 +62,27 @@ def init(demo: Annotated[bool, typer.Option(help="load demo declarations")] = Tr
 def serve(
     host: str = "127.0.0.1",
     port: int = 8443,
-    insecure_http: Annotated[bool, typer.Option("--insecure-http", help="plain HTTP, only behind a TLS proxy")] = False,
+    cert: Annotated[Path | None, typer.Option(help="server certificate chain (PEM); default: var/keys")] = None,
+    key: Annotated[Path | None, typer.Option(help="server private key (PEM)")] = None,
+    insecure_http: Annotated[
+        bool, typer.Option("--insecure-http", help="plain HTTP: only behind a TLS-terminating proxy")
+    ] = False,
 ) -> None:
-    """Start the HTTP API server (uvicorn)."""
+    """Start the API server (uvicorn): HTTPS only (TLS 1.2 minimum) unless --insecure-http."""
     import uvicorn
 
     from clearguard.app import create_app
+    from clearguard.crypto.tls import uvicorn_ssl_kwargs
 
     settings = load_settings()
     settings.check_for_production()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=insecure_http)
+    tls: dict[str, Any] = {} if insecure_http else uvicorn_ssl_kwargs(settings, cert=cert, key=key)
+    scheme = "http" if insecure_http else "https"
+    console.print(f"ClearGuard on {scheme}://{host}:{port}  (health: {scheme}://{host}:{port}/health)")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", proxy_headers=insecure_http,
+        server_header=False, **tls,
+    )  # fmt: skip
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from clearguard import db
 from clearguard.audit.service import AuditCommitmentSource, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
+from clearguard.crypto.setup import build_crypto_service
 from clearguard.declarations.commitments import DeclarationCommitments
-from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.service import IdentityService
@@ -40,14 +40,19 @@ class Services:
     identity: IdentityService
 
     def close(self) -> None:
+        close_vault = getattr(self.vault, "close", None)
+        if close_vault is not None:
+            close_vault()
         self.engine.dispose()
 
 
-def build_services(settings: Settings, *, engine: Engine | None = None) -> Services:
+def build_services(settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None) -> Services:
+    """Every service, wired. The vault is the envelope-encryption service from the key provider in
+    the settings (its keys must exist: `clearguard init`); tests and the benchmark may pass another."""
     engine = engine or db.make_engine(settings.database_url, echo=settings.database_echo)
     session_factory = db.make_session_factory(engine)
     compliance = ComplianceService.from_settings(settings)
-    vault: FieldVault = PlainVault()
+    vault = vault or build_crypto_service(settings)
     ledger = LedgerService.from_settings(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())

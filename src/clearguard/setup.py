@@ -1,4 +1,7 @@
-"""`clearguard init`: var/, the database schema, keys and demo data; safe to run again."""
+"""`clearguard init`: var/, the database schema, keys, TLS certificates, demo accounts and data.
+
+Safe to run again: what exists is kept (keys are never replaced, accounts never reset).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,22 @@ from importlib import resources
 
 from clearguard import db, migrate
 from clearguard.config import Settings
+from clearguard.crypto.setup import init_keys
+from clearguard.crypto.tls import init_tls
 from clearguard.declarations.service import Actor
 from clearguard.errors import ClearGuardError
-from clearguard.services import build_services
+from clearguard.identity.demo import create_demo_accounts, login_hint
+from clearguard.services import Services, build_services
 
 SYSTEM = Actor(name="system:init", role="system", source="init")
 
 
 def initialise(settings: Settings, *, demo: bool = True) -> Iterator[str]:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    settings.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for line in init_keys(settings):
+        yield f"key: {line}"
+    for line in init_tls(settings.keys_dir):
+        yield f"tls: {line}"
     engine = db.make_engine(settings.database_url)
     try:
         migrate.upgrade(engine)
@@ -28,14 +37,26 @@ def initialise(settings: Settings, *, demo: bool = True) -> Iterator[str]:
         return
     services = build_services(settings)
     try:
-        for name in ("h1-import.json", "h7-low-value.json"):
-            doc = json.loads(resources.files("clearguard.declarations.demo").joinpath(name).read_text())
-            try:
-                result = services.declarations.lodge(doc, SYSTEM)
-            except ClearGuardError as exc:
-                yield f"demo declaration {name} not lodged: {exc}"
-                continue
-            state = "lodged" if result.created else "already there"
-            yield f"demo declaration {name}: MRN {result.mrn} ({result.status}, {state})"
+        yield from _demo_declarations(services)
+        with services.session_factory() as session, session.begin():
+            created = create_demo_accounts(session, settings=settings, passwords=services.identity.passwords)
+        if created:
+            yield "demo accounts (shown once; every login needs the TOTP code: add the otpauth URI to an app):"
+            for username, role, password, secret in created:
+                yield "  " + login_hint(username, role, password, secret)
+        else:
+            yield "demo accounts already exist (reset one with `clearguard users reset-mfa`)"
     finally:
         services.close()
+
+
+def _demo_declarations(services: Services) -> Iterator[str]:
+    for name in ("h1-import.json", "h7-low-value.json"):
+        doc = json.loads(resources.files("clearguard.declarations.demo").joinpath(name).read_text())
+        try:
+            result = services.declarations.lodge(doc, SYSTEM)
+        except ClearGuardError as exc:
+            yield f"demo declaration {name} not lodged: {exc}"
+            continue
+        state = "lodged" if result.created else "already there"
+        yield f"demo declaration {name}: MRN {result.mrn} ({result.status}, {state})"

@@ -26,8 +26,11 @@ from clearguard.declarations.service import (
     version_canonical,
 )
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow, DeclarationVersionRow
+from clearguard.errors import ClearGuardError
 
 Commit = Callable[[str, str, bytes, bytes], bytes]
+# Never equal to a SHA-256 commitment: what a row that fails to decrypt recomputes to.
+UNREADABLE = b"unreadable"
 EVENT_KEYS = ("version", "from_status", "to_status", "actor", "role", "reason", "at")
 
 
@@ -53,7 +56,12 @@ class DeclarationCommitments:
         ).all()
         for version, mrn in versions:
             assert version.ledger_index is not None
-            found[version.ledger_index] = self._version(session, version, mrn)
+            try:
+                found[version.ledger_index] = self._version(session, version, mrn)
+            except ClearGuardError:
+                # A ciphertext that no longer authenticates (edited, or moved from another record)
+                # is tampering with this entry's row: report it there, never abort the whole check.
+                found[version.ledger_index] = UNREADABLE
         events = session.execute(
             select(DeclarationEventRow, DeclarationRow.mrn)
             .join(DeclarationRow, DeclarationRow.id == DeclarationEventRow.declaration_id)
@@ -61,9 +69,13 @@ class DeclarationCommitments:
         ).all()
         for event, mrn in events:
             assert event.ledger_index is not None and event.salt is not None and event.salt_key_id is not None
-            salt = self._vault.open(
-                session, event.salt_key_id, transition_salt_ref(mrn, event.version, event.ledger_index), event.salt
-            )
+            try:
+                salt = self._vault.open(
+                    session, event.salt_key_id, transition_salt_ref(mrn, event.version, event.ledger_index), event.salt
+                )
+            except ClearGuardError:
+                found[event.ledger_index] = UNREADABLE
+                continue
             if isinstance(salt, Erased):
                 found[event.ledger_index] = self._erased
                 continue

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from clearguard.config import Settings
+from clearguard.crypto import init_keys
 from clearguard.declarations.service import Actor
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationVersionRow
 from clearguard.services import Services, build_services
@@ -20,7 +21,9 @@ OFFICER = Actor("officer-1", "officer", "test")
 
 @pytest.fixture
 def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = build_services(Settings(database_url=database_url, var_dir=tmp_path / "var"))
+    settings = Settings(database_url=database_url, var_dir=tmp_path / "var")
+    init_keys(settings)
+    built = build_services(settings)
     yield built
     built.close()
 
