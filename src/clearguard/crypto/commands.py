@@ -125,18 +125,38 @@ def keys_rotate() -> None:
 @keys_app.command("shred")
 @guarded
 def keys_shred(
-    party: Annotated[str, typer.Option("--party", help="party reference, e.g. eori:GB123456789000")],
+    party: Annotated[
+        str | None,
+        typer.Option("--party", help="a trader's EORI (eori:GB123456789000 or GB123456789000), or a stored reference"),
+    ] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="a natural person's name (with --postcode, --country)")
+    ] = None,
+    postcode: Annotated[str | None, typer.Option("--postcode")] = None,
+    country: Annotated[str | None, typer.Option("--country")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Destroy a party's data key: its fields read as erased everywhere, old backups included.
     Irreversible."""
     from clearguard import db
     from clearguard.crypto.setup import build_crypto_service
+    from clearguard.declarations import parties
+    from clearguard.errors import InputError
 
-    if not yes:
-        typer.confirm(f"Irreversibly erase every protected field of {party}?", abort=True)
+    if (party is None) == (person is None):
+        raise InputError("party: give either --party EORI or --person NAME --country CC", field="party")
+    if person is not None and not country:
+        raise InputError("country: --person needs --country (and --postcode when the address has one)", field="country")
     settings = load_settings()
     service = build_crypto_service(settings)
+    label = party or person or ""
+    reference = (
+        parties.resolve(service, party) if party is not None
+        else parties.person_ref(service, person or "", postcode, country or "")
+    )  # fmt: skip
+    if not yes:
+        typer.confirm(f"Irreversibly erase every protected field of {label}?", abort=True)
+    party = reference
     engine = db.make_engine(settings.database_url)
     try:
         factory = db.make_session_factory(engine)
@@ -147,6 +167,6 @@ def keys_shred(
         engine.dispose()
         service.close()
     if count == 0:
-        console.print(f"{party} has no data key: nothing to shred", soft_wrap=True)
+        console.print(f"{label} has no data key: nothing to shred", soft_wrap=True)
     else:
-        console.print(f"shredded {party}: its protected fields now read as erased", soft_wrap=True)
+        console.print(f"shredded {label}: its protected fields now read as erased", soft_wrap=True)

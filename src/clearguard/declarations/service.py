@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.categories import DataCategory
 from clearguard.compliance.findings import Finding, Severity, has_errors
 from clearguard.db import utcnow
-from clearguard.declarations import documents
+from clearguard.declarations import documents, parties
 from clearguard.declarations.lifecycle import (
     CHANNEL_STATUS,
     DECISION_TARGET,
@@ -264,12 +264,8 @@ def _json_scalar(value: Any) -> str:
     return encode_basestring(value) if isinstance(value, str) else json.dumps(value)
 
 
-def normalise_name(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
-def normalise_eori(eori: str) -> str:
-    return eori.strip().upper()
+normalise_name = parties.normalise_name
+normalise_eori = parties.normalise_eori
 
 
 def _cursor(value: int) -> str:
@@ -537,12 +533,10 @@ class DeclarationService:
 
     def _party_refs(self, model: DeclarationModel) -> dict[str, str]:
         """Whose data key seals each top-level part: the declarant's, or a natural person's own."""
-        refs = {"": "eori:" + self._vault.blind_index("eori", normalise_eori(model.declarant.eori))}
+        refs = {"": parties.trader_ref(self._vault, model.declarant.eori)}
         for part in PERSON_PARTIES[model.type]:
             person = getattr(model, part)
-            address = person.address
-            identity = "|".join([normalise_name(person.name), normalise_name(address.postcode or ""), address.country])
-            refs[part] = "person:" + self._vault.blind_index("person", identity)
+            refs[part] = parties.person_ref(self._vault, person.name, person.address.postcode, person.address.country)
         return refs
 
     def _version_rows(

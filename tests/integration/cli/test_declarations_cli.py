@@ -141,3 +141,23 @@ def test_configuration_errors_are_one_line(cli_env: Path, monkeypatch: pytest.Mo
     result = run("declarations", "list")
     assert result.exit_code == 2
     assert "database_url" in result.output and "Traceback" not in result.output
+
+
+def test_shredding_a_person_then_a_trader_erases_exactly_their_fields(cli_env: Path) -> None:
+    mrn = json.loads(run("declarations", "lodge", str(EXAMPLES / "h7-low-value.json"), "--json").stdout)["mrn"]
+    person = ["--person", "Jane Example", "--postcode", "1012 AB", "--country", "NL", "--yes"]
+    shredded = run("keys", "shred", *person)
+    assert shredded.exit_code == 0, shredded.output
+    document = json.loads(run("declarations", "show", mrn, "--json").stdout)["document"]
+    assert document["consignee"]["name"] == "[erased]"
+    assert document["consignee"]["contact"] == "[erased]"
+    assert document["consignee"]["address"]["country"] == "NL"  # code data is not the person's key's
+    assert document["declarant"]["name"] == "ParcelCo Express B.V."
+    assert document["invoice"]["amount"] == "42.90"
+    assert run("keys", "shred", "--party", "NL812345678", "--yes").exit_code == 0
+    document = json.loads(run("declarations", "show", mrn, "--json").stdout)["document"]
+    assert document["declarant"]["name"] == "[erased]" and document["invoice"]["amount"] == "[erased]"
+    assert document["items"][0]["description"] == "Wooden puzzle toy"
+    again = run("keys", "shred", "--party", "eori:NL812345678", "--yes")
+    assert again.exit_code == 0 and "nothing to shred" in again.output
+    assert run("keys", "shred", "--yes").exit_code == 2

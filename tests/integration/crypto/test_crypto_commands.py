@@ -13,6 +13,7 @@ from clearguard.backup.commands import backup_app
 from clearguard.config import Settings
 from clearguard.crypto.commands import keys_app
 from clearguard.crypto.setup import build_crypto_service
+from clearguard.declarations import parties
 from clearguard.declarations.ports import ERASED, FieldRef
 from clearguard.tables import metadata
 
@@ -38,7 +39,7 @@ def seal_one(settings: Settings, party: str) -> tuple[int, bytes]:
     engine = db.make_engine(settings.database_url)
     try:
         with db.transaction(db.make_session_factory(engine)) as session:
-            key_id = service.key_for_party(session, party)
+            key_id = service.key_for_party(session, parties.resolve(service, party))
             return key_id, service.seal(session, key_id, REF, "Jane Doe")
     finally:
         engine.dispose()
