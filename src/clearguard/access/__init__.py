@@ -1,0 +1,1 @@
+"""Access control: roles, permissions, mandates, policy decisions and field redaction."""

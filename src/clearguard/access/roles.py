@@ -1,0 +1,74 @@
+"""Roles (DESIGN.md, Who uses it) and the permissions each one holds.
+
+A route declares one permission; a role either holds it or the route answers 403. Ownership of the
+record (party, mandate, office) is decided afterwards by the policy, record by record.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Role(StrEnum):
+    TRADER = "trader"
+    BROKER = "broker"
+    OFFICER = "officer"
+    RISK_ANALYST = "risk_analyst"
+    AUDITOR = "auditor"
+    DPO = "dpo"
+    ADMIN = "admin"
+    PARTNER = "partner"
+
+
+class Perm:
+    """Permission names, `area:action`. Routes name them in `require(...)`."""
+
+    DECLARATIONS_LODGE: Final = "declarations:lodge"
+    DECLARATIONS_AMEND: Final = "declarations:amend"
+    DECLARATIONS_READ: Final = "declarations:read"
+    DECLARATIONS_DECIDE: Final = "declarations:decide"
+    DECLARATIONS_EXPORT: Final = "declarations:export"
+    RISK_MANAGE: Final = "risk:manage"
+    AUDIT_READ: Final = "audit:read"
+    LEDGER_READ: Final = "ledger:read"
+    PRIVACY_MANAGE: Final = "privacy:manage"
+    USERS_MANAGE: Final = "users:manage"
+    KEYS_MANAGE: Final = "keys:manage"
+    CONFIG_MANAGE: Final = "config:manage"
+    SHARING_RECEIVE: Final = "sharing:receive"
+    # Any authenticated account managing its own authenticators and sessions.
+    SELF: Final = "self"
+    # Routes open without a token (health, login steps); the walker accepts these.
+    PUBLIC: Final = "public"
+
+
+# Permissions that need an MFA proof younger than the step-up window (issue 3, MFA).
+STEP_UP_PERMISSIONS: Final = frozenset(
+    {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE}
+)
+
+ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
+    Role.TRADER: frozenset({Perm.DECLARATIONS_LODGE, Perm.DECLARATIONS_AMEND, Perm.DECLARATIONS_READ}),
+    Role.BROKER: frozenset({Perm.DECLARATIONS_LODGE, Perm.DECLARATIONS_AMEND, Perm.DECLARATIONS_READ}),
+    Role.OFFICER: frozenset({Perm.DECLARATIONS_READ, Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT}),
+    # Reads pseudonymised declarations across offices; redaction removes protected categories.
+    Role.RISK_ANALYST: frozenset({Perm.DECLARATIONS_READ, Perm.RISK_MANAGE}),
+    # Reads metadata only (redaction removes every content category); never writes.
+    Role.AUDITOR: frozenset({Perm.DECLARATIONS_READ, Perm.AUDIT_READ, Perm.LEDGER_READ}),
+    Role.DPO: frozenset({Perm.PRIVACY_MANAGE, Perm.AUDIT_READ}),
+    # Separation of duties: no declaration permission at all.
+    Role.ADMIN: frozenset({Perm.USERS_MANAGE, Perm.KEYS_MANAGE, Perm.CONFIG_MANAGE, Perm.AUDIT_READ}),
+    Role.PARTNER: frozenset({Perm.SHARING_RECEIVE}),
+}
+
+
+def holds(role: Role, permission: str) -> bool:
+    if permission in (Perm.SELF, Perm.PUBLIC):
+        return True
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def known_permissions() -> frozenset[str]:
+    names = {value for key, value in vars(Perm).items() if key.isupper()}
+    return frozenset(names)

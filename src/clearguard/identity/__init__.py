@@ -1,0 +1,1 @@
+"""Identity: accounts, passwords, TOTP, WebAuthn passkeys, recovery codes, sessions and tokens."""
