@@ -12,12 +12,13 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
 from clearguard.access.gate import DeclarationGate, actor_of
-from clearguard.access.policy import Action
+from clearguard.access.policy import Action, authorize_read
 from clearguard.access.principal import Principal
-from clearguard.access.roles import Perm
+from clearguard.access.roles import Perm, Role
 from clearguard.api.models import StrictModel
 from clearguard.api.problems import PROBLEM_JSON
 from clearguard.api.security import PermissionRoute, identity_of, require, source_of
@@ -32,6 +33,7 @@ router = APIRouter(
     responses={400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM},
 )
 
+DECLARANT_ROLES = frozenset({Role.TRADER, Role.BROKER})
 Reader = Annotated[Principal, require(Perm.DECLARATIONS_READ)]
 Lodger = Annotated[Principal, require(Perm.DECLARATIONS_LODGE)]
 Amender = Annotated[Principal, require(Perm.DECLARATIONS_AMEND)]
@@ -61,6 +63,7 @@ class LodgeOut(StrictModel):
     findings: list[FindingOut]
     ledger_index: int | None = None
     receipt: dict[str, Any] | None = None
+    receipt_url: str | None = None
 
 
 class DecisionIn(StrictModel):
@@ -112,6 +115,7 @@ def _lodge_out(result: LodgeResult) -> LodgeOut:
         findings=[FindingOut(**f) for f in data["findings"]],
         ledger_index=data["ledger_index"],
         receipt=data.get("receipt"),
+        receipt_url=f"/api/v1/declarations/{result.mrn}/receipt",
     )
 
 
@@ -121,12 +125,21 @@ async def _document(request: Request) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=LodgeOut, openapi_extra=DECLARATION_BODY)
-async def lodge(request: Request, response: Response, principal: Lodger) -> LodgeOut:
+async def lodge(
+    request: Request,
+    response: Response,
+    principal: Lodger,
+    receipt: Annotated[bool, Query(description="wait for the signed ledger receipt (integrates at once)")] = False,
+) -> LodgeOut:
     """Lodge a declaration (H1 or H7). 201 with the MRN; 200 with the first MRN when the same LRN
-    and content were lodged before; 422 with every finding when it breaks a rule."""
+    and content were lodged before; 422 with every finding when it breaks a rule. The ledger entry
+    is signed with the next batch (about 200 ms): `receipt_url` gives its receipt, or `?receipt=true`
+    waits for it."""
     doc = await _document(request)
     _gate(request).check_lodge(principal, doc, _today(request))
-    result = _service(request).lodge(doc, actor_of(principal, source_of(request)))
+    result = await run_in_threadpool(
+        _service(request).lodge, doc, actor_of(principal, source_of(request)), receipt=receipt
+    )
     if not result.created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/declarations/{result.mrn}"
@@ -170,8 +183,23 @@ def read(
     body = _gate(request).read(
         principal, mrn.upper(), _today(request), source=source_of(request), justification=justification
     )
-    body["events"] = _service(request).events(mrn)
+    events = _service(request).events(mrn)
+    if principal.role in DECLARANT_ROLES:
+        # Declarants see what happened and why, not which officer did it (staff are data subjects too).
+        events = [{k: v for k, v in e.items() if k != "actor"} for e in events]
+    body["events"] = events
     return body
+
+
+@router.get("/{mrn}/receipt")
+def receipt(
+    request: Request, principal: Reader, mrn: MrnPath, version: Annotated[int | None, Query(ge=1)] = None
+) -> dict[str, Any]:
+    """The signed ledger receipt of a declaration version (current by default): entry index, signed
+    checkpoint and inclusion proof; check it offline with the log's key (`clearguard ledger key`)."""
+    gate = _gate(request)
+    authorize_read(principal, gate.ref(mrn.upper()), _today(request), party_key=gate.party_key)
+    return gate.declarations.receipt_for(mrn, version)
 
 
 @router.post("/{mrn}/amendments", response_model=LodgeOut, status_code=201)

@@ -337,12 +337,14 @@ class DeclarationService:
 
     # ------------------------------------------------------------------ writes
 
-    def lodge(self, doc: dict[str, Any], actor: Actor) -> LodgeResult:
-        """Lodge one declaration: the same path as bulk lodging, with a batch of one."""
+    def lodge(self, doc: dict[str, Any], actor: Actor, *, receipt: bool = True) -> LodgeResult:
+        """Lodge one declaration: the same path as bulk lodging, with a batch of one. With `receipt`,
+        the ledger integrates at once and the result carries the signed receipt; without, the entry
+        is signed with the next batch and `receipt_for` fetches the receipt later."""
         [(_line, outcome)] = self._lodge_batch([(1, doc)], actor)
         if isinstance(outcome, ClearGuardError):
             raise outcome
-        if outcome.created and outcome.ledger_index is not None and self._receipts is not None:
+        if receipt and outcome.created and outcome.ledger_index is not None and self._receipts is not None:
             # After the commit: the receipt proves the committed version is in the signed log.
             return dataclasses.replace(outcome, receipt=self._receipts(outcome.ledger_index))
         return outcome
@@ -926,6 +928,24 @@ class DeclarationService:
                 vrow.findings,
                 {r: p for r, p in parties},
             )
+
+    def receipt_for(self, mrn: str, version: int | None = None) -> dict[str, Any]:
+        """The ledger receipt of a declaration version (the current one by default)."""
+        mrn = validate_mrn(mrn)
+        with self._sf() as session:
+            query = (
+                select(DeclarationVersionRow.ledger_index, DeclarationVersionRow.version)
+                .join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
+                .where(DeclarationRow.mrn == mrn)
+            )
+            if version is not None:
+                query = query.where(DeclarationVersionRow.version == version)
+            found = session.execute(query.order_by(DeclarationVersionRow.version.desc()).limit(1)).first()
+        if found is None:
+            raise NotFound(f"mrn: no declaration {mrn}" + (f" version {version}" if version else ""), field="mrn")
+        if found[0] is None or self._receipts is None:
+            raise NotFound(f"mrn: {mrn} version {found[1]} has no ledger entry", field="mrn")
+        return self._receipts(int(found[0]))
 
     def events(self, mrn: str) -> list[dict[str, Any]]:
         mrn = validate_mrn(mrn)

@@ -17,14 +17,15 @@ from clearguard.access.mandates import grant_mandate
 from clearguard.access.roles import Role
 from clearguard.app import create_app
 from clearguard.config import Settings
+from clearguard.crypto import init_keys
 from clearguard.db import transaction
-from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.ports import RiskOutcome
 from clearguard.declarations.service import Actor, DeclarationService
 from clearguard.identity import accounts, totp
 from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
+from clearguard.ledger.commitment import commit_entry
 from clearguard.services import build_services
 from tests.helpers import example
 
@@ -80,7 +81,8 @@ class RealApp:
 
 def make_real_app(engine: Engine, database_url: str) -> RealApp:
     settings = Settings(env="test", database_url=database_url, auth_argon2_time_cost=1, auth_argon2_memory_kib=8192)
-    services = build_services(settings, engine=engine, vault=PlainVault())
+    init_keys(settings)
+    services = build_services(settings, engine=engine)  # real envelope encryption, ledger and audit
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     services.identity = IdentityService(
         services.session_factory,
@@ -89,12 +91,16 @@ def make_real_app(engine: Engine, database_url: str) -> RealApp:
         throttle=DatabaseThrottle(services.session_factory, clock),
         events=services.audit,
     )
+    ledger = services.ledger
     services.declarations = DeclarationService(
         services.session_factory,
         compliance=services.compliance,
-        vault=PlainVault(),
+        vault=services.vault,
+        ledger=ledger,
         audit=services.audit,
         risk=Yellow(),
+        entry_encoder=commit_entry,
+        receipts=lambda index: ledger.receipt_now(services.session_factory, index).to_json(),
     )
     app = RealApp(
         client=TestClient(create_app(settings, services=services), raise_server_exceptions=False),

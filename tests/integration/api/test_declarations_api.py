@@ -1,0 +1,51 @@
+"""Declarations over HTTP: lodging with and without a waited receipt, the receipt route, events."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from clearguard.ledger.receipt import receipt_from_json, verify_receipt
+from tests.integration.api.app_env import RealApp, make_real_app
+
+
+@pytest.fixture
+def real(engine: Engine, database_url: str) -> RealApp:
+    return make_real_app(engine, database_url)
+
+
+def test_lodging_returns_the_entry_and_a_receipt_link(real: RealApp) -> None:
+    response = real.client.post("/api/v1/declarations", json=real.document("gb"), headers=real.auth("trader"))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["ledger_index"] is not None and body["receipt"] is None
+    assert body["receipt_url"] == f"/api/v1/declarations/{body['mrn']}/receipt"
+    fetched = real.client.get(body["receipt_url"], headers=real.auth("trader"))
+    assert fetched.status_code == 200, fetched.text
+    receipt = receipt_from_json(fetched.json())
+    assert receipt.index == body["ledger_index"]
+    app_ledger = real.client.app.state.ledger  # type: ignore[attr-defined]
+    verify_receipt(receipt, [app_ledger.verifier], app_ledger.origin)
+    # A trader may not even learn that another party's declaration exists.
+    other = real.seed("nl")
+    assert real.client.get(f"/api/v1/declarations/{other}/receipt", headers=real.auth("trader")).status_code == 404
+    assert real.client.get(body["receipt_url"], headers=real.auth("admin")).status_code == 403
+
+
+def test_waiting_for_the_receipt(real: RealApp) -> None:
+    response = real.client.post(
+        "/api/v1/declarations?receipt=true", json=real.document("gb"), headers=real.auth("trader")
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["receipt"]["index"] == body["ledger_index"]
+    assert "checkpoint" in str(body["receipt"]).lower()
+
+
+def test_declarants_see_events_without_officer_names(real: RealApp) -> None:
+    mrn = real.seed("gb")
+    trader_view = real.client.get(f"/api/v1/declarations/{mrn}", headers=real.auth("trader")).json()
+    officer_view = real.client.get(f"/api/v1/declarations/{mrn}", headers=real.auth("officer")).json()
+    assert trader_view["events"] and all("actor" not in e for e in trader_view["events"])
+    assert all("actor" in e for e in officer_view["events"])
+    assert [e["to"] for e in trader_view["events"]] == [e["to"] for e in officer_view["events"]]
