@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # --- crypto (clearguard.crypto) ---
     crypto_provider: Literal["file", "pkcs11"] = "file"
     crypto_pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
-    crypto_pkcs11_token: str = "clearguard"
+    crypto_pkcs11_token: str = "clearguard"  # noqa: S105 - a token label, not a secret
     crypto_pkcs11_pin: SecretStr | None = None
     crypto_pkcs11_label: str = Field(default="clearguard", description="prefix of the KEK labels on the token")
     crypto_share_store_url: str | None = Field(
