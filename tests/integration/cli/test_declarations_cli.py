@@ -144,7 +144,9 @@ def test_configuration_errors_are_one_line(cli_env: Path, monkeypatch: pytest.Mo
 
 
 def test_shredding_a_person_then_a_trader_erases_exactly_their_fields(cli_env: Path) -> None:
-    mrn = json.loads(run("declarations", "lodge", str(EXAMPLES / "h7-low-value.json"), "--json").stdout)["mrn"]
+    lodged = run("declarations", "lodge", str(EXAMPLES / "h7-low-value.json"), "--json")
+    assert lodged.exit_code == 0, lodged.output
+    mrn = json.loads(lodged.stdout)["mrn"]
     person = ["--person", "Jane Example", "--postcode", "1012 AB", "--country", "NL", "--yes"]
     shredded = run("keys", "shred", *person)
     assert shredded.exit_code == 0, shredded.output

@@ -7,7 +7,8 @@ from clearguard.config import Settings
 from clearguard.errors import ConfigurationError
 
 
-def test_defaults_are_the_embedded_sqlite_database() -> None:
+def test_defaults_are_the_embedded_sqlite_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLEARGUARD_VAR_DIR", raising=False)
     settings = Settings()
     assert settings.database_url == "sqlite:///var/clearguard.db"
     assert settings.keys_dir == Path("var") / "keys"
