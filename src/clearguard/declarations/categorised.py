@@ -30,7 +30,7 @@ def pointer(*tokens: str | int) -> str:
 @cache
 def _schema(declaration_type: str) -> JsonDoc:
     model = {"H1": H1Declaration, "H7": H7Declaration}[declaration_type]
-    schema: JsonDoc = TypeAdapter(model).json_schema()  # type: ignore[arg-type]
+    schema: JsonDoc = TypeAdapter(model).json_schema()  # type: ignore[arg-type,unused-ignore]
     return schema
 
 

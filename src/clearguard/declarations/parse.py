@@ -17,7 +17,7 @@ from clearguard.declarations.model import Declaration, DeclarationModel
 from clearguard.errors import InputError
 
 SCHEMA_RULE = "CG-SCHEMA-001"
-_ADAPTER: TypeAdapter[DeclarationModel] = TypeAdapter(Declaration)  # type: ignore[arg-type]
+_ADAPTER: TypeAdapter[DeclarationModel] = TypeAdapter(Declaration)  # type: ignore[arg-type,unused-ignore]
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

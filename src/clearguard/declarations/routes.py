@@ -227,7 +227,7 @@ def declaration_schema() -> dict[str, Any]:
 
     from clearguard.declarations.model import Declaration
 
-    schema: dict[str, Any] = TypeAdapter(Declaration).json_schema(  # type: ignore[arg-type]
+    schema: dict[str, Any] = TypeAdapter(Declaration).json_schema(  # type: ignore[arg-type,unused-ignore]
         ref_template="#/components/schemas/{model}"
     )
     return schema
