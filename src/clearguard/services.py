@@ -51,6 +51,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     the settings (its keys must exist: `clearguard init`); tests and the benchmark may pass another."""
     engine = engine or db.make_engine(settings.database_url, echo=settings.database_echo)
     session_factory = db.make_session_factory(engine)
+    read_factory = db.make_session_factory(engine, read_only=True)
     compliance = ComplianceService.from_settings(settings)
     vault = vault or build_crypto_service(settings)
     ledger = LedgerService.from_settings(settings)
@@ -67,6 +68,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
         risk=risk,
         entry_encoder=commit_entry,
         receipts=lambda index: ledger.receipt_now(session_factory, index).to_json(),
+        read_factory=read_factory,
     )
-    identity = IdentityService(session_factory, settings, events=audit)
+    identity = IdentityService(session_factory, settings, events=audit, read_factory=read_factory)
     return Services(settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity)

@@ -291,8 +291,10 @@ class DeclarationService:
         risk: RiskAssessor | None = None,
         entry_encoder: EntryEncoder = default_entry,
         receipts: Callable[[int], dict[str, Any]] | None = None,
+        read_factory: sessionmaker[Session] | None = None,
     ) -> None:
         self._sf = session_factory
+        self._read = read_factory or session_factory
         self._compliance = compliance
         self._vault = vault
         self._ledger = ledger
@@ -851,7 +853,7 @@ class DeclarationService:
     def header(self, mrn: str) -> Summary:
         """Status and routing data only: nothing protected is read."""
         mrn = validate_mrn(mrn)
-        with self._sf() as session:
+        with self._read() as session:
             row = session.execute(select(DeclarationRow).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
             if row is None:
                 raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
@@ -864,7 +866,7 @@ class DeclarationService:
     def declarant_party(self, mrn: str) -> str:
         """The blind index of the declarant's EORI, for access decisions."""
         mrn = validate_mrn(mrn)
-        with self._sf() as session:
+        with self._read() as session:
             index = session.execute(
                 select(DeclarationRow.declarant_index).where(DeclarationRow.mrn == mrn)
             ).scalar_one_or_none()
@@ -932,7 +934,7 @@ class DeclarationService:
     def receipt_for(self, mrn: str, version: int | None = None) -> dict[str, Any]:
         """The ledger receipt of a declaration version (the current one by default)."""
         mrn = validate_mrn(mrn)
-        with self._sf() as session:
+        with self._read() as session:
             query = (
                 select(DeclarationVersionRow.ledger_index, DeclarationVersionRow.version)
                 .join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
@@ -949,7 +951,7 @@ class DeclarationService:
 
     def events(self, mrn: str) -> list[dict[str, Any]]:
         mrn = validate_mrn(mrn)
-        with self._sf() as session:
+        with self._read() as session:
             row = session.execute(select(DeclarationRow.id).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
             if row is None:
                 raise NotFound(f"mrn: no declaration {mrn}", field="mrn")

@@ -107,8 +107,11 @@ class IdentityService:
         passwords: PasswordService | None = None,
         throttle: Throttle | None = None,
         events: AuthEvents | None = None,
+        read_factory: sessionmaker[Session] | None = None,
     ) -> None:
         self.factory = factory
+        # Token checks run on every request: on SQLite they must not wait for the write lock.
+        self.read_factory = read_factory or factory
         self.settings = settings
         self.clock = clock or SystemClock()
         self.passwords = passwords or passwords_from(settings)
@@ -548,14 +551,14 @@ class IdentityService:
             raise
 
     def authenticate(self, access_token: str) -> Principal:
-        with self.factory() as session:
+        with self.read_factory() as session:
             return sessions.principal_for(session, access_token, now=self.clock.now())
 
     def reload(self, principal: Principal) -> Principal:
         """Re-read a principal from its session (after a step-up, or for a long-lived caller)."""
         if principal.session_id is None:
             raise InvalidToken("no session")
-        with self.factory() as session:
+        with self.read_factory() as session:
             return sessions.principal_for_session(session, principal.session_id, now=self.clock.now())
 
     def logout(self, principal: Principal, *, everywhere: bool = False, source: str) -> None:
