@@ -16,6 +16,7 @@ from clearguard.api.install import install_api
 from clearguard.api.security import PermissionRoute, require
 from clearguard.config import Settings, get_settings
 from clearguard.declarations import routes as declaration_routes
+from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or get_settings()
     services = services or build_services(settings)
     integrator = BatchIntegrator(services.ledger, services.session_factory, settings.ledger_batch_interval_ms)
+    lodger = GroupCommitter(services.declarations)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         try:
             yield
         finally:
+            lodger.stop()
             integrator.stop()
 
     app = FastAPI(title="ClearGuard API", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = services
     app.state.ledger = services.ledger
     app.state.witness = WitnessService.from_settings(settings)
+    app.state.lodger = lodger
     app.state.gate = DeclarationGate(
         services.declarations,
         party_key=services.declarations.party_key,

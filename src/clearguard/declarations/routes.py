@@ -137,9 +137,12 @@ async def lodge(
     waits for it."""
     doc = await _document(request)
     _gate(request).check_lodge(principal, doc, _today(request))
-    result = await run_in_threadpool(
-        _service(request).lodge, doc, actor_of(principal, source_of(request)), receipt=receipt
-    )
+    actor = actor_of(principal, source_of(request))
+    if receipt:
+        result = await run_in_threadpool(_service(request).lodge, doc, actor, receipt=True)
+    else:
+        # Concurrent requests share one transaction (group commit); each gets its own outcome.
+        result = await run_in_threadpool(request.app.state.lodger.lodge, doc, actor)
     if not result.created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/declarations/{result.mrn}"

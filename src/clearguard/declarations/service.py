@@ -26,6 +26,8 @@ from clearguard.categories import DataCategory
 from clearguard.compliance.findings import Finding, Severity, has_errors
 from clearguard.db import utcnow
 from clearguard.declarations import documents, parties
+from clearguard.declarations.categorised import leaves as documents_leaves
+from clearguard.declarations.categorised import pointer
 from clearguard.declarations.lifecycle import (
     CHANNEL_STATUS,
     DECISION_TARGET,
@@ -55,6 +57,7 @@ from clearguard.declarations.tables import (
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 
 LRN_RULE = "CG-LRN-001"
+NUL_RULE = "CG-SCHEMA-002"
 VERSION_KIND = "declaration.version"
 TRANSITION_KIND = "declaration.transition"
 # Core tables: the bulk paths insert through them, skipping the ORM's per-row bookkeeping.
@@ -243,6 +246,7 @@ class _NewDeclaration:
     entries: list[bytes]  # ledger entries: the version with its automatic transitions
     result: LodgeResult
     eori: str
+    actor: Actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +257,17 @@ class Prepared:
     doc: dict[str, Any]
     findings: list[Finding]
     canonical: bytes  # canonical JSON of doc: content index and ledger commitment
+
+
+def nul_findings(doc: dict[str, Any]) -> list[Finding]:
+    """NUL characters in text: no legitimate value has one, and PostgreSQL cannot store them."""
+    return [
+        Finding(
+            NUL_RULE, Severity.ERROR, pointer(*path), f"{'.'.join(map(str, path))}: must not contain NUL characters"
+        )
+        for path, value in documents_leaves(doc)
+        if isinstance(value, str) and "\x00" in value
+    ]
 
 
 def vars_of(filters: ListFilter) -> dict[str, Any]:
@@ -316,6 +331,9 @@ class DeclarationService:
             )
         findings = self._compliance.validate(parsed)
         normalised = parsed.model_dump(mode="json", exclude_none=True)
+        canonical = documents.canonical_json(normalised)
+        if b"\\u0000" in canonical:  # cheap on the canonical bytes; walk only when it is there
+            findings = [*nul_findings(normalised), *findings]
         if has_errors(findings):
             first = next(f for f in findings if f.severity is Severity.ERROR)
             raise ValidationFailed(
@@ -323,7 +341,7 @@ class DeclarationService:
                 field=first.pointer,
                 extra={"findings": [f.to_dict() for f in findings]},
             )
-        return Prepared(parsed, normalised, findings, documents.canonical_json(normalised))
+        return Prepared(parsed, normalised, findings, canonical)
 
     def validate(self, doc: dict[str, Any]) -> list[Finding]:
         """Every finding for a document, the stored LRNs included; writes nothing."""
@@ -335,7 +353,8 @@ class DeclarationService:
             def lrn_in_use(eori: str, lrn: str) -> bool:
                 return self._find_by_lrn(session, eori, lrn) is not None
 
-            return self._compliance.validate(parsed, lrn_in_use=lrn_in_use)
+            nul = nul_findings(parsed.model_dump(mode="json", exclude_none=True))
+            return [*nul, *self._compliance.validate(parsed, lrn_in_use=lrn_in_use)]
 
     # ------------------------------------------------------------------ writes
 
@@ -365,9 +384,17 @@ class DeclarationService:
         if batch:
             yield from self._lodge_batch(batch, actor)
 
+    def lodge_group(self, items: Sequence[tuple[dict[str, Any], Actor]]) -> list[LodgeResult | ClearGuardError]:
+        """Declarations of several callers in one transaction (group commit): each keeps its own
+        actor and outcome. Used by the API so that concurrent requests share one commit."""
+        batch: list[tuple[int, dict[str, Any] | ClearGuardError]] = [(n, doc) for n, (doc, _a) in enumerate(items)]
+        actors = [actor for _doc, actor in items]
+        return [outcome for _n, outcome in self._lodge_batch(batch, actors)]
+
     def _lodge_batch(
-        self, batch: list[tuple[int, dict[str, Any] | ClearGuardError]], actor: Actor
+        self, batch: list[tuple[int, dict[str, Any] | ClearGuardError]], actor: Actor | Sequence[Actor]
     ) -> list[tuple[int, LodgeResult | ClearGuardError]]:
+        actors = [actor] * len(batch) if isinstance(actor, Actor) else list(actor)
         prepared: list[tuple[int, Prepared | ClearGuardError]] = []
         for line, doc in batch:
             if isinstance(doc, ClearGuardError):
@@ -380,7 +407,7 @@ class DeclarationService:
         for attempt in range(2):
             try:
                 with self._sf() as session, session.begin():
-                    return self._write_batch(session, prepared, actor)
+                    return self._write_batch(session, prepared, actors)
             except IntegrityError:
                 # Another writer lodged one of these LRNs between our lookup and our insert
                 # (PostgreSQL); the second attempt sees its row and answers as for a repeat.
@@ -389,11 +416,12 @@ class DeclarationService:
         raise AssertionError("unreachable")
 
     def _write_batch(
-        self, session: Session, items: list[tuple[int, Prepared | ClearGuardError]], actor: Actor
+        self, session: Session, items: list[tuple[int, Prepared | ClearGuardError]], actors: list[Actor]
     ) -> list[tuple[int, LodgeResult | ClearGuardError]]:
         """Everything a batch writes, as few statements as possible: one lookup of the LRNs, then
         one multi-row insert per table."""
         keyed: list[tuple[int, Prepared | ClearGuardError, tuple[str, str], str]] = []
+        actor_of_line = {line: actor for (line, _item), actor in zip(items, actors, strict=True)}
         for line, item in items:
             if isinstance(item, ClearGuardError):
                 keyed.append((line, item, ("", ""), ""))
@@ -442,7 +470,7 @@ class DeclarationService:
                 else:
                     outcomes.append((line, LodgeResult(mrn, status, channel, version, item.findings, created=False)))
                 continue
-            planned = self._plan_new(session, item, key[0], content_index, actor, now)
+            planned = self._plan_new(session, item, key[0], content_index, actor_of_line[line], now)
             known[key] = (planned.row["mrn"], planned.row["status"], planned.row["channel"], 1, content_index)
             new.append(planned)
             positions.append(len(outcomes))
@@ -474,7 +502,7 @@ class DeclarationService:
         session.execute(VERSIONS.insert(), versions)
         session.execute(PARTIES.insert(), parties)
         session.execute(EVENTS.insert(), events)
-        self._audit_many(session, actor, "declaration.lodge", [(p.row["mrn"], p.eori, {"version": 1}) for p in new])
+        self._audit_many(session, "declaration.lodge", [(p.actor, p.row["mrn"], p.eori, {"version": 1}) for p in new])
         return outcomes
 
     def _append_entries(self, session: Session, entries: list[bytes]) -> list[int | None]:
@@ -533,7 +561,9 @@ class DeclarationService:
         result = LodgeResult(
             mrn, status.value, outcome.channel, 1, prepared.findings, True, None, dict(outcome.reasons)
         )
-        return _NewDeclaration(row, version, parties, events, entries, result, normalise_eori(model.declarant.eori))
+        return _NewDeclaration(
+            row, version, parties, events, entries, result, normalise_eori(model.declarant.eori), actor
+        )
 
     def _party_refs(self, model: DeclarationModel) -> dict[str, str]:
         """Whose data key seals each top-level part: the declarant's, or a natural person's own."""
@@ -691,17 +721,17 @@ class DeclarationService:
     def _audit_many(
         self,
         session: Session,
-        actor: Actor,
         action: str,
-        items: list[tuple[str | None, str | None, dict[str, Any] | None]],
+        items: list[tuple[Actor, str | None, str | None, dict[str, Any] | None]],
     ) -> None:
+        """One audit event per (actor, MRN, declarant EORI, details), recorded together."""
         if self._audit is None or not items:
             return
         events = [
             dict(actor=actor.name, role=actor.role, action=action, record_type="declaration", record_id=mrn,
                  party=self._vault.blind_index("eori", party) if party else None, source=actor.source,
                  justification=actor.justification, details=details)
-            for mrn, party, details in items
+            for actor, mrn, party, details in items
         ]  # fmt: skip
         self._audit.record_many(session, events)
 
@@ -714,7 +744,7 @@ class DeclarationService:
         party: str | None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self._audit_many(session, actor, action, [(mrn, party, details)])
+        self._audit_many(session, action, [(actor, mrn, party, details)])
 
     def amend(self, mrn: str, doc: dict[str, Any], actor: Actor, *, reason: str) -> LodgeResult:
         """A new version of an accepted declaration; re-validated and re-assessed, never overwriting."""

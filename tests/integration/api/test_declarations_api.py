@@ -49,3 +49,13 @@ def test_declarants_see_events_without_officer_names(real: RealApp) -> None:
     assert trader_view["events"] and all("actor" not in e for e in trader_view["events"])
     assert all("actor" in e for e in officer_view["events"])
     assert [e["to"] for e in trader_view["events"]] == [e["to"] for e in officer_view["events"]]
+
+
+def test_nul_in_a_login_or_a_declaration_is_a_422_not_a_500(real: RealApp) -> None:
+    login = real.client.post("/api/v1/auth/login", json={"username": "acct\x00", "password": "x" * 12})
+    assert login.status_code == 422, login.text
+    doc = real.document("gb")
+    doc["exporter"]["name"] = "Shenzhen\x00"
+    lodged = real.client.post("/api/v1/declarations", json=doc, headers=real.auth("trader"))
+    assert lodged.status_code == 422, lodged.text
+    assert lodged.json()["findings"][0]["pointer"] == "/exporter/name"

@@ -201,3 +201,16 @@ def test_reveal_decides_which_protected_fields_are_opened(service: DeclarationSe
     assert view.document["invoice"]["amount"] == "42.90"
     assert view.party_refs["consignee"].startswith("person:")
     assert view.party_refs["declarant"].startswith("eori:")
+
+
+def test_nul_characters_are_a_finding_not_a_database_error(
+    service: DeclarationService, session_factory: sessionmaker[Session]
+) -> None:
+    doc = example("h1-import.json")
+    doc["items"][1]["description"] = "Leather shoes\x00"
+    with pytest.raises(ValidationFailed) as info:
+        service.lodge(doc, TRADER)
+    assert info.value.extra["findings"][0]["pointer"] == "/items/1/description"
+    assert "NUL" in info.value.extra["findings"][0]["message"]
+    assert service.validate(doc)[0].rule_id == "CG-SCHEMA-002"
+    assert counts(session_factory) == (0, 0, 0)

@@ -15,8 +15,9 @@ from clearguard.risk import tables as risk_tables
 from clearguard.risk.commands import risk_app
 from clearguard.risk.kcs import COLUMNS
 from clearguard.risk.service import RiskService, clear_model_cache
+from tests.helpers import KCS
 
-TRAIN = Path(__file__).resolve().parents[4] / "shared" / "data" / "kcs" / "train.csv"
+TRAIN = KCS / "train.csv"
 runner = CliRunner()
 
 

@@ -14,8 +14,7 @@ from clearguard.risk import tables as risk_tables
 from clearguard.risk.commands import risk_app
 from clearguard.risk.service import clear_model_cache
 from clearguard.tables import metadata
-
-KCS = Path(__file__).resolve().parents[4] / "shared" / "data" / "kcs"
+from tests.helpers import KCS
 
 
 def test_precision_at_5_percent_on_valid_csv(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from clearguard.risk.policy import parse_policy
 from clearguard.risk.record import RiskRecord
 from clearguard.risk.service import RiskService, clear_model_cache
 from clearguard.risk.training import history_hash
+from tests.helpers import SHARED
 
-SHARED = Path(__file__).resolve().parents[4] / "shared"
 POLICY = parse_policy(
     """
 channels: {random_share: 0.10, default: {red: 0.02, yellow: 0.05, blue: 0.03}}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +12,7 @@ import pytest
 from clearguard.compliance.findings import Finding
 from clearguard.compliance.service import ComplianceService
 from clearguard.declarations.model import DeclarationModel, H1Declaration, H7Declaration
-
-EXAMPLES = Path(__file__).parents[4] / "shared" / "examples"
-if not EXAMPLES.is_dir():
-    EXAMPLES = Path("/work/shared/examples")
+from tests.helpers import EXAMPLES
 
 Document = dict[str, Any]
 

@@ -1,15 +1,11 @@
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import EXAMPLES
 
 from clearguard.declarations.documents import canonical_json, join, split
 from clearguard.declarations.parse import to_model
-
-EXAMPLES = Path("/work/shared/examples")
-if not EXAMPLES.is_dir():
-    EXAMPLES = Path(__file__).parents[4] / "shared" / "examples"
 
 
 def normalised(name: str) -> dict[str, Any]:

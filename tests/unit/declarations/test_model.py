@@ -1,20 +1,16 @@
 import copy
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import EXAMPLES
 
 from clearguard.categories import DataCategory
 from clearguard.declarations.categorised import category_at
 from clearguard.declarations.model import H1Declaration, H7Declaration
 from clearguard.declarations.parse import SCHEMA_RULE, parse_json, to_model
 from clearguard.errors import InputError
-
-EXAMPLES = Path(__file__).parents[4] / "shared" / "examples"
-if not EXAMPLES.is_dir():
-    EXAMPLES = Path("/work/shared/examples")
 
 
 def example(name: str) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-VECTORS = Path("/work/shared/data/tlog/vectors.json")
+from tests.helpers import TLOG_VECTORS
+
+VECTORS = TLOG_VECTORS
 
 
 @pytest.fixture(scope="session")

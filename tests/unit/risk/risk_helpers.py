@@ -12,9 +12,10 @@ from typing import Any
 
 from clearguard.risk.kcs import parse_kcs
 from clearguard.risk.record import RiskRecord
+from tests.helpers import KCS
 
 # Read in place, never copied into the repository (MIT licence, third-party data).
-KCS_DIR = Path(os.environ.get("CLEARGUARD_KCS_DIR", Path(__file__).resolve().parents[4] / "shared" / "data" / "kcs"))
+KCS_DIR = Path(os.environ.get("CLEARGUARD_KCS_DIR", KCS))
 
 
 def make_record(**overrides: Any) -> RiskRecord:

@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from clearguard.risk.errors import RiskInputError
 from clearguard.risk.live import records_from_declaration
-
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "examples"
+from tests.helpers import EXAMPLES
 
 
 def load(name: str) -> dict[str, object]:

@@ -1,0 +1,54 @@
+"""Group commit: concurrent lodgings share transactions, each keeping its own outcome."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearguard.compliance.service import ComplianceService
+from clearguard.declarations.group_commit import GroupCommitter
+from clearguard.declarations.plain_vault import PlainVault
+from clearguard.declarations.samples import generate
+from clearguard.declarations.service import Actor, DeclarationService, LodgeResult
+from clearguard.declarations.tables import DeclarationEventRow
+from clearguard.errors import ValidationFailed
+from tests.helpers import example
+
+
+def test_concurrent_lodgings_each_get_their_own_outcome(session_factory: sessionmaker[Session]) -> None:
+    service = DeclarationService(session_factory, compliance=ComplianceService(), vault=PlainVault())
+    committer = GroupCommitter(service, max_batch=8)
+    docs: list[dict[str, Any]] = generate(30, seed=9)
+    bad = example("h1-import.json")
+    bad["gross_mass_kg"] = "1.000"
+    docs.insert(7, bad)
+    docs.append(docs[3])  # the same declaration again: the first MRN, nothing new
+    actors = [Actor(f"user-{n}", "trader", "test") for n in range(len(docs))]
+
+    def lodge(n: int) -> LodgeResult | Exception:
+        try:
+            return committer.lodge(docs[n], actors[n])
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(lodge, range(len(docs))))
+    committer.stop()
+    assert isinstance(outcomes[7], ValidationFailed)
+    results = [o for o in outcomes if isinstance(o, LodgeResult)]
+    assert len(results) == len(docs) - 1
+    assert len({r.mrn for r in results}) == len(docs) - 2  # the repeat answers with the first MRN
+    assert service.count() == len(docs) - 2
+    with session_factory() as session:
+        lodged_by = {
+            row.actor
+            for row in session.execute(
+                select(DeclarationEventRow).where(DeclarationEventRow.to_status == "lodged")
+            ).scalars()
+        }
+    assert {
+        a.name for n, a in enumerate(actors) if isinstance(outcomes[n], LodgeResult) and outcomes[n].created
+    } == lodged_by  # type: ignore[union-attr]
