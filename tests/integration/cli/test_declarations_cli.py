@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,15 @@ def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pyt
     url, _engine = empty_database
     monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
     monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(tmp_path / "var"))
+    # No control budget: a declaration goes to control only when a rule says so, so every channel
+    # below is determined (the packaged policy sends ~10% at random, which is right in production).
+    policy = (resources.files("clearguard.risk") / "policy.yaml").read_text()
+    quiet = policy.replace(
+        "default: {red: 0.02, yellow: 0.05, blue: 0.03}", "default: {red: 0.0, yellow: 0.0, blue: 0.0}"
+    )
+    assert quiet != policy
+    (tmp_path / "policy.yaml").write_text(quiet)
+    monkeypatch.setenv("CLEARGUARD_RISK_POLICY_FILE", str(tmp_path / "policy.yaml"))
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["init", "--no-demo"])
     assert result.exit_code == 0, result.output
@@ -112,11 +122,20 @@ def test_non_utf8_line_in_import_is_listed(cli_env: Path) -> None:
 
 
 def test_decide_and_invalidate_from_the_cli(cli_env: Path) -> None:
-    mrn = json.loads(run("declarations", "lodge", str(EXAMPLES / "h7-low-value.json"), "--json").stdout)["mrn"]
-    result = run("declarations", "decide", mrn, "hold", "--reason", "check")
+    released = json.loads(run("declarations", "lodge", str(EXAMPLES / "h7-low-value.json"), "--json").stdout)
+    assert released["status"] == "released"
+    result = run("declarations", "decide", released["mrn"], "hold", "--reason", "check")
     assert result.exit_code == 1 and "cannot go from released to held" in result.output
-    result = run("declarations", "invalidate", mrn, "--reason", "dup")
-    assert result.exit_code == 1
+    assert run("declarations", "invalidate", released["mrn"], "--reason", "dup").exit_code == 1
+    controlled = example("h1-import.json")
+    controlled["items"][0]["origin_country"] = "KP"  # a risk rule sends every DPRK origin to control
+    lodged = json.loads(run("declarations", "lodge", str(write(cli_env / "kp.json", controlled)), "--json").stdout)
+    assert lodged["status"] == "under_control"
+    held = run("declarations", "decide", lodged["mrn"], "hold", "--reason", "laboratory sample", "--json")
+    assert held.exit_code == 0 and json.loads(held.stdout)["status"] == "held"
+    assert run("declarations", "invalidate", lodged["mrn"], "--reason", "lodged twice").exit_code == 0
+    events = json.loads(run("declarations", "show", lodged["mrn"], "--json").stdout)["events"]
+    assert [e["to"] for e in events][-2:] == ["held", "invalidated"]
 
 
 def test_init_loads_demo_data_once(cli_env: Path) -> None:
