@@ -20,7 +20,7 @@ from clearguard.declarations.commitments import DeclarationCommitments
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.service import IdentityService
-from clearguard.ledger.commitment import commit_entry, commitment
+from clearguard.ledger.commitment import commitment
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
 from clearguard.risk.service import RiskService
@@ -66,7 +66,6 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
         ledger=ledger,
         audit=audit,
         risk=risk,
-        entry_encoder=commit_entry,
         receipts=lambda index: ledger.receipt_now(session_factory, index).to_json(),
         read_factory=read_factory,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -55,6 +54,7 @@ from clearguard.declarations.tables import (
     DeclarationVersionRow,
 )
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
+from clearguard.ledger.commitment import commit_entry
 
 LRN_RULE = "CG-LRN-001"
 NUL_RULE = "CG-SCHEMA-002"
@@ -115,12 +115,6 @@ def transition_salt_ref(mrn: str, version: int, ledger_index: int) -> FieldRef:
     return FieldRef(EVENTS_TABLE, mrn, f"salt@{ledger_index}", version)
 
 
-def default_entry(kind: str, record_id: str, canonical: bytes, salt: bytes) -> bytes:
-    """A ledger entry that commits to the record without revealing it: SHA-256(salt || canonical)."""
-    digest = hashlib.sha256(salt + canonical).hexdigest()
-    return f"clearguard/v1\n{kind}\n{record_id}\n{digest}\n".encode()
-
-
 class ComplianceChannel:
     """Channel without a risk engine: review findings send a declaration to documentary control."""
 
@@ -175,15 +169,7 @@ class DeclarationView:
     party_refs: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mrn": self.mrn,
-            "lrn": self.lrn,
-            "type": self.type,
-            "office": self.office,
-            "status": self.status,
-            "channel": self.channel,
-            "version": self.version,
-            "created_at": self.created_at.isoformat(),
+        return _header(self) | {
             "updated_at": self.updated_at.isoformat(),
             "findings": self.findings,
             "document": self.document,
@@ -203,16 +189,21 @@ class Summary:
     created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mrn": self.mrn,
-            "lrn": self.lrn,
-            "type": self.type,
-            "office": self.office,
-            "status": self.status,
-            "channel": self.channel,
-            "version": self.version,
-            "created_at": self.created_at.isoformat(),
-        }
+        return _header(self)
+
+
+def _header(record: Summary | DeclarationView) -> dict[str, Any]:
+    """The fields every view of a declaration starts with; nothing protected."""
+    return {
+        "mrn": record.mrn,
+        "lrn": record.lrn,
+        "type": record.type,
+        "office": record.office,
+        "status": record.status,
+        "channel": record.channel,
+        "version": record.version,
+        "created_at": record.created_at.isoformat(),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +295,7 @@ class DeclarationService:
         ledger: LedgerSink | None = None,
         audit: AuditRecorder | None = None,
         risk: RiskAssessor | None = None,
-        entry_encoder: EntryEncoder = default_entry,
+        entry_encoder: EntryEncoder = commit_entry,
         receipts: Callable[[int], dict[str, Any]] | None = None,
         read_factory: sessionmaker[Session] | None = None,
     ) -> None:

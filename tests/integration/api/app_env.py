@@ -25,7 +25,6 @@ from clearguard.identity import accounts, totp
 from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
-from clearguard.ledger.commitment import commit_entry
 from clearguard.services import build_services
 from tests.helpers import example
 
@@ -99,7 +98,6 @@ def make_real_app(engine: Engine, database_url: str) -> RealApp:
         ledger=ledger,
         audit=services.audit,
         risk=Yellow(),
-        entry_encoder=commit_entry,
         receipts=lambda index: ledger.receipt_now(services.session_factory, index).to_json(),
     )
     app = RealApp(
