@@ -114,7 +114,8 @@ def field_rates(vault: CryptoService, factory: Any, per_doc: list[list[Field]], 
 
 def lodge_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, settings: Settings, batch: int) -> float:
     from clearguard.compliance.service import ComplianceService
-    from clearguard.declarations.service import Actor, DeclarationService
+    from clearguard.declarations.service import DeclarationService
+    from clearguard.declarations.views import Actor
 
     engine = db.make_engine(f"sqlite:///{workdir / 'lodge.db'}")
     metadata.create_all(engine)
@@ -139,7 +140,7 @@ def pipeline_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, 
     import inspect
 
     from clearguard import services as wiring
-    from clearguard.declarations.service import Actor
+    from clearguard.declarations.views import Actor
     from clearguard.setup import initialise
 
     settings = Settings(var_dir=workdir / "var", database_url=f"sqlite:///{workdir / 'pipeline.db'}")

@@ -27,7 +27,8 @@ from clearguard.crypto import init_keys
 from clearguard.declarations.parse import to_model
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.samples import generate
-from clearguard.declarations.service import Actor, DeclarationService
+from clearguard.declarations.service import DeclarationService
+from clearguard.declarations.views import Actor
 from clearguard.services import build_services
 from clearguard.tables import metadata
 

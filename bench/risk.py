@@ -151,7 +151,8 @@ def lodge_rates(settings: Settings, engine: object, risk: RiskService, count: in
         from clearguard.compliance.service import ComplianceService
         from clearguard.declarations.plain_vault import PlainVault
         from clearguard.declarations.samples import generate
-        from clearguard.declarations.service import Actor, DeclarationService
+        from clearguard.declarations.service import DeclarationService
+        from clearguard.declarations.views import Actor
     except ImportError as exc:  # the lifecycle is another capability; measure it once it exists
         print(f"lodge rate: skipped ({exc})")
         return

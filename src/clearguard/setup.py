@@ -13,7 +13,7 @@ from clearguard import db, migrate
 from clearguard.config import Settings
 from clearguard.crypto.setup import init_keys
 from clearguard.crypto.tls import init_tls
-from clearguard.declarations.service import Actor
+from clearguard.declarations.views import Actor
 from clearguard.errors import ClearGuardError
 from clearguard.identity.demo import create_demo_accounts, login_hint
 from clearguard.services import Services, build_services

@@ -14,7 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from clearguard.declarations.service import Actor, DeclarationService, LodgeResult
+from clearguard.declarations.service import DeclarationService
+from clearguard.declarations.views import Actor, LodgeResult
 from clearguard.errors import ClearGuardError
 
 

@@ -20,7 +20,8 @@ from clearguard.config import Settings
 from clearguard.crypto import init_keys
 from clearguard.db import transaction
 from clearguard.declarations.ports import RiskOutcome
-from clearguard.declarations.service import Actor, DeclarationService
+from clearguard.declarations.service import DeclarationService
+from clearguard.declarations.views import Actor
 from clearguard.identity import accounts, totp
 from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService

@@ -10,8 +10,8 @@ from sqlalchemy import delete, select, update
 
 from clearguard.config import Settings
 from clearguard.crypto import init_keys
-from clearguard.declarations.service import Actor
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationVersionRow
+from clearguard.declarations.views import Actor
 from clearguard.services import Services, build_services
 from tests.helpers import example
 

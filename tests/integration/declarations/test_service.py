@@ -14,8 +14,9 @@ from clearguard.declarations.mrn import make_mrn
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.ports import RiskOutcome
 from clearguard.declarations.samples import generate
-from clearguard.declarations.service import Actor, DeclarationService, ListFilter
+from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow, DeclarationVersionRow
+from clearguard.declarations.views import Actor, ListFilter
 from clearguard.errors import IllegalTransition, InputError, NotFound, ValidationFailed
 from tests.helpers import example
 
