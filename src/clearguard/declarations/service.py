@@ -73,6 +73,7 @@ DECLARATIONS: Table = DeclarationRow.__table__  # type: ignore[assignment]
 VERSIONS: Table = DeclarationVersionRow.__table__  # type: ignore[assignment]
 PARTIES: Table = DeclarationPartyRow.__table__  # type: ignore[assignment]
 EVENTS: Table = DeclarationEventRow.__table__  # type: ignore[assignment]
+_PACK_REF_KEY = "clearguard.declarations.pack_ref"
 VERSION_TABLE = "declaration_versions"
 EVENTS_TABLE = "declaration_events"
 
@@ -395,6 +396,13 @@ class DeclarationService:
         self._audit_many(session, "declaration.lodge", [(p.actor, p.row["mrn"], p.eori, {"version": 1}) for p in new])
         return outcomes
 
+    def _pack_ref(self, session: Session) -> str:
+        """The rule pack in effect, looked up once per transaction (it reads the date)."""
+        ref: str | None = session.info.get(_PACK_REF_KEY)
+        if ref is None:
+            ref = session.info[_PACK_REF_KEY] = self._compliance.pack_ref
+        return ref
+
     def _append_entries(self, session: Session, entries: list[bytes]) -> list[int | None]:
         if self._ledger is None:
             return [None] * len(entries)
@@ -416,6 +424,7 @@ class DeclarationService:
         actor: Actor,
         now: datetime,
     ) -> _NewDeclaration:
+        pack_ref = self._pack_ref(session)
         model, doc = prepared.model, prepared.doc
         mrn = make_mrn(model.office_of_presentation[:2], PROCEDURE_LETTERS[model.type], on=now.date())
         outcome = self._risk.assess_declaration(session, mrn=mrn, payload=doc, findings=prepared.findings, fresh=True)
@@ -423,7 +432,7 @@ class DeclarationService:
         check_transition(Status.ACCEPTED, status, mrn=mrn)
         steps = [
             (None, Status.LODGED, "lodged"),
-            (Status.LODGED, Status.ACCEPTED, f"validated against rule pack {self._compliance.pack_ref}"),
+            (Status.LODGED, Status.ACCEPTED, f"validated against rule pack {pack_ref}"),
             (Status.ACCEPTED, status, f"channel {outcome.channel}"),
         ]
         events = [self._event_row(mrn, 1, current, target, actor, now, reason) for current, target, reason in steps]
@@ -443,7 +452,7 @@ class DeclarationService:
             "channel": outcome.channel,
             "current_version": 1,
             "content_index": content_index,
-            "pack_ref": self._compliance.pack_ref,
+            "pack_ref": pack_ref,
             "created_at": now,
             "updated_at": now,
             "created_by": actor.name,
