@@ -343,17 +343,19 @@ class IdentityService:
             return self._replace_recovery_codes(session, account)
 
     # ---------------------------------------------------------------- WebAuthn
+    def _passkey_challenge(self, session: Session, account: Account) -> tuple[dict[str, Any], bytes]:
+        """Authentication options over the account's registered passkeys, and the raw challenge."""
+        allowed = list(
+            session.scalars(select(WebAuthnCredential.credential_id).where(WebAuthnCredential.account_id == account.id))
+        )
+        if not allowed:
+            raise MfaStateError("webauthn: no passkey registered for this account")
+        return passkeys.authentication_options(self.rp, allowed)
+
     def webauthn_login_options(self, mfa_token: str) -> dict[str, Any]:
         with self._tx() as session:
             challenge, account = self._challenge(session, mfa_token)
-            allowed = list(
-                session.scalars(
-                    select(WebAuthnCredential.credential_id).where(WebAuthnCredential.account_id == account.id)
-                )
-            )
-            if not allowed:
-                raise MfaStateError("webauthn: no passkey registered for this account")
-            options, raw = passkeys.authentication_options(self.rp, allowed)
+            options, raw = self._passkey_challenge(session, account)
             challenge.webauthn_challenge = raw
             return options
 
@@ -503,14 +505,7 @@ class IdentityService:
     def step_up_webauthn_options(self, principal: Principal) -> dict[str, Any]:
         with self._tx() as session:
             account, auth = self._session_rows(session, principal)
-            allowed = list(
-                session.scalars(
-                    select(WebAuthnCredential.credential_id).where(WebAuthnCredential.account_id == account.id)
-                )
-            )
-            if not allowed:
-                raise MfaStateError("webauthn: no passkey registered for this account")
-            options, raw = passkeys.authentication_options(self.rp, allowed)
+            options, raw = self._passkey_challenge(session, account)
             auth.webauthn_challenge = raw
             return options
 

@@ -487,6 +487,10 @@ class RiskService:
         return RiskOutcome(assessment.channel, assessment.score, assessment.to_json())
 
     def assessment(self, session: Session, reference: str) -> Assessment:
+        return Assessment.from_row(self._latest(session, reference), created=False)
+
+    def _latest(self, session: Session, reference: str) -> RiskAssessmentRow:
+        """The most recent recorded assessment of a declaration."""
         row = session.scalars(
             select(RiskAssessmentRow)
             .where(RiskAssessmentRow.declaration_ref == reference)
@@ -495,19 +499,12 @@ class RiskService:
         ).first()
         if row is None:
             raise AssessmentNotFound(f"{reference}: no risk assessment recorded", field="mrn")
-        return Assessment.from_row(row, created=False)
+        return row
 
     def confirm(self, session: Session, reference: str, *, officer: str, channel: str) -> Assessment:
         """An officer confirms (or changes) the recommended channel; the recorded score stays as it was."""
         wanted = Channel(channel)
-        row = session.scalars(
-            select(RiskAssessmentRow)
-            .where(RiskAssessmentRow.declaration_ref == reference)
-            .order_by(RiskAssessmentRow.id.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            raise AssessmentNotFound(f"{reference}: no risk assessment recorded", field="mrn")
+        row = self._latest(session, reference)
         row.confirmed_channel = wanted.value
         row.confirmed_by = officer
         row.confirmed_at = self.clock()
@@ -533,14 +530,7 @@ class RiskService:
             raise RiskError("critical: a critical violation is a violation (--violation)", field="critical")
         if duty_recovered is not None and duty_recovered < 0:
             raise RiskError("duty_recovered: must be >= 0", field="duty_recovered")
-        row = session.scalars(
-            select(RiskAssessmentRow)
-            .where(RiskAssessmentRow.declaration_ref == reference)
-            .order_by(RiskAssessmentRow.id.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            raise AssessmentNotFound(f"{reference}: no risk assessment recorded", field="mrn")
+        row = self._latest(session, reference)
         if session.scalar(select(RiskOutcomeRow.id).where(RiskOutcomeRow.declaration_ref == reference)):
             raise OutcomeConflict(f"{reference}: a control outcome is already recorded", field="mrn")
         now = self.clock()
