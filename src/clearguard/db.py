@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +126,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 
-# (dialect name, table, columns) -> (SQL, [(column, bind processor)] in parameter order, positional?)
-_InsertPlan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]], bool]
+# (dialect name, table, columns) -> (SQL, column order of positional parameters or None for named
+# ones, [(position, column, bind processor)] of the columns that have one)
+_Processors = list[tuple[int, str, Callable[[Any], Any]]]
+_InsertPlan = tuple[str, list[str] | None, _Processors]
 _INSERT_PLANS: dict[tuple[str, str, tuple[str, ...]], _InsertPlan] = {}
 
 
@@ -137,12 +140,14 @@ def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _I
         compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(columns))
         positional = dialect.paramstyle in ("qmark", "format", "numeric")
         order = list(compiled.positiontup or ()) if positional else list(columns)
-        if sorted(order) != sorted(columns):
+        if sorted(order) != sorted(columns) or len(order) < 2:
             raise ValueError(f"{table.name}: cannot bulk insert columns {columns}")
-        converters: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (name, table.c[name].type._cached_bind_processor(dialect)) for name in order
-        ]
-        plan = _INSERT_PLANS[key] = (compiled.string, converters, positional)
+        processors: _Processors = []
+        for at, name in enumerate(order):
+            proc = table.c[name].type._cached_bind_processor(dialect)
+            if proc is not None:
+                processors.append((at, name, proc))
+        plan = _INSERT_PLANS[key] = (compiled.string, order if positional else None, processors)
     return plan
 
 
@@ -155,11 +160,21 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     connection = session.connection()
-    sql, converters, positional = _insert_plan(connection.dialect, table, tuple(rows[0]))
-    if positional:
-        params: list[Any] = [
-            tuple(row[name] if proc is None else proc(row[name]) for name, proc in converters) for row in rows
-        ]
+    sql, order, processors = _insert_plan(connection.dialect, table, tuple(rows[0]))
+    if order is None:  # named parameters (PostgreSQL): the rows as they are, processed values replaced
+        if processors:
+            params: list[Any] = [row | {name: proc(row[name]) for _at, name, proc in processors} for row in rows]
+        else:
+            params = list(rows)
     else:
-        params = [{name: row[name] if proc is None else proc(row[name]) for name, proc in converters} for row in rows]
+        pick = itemgetter(*order)
+        if processors:
+            params = []
+            for row in rows:
+                values = list(pick(row))
+                for at, name, proc in processors:
+                    values[at] = proc(row[name])
+                params.append(tuple(values))
+        else:
+            params = [pick(row) for row in rows]
     connection.exec_driver_sql(sql, params)

@@ -1,7 +1,8 @@
 """The data category of every value in a declaration document, as JSON pointers.
 
 Pure: from the model's JSON schema (its `x-category` tags, inherited downward) to a flat map of
-leaf pointer -> category, and helpers to split a document into its clear and protected parts.
+leaf pointer -> category, and the seal plan: which fields a version keeps clear, and which it seals
+together, one group per (party, category).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from clearguard.categories import DataCategory
-from clearguard.declarations.model import H1Declaration, H7Declaration
+from clearguard.declarations.model import PERSON_PARTIES, H1Declaration, H7Declaration
 
 JsonDoc = dict[str, Any]
 
@@ -162,3 +163,64 @@ def _compile(node_plan: Plan) -> Node:
 @cache
 def compiled(declaration_type: str) -> Node:
     return _compile(plan(declaration_type))
+
+
+# A pydantic include/exclude specification: field -> True (the whole value) or a nested spec; a
+# list's items are under "__all__".
+Spec = dict[str, Any]
+
+
+def _spec(node_plan: Plan, wanted: frozenset[DataCategory]) -> Spec | bool | None:
+    if isinstance(node_plan, DataCategory):
+        return True if node_plan in wanted else None
+    if isinstance(node_plan, ListPlan):
+        item = _spec(node_plan.item, wanted)
+        return None if item is None else {"__all__": item}
+    found = {key: sub for key, child in node_plan.items() if (sub := _spec(child, wanted)) is not None}
+    if not found:
+        return None
+    if len(found) == len(node_plan) and all(sub is True for sub in found.values()):
+        return True  # the whole subtree: one value, no walk beneath
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SealGroup:
+    """Protected values sealed together: one category, under one party's data key.
+
+    `part` is a natural person's top-level field (sealed under that person's own key), or "" for
+    everything else (the declarant's key). Reading reveals or withholds whole categories, so a group
+    is the smallest unit a response ever decrypts."""
+
+    name: str  # "<category>:<part>": the stored key and the field bound into the ciphertext
+    part: str
+    category: DataCategory
+    include: Spec
+
+
+@dataclass(frozen=True, slots=True)
+class SealPlan:
+    exclude: Spec  # every protected field: what the clear part leaves out
+    groups: tuple[SealGroup, ...]
+
+
+@cache
+def seal_plan(declaration_type: str) -> SealPlan:
+    full = plan(declaration_type)
+    assert isinstance(full, dict)
+    protected = frozenset(c for c in DataCategory if c.protected)
+    exclude = _spec(full, protected)
+    if not isinstance(exclude, dict):
+        raise ValueError(f"{declaration_type}: a declaration type has both clear and protected fields")
+    persons = PERSON_PARTIES[declaration_type]
+    groups: list[SealGroup] = []
+    for category in sorted(protected, key=lambda c: c.value):
+        for part in ["", *sorted(persons)]:
+            scope: Plan = {part: full[part]} if part else {k: v for k, v in full.items() if k not in persons}
+            include = _spec(scope, frozenset({category}))
+            if isinstance(include, dict):
+                groups.append(SealGroup(f"{category.value}:{part}", part, category, include))
+            elif include is True:  # a scope wholly of one category: include every key of it
+                assert isinstance(scope, dict)
+                groups.append(SealGroup(f"{category.value}:{part}", part, category, dict.fromkeys(scope, True)))
+    return SealPlan(exclude, tuple(groups))

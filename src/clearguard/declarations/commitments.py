@@ -50,14 +50,14 @@ class DeclarationCommitments:
         indices = [index for index, _record in entries]
         found: dict[int, Any] = {}
         versions = session.execute(
-            select(DeclarationVersionRow, DeclarationRow.mrn)
+            select(DeclarationVersionRow, DeclarationRow.mrn, DeclarationRow.type)
             .join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
             .where(DeclarationVersionRow.ledger_index.in_(indices))
         ).all()
-        for version, mrn in versions:
+        for version, mrn, declaration_type in versions:
             assert version.ledger_index is not None
             try:
-                found[version.ledger_index] = self._version(session, version, mrn)
+                found[version.ledger_index] = self._version(session, version, mrn, declaration_type)
             except ClearGuardError:
                 # A ciphertext that no longer authenticates (edited, or moved from another record)
                 # is tampering with this entry's row: report it there, never abort the whole check.
@@ -83,23 +83,23 @@ class DeclarationCommitments:
             found[event.ledger_index] = self._commit("declaration.transition", mrn, canonical, bytes.fromhex(salt))
         return found
 
-    def _version(self, session: Session, row: DeclarationVersionRow, mrn: str) -> Any:
+    def _version(self, session: Session, row: DeclarationVersionRow, mrn: str, declaration_type: str) -> Any:
         salt = self._vault.open(session, row.salt_key_id, FieldRef(VERSION_TABLE, mrn, "salt", row.version), row.salt)
         if isinstance(salt, Erased):
             return self._erased
         erased = False
 
-        def open_value(ptr: str, entry: list[Any]) -> Any:
+        def open_value(name: str, entry: list[Any]) -> Any:
             nonlocal erased
             plain = self._vault.open(
-                session, int(entry[1]), FieldRef(VERSION_TABLE, mrn, ptr, row.version), base64.b64decode(entry[2])
+                session, int(entry[1]), FieldRef(VERSION_TABLE, mrn, name, row.version), base64.b64decode(entry[2])
             )
             if isinstance(plain, Erased):
                 erased = True
-                return None
+                return {}
             return json.loads(plain)
 
-        doc = documents.join(row.clear_doc, row.protected, lambda _p, _c: True, open_value)
+        doc = documents.join(declaration_type, row.clear_doc, row.protected, lambda _p, _c: True, open_value)
         if erased:
             return self._erased
         lodge_events: list[dict[str, Any]] = []

@@ -1,13 +1,15 @@
-"""Splitting a declaration document into its clear and protected parts, and putting it back.
+"""Splitting a declaration into its clear part and its sealed groups, and putting it back.
 
-Pure. The clear part keeps code and trade values; protected values (confidential, personal,
-biometric) leave it and are sealed one by one. Dict keys are removed; list slots keep a null so
-indexes (and so the JSON pointers) stay stable.
+Pure. The clear part keeps code and trade values. Protected values (confidential, personal,
+biometric) leave it in groups, one per (party, category) as categorised.seal_plan says: each group
+is a sparse document of the same shape (lists keep their length, so indexes line up) and is sealed
+as one value. Responses reveal or withhold whole categories, so a read decrypts exactly the groups
+it returns. The split runs on the model's own serialiser (include/exclude in pydantic-core), because
+it runs for every lodged declaration.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +17,9 @@ from typing import Any
 import orjson
 
 from clearguard.categories import DataCategory
-from clearguard.declarations.categorised import CLEAR, MIXED, SEALED, Node, compiled
+from clearguard.declarations.categorised import SealGroup, Spec, seal_plan
+from clearguard.declarations.model import DeclarationModel
+from clearguard.declarations.ports import ERASED_TEXT
 
 Path = tuple[str | int, ...]
 
@@ -34,51 +38,47 @@ def parse_pointer(ptr: str) -> Path:
     return tuple(tokens)
 
 
-def split(
-    declaration_type: str, doc: dict[str, Any]
-) -> tuple[dict[str, Any], list[tuple[str, Path, Any, DataCategory]]]:
-    """(clear document, [(pointer, path, value, category)] of the protected values).
-
-    Walks only the mixed parts of the document (see categorised.Node): a subtree with nothing
-    protected is kept as it is, and one wholly protected under one category is sealed as one value.
-    This runs for every lodged declaration, so it is on the hot path."""
-    protected: list[tuple[str, Path, Any, DataCategory]] = []
-    root = compiled(declaration_type)
-    if root.summary != MIXED:
-        raise ValueError(f"{declaration_type}: a declaration type has both clear and protected fields")
-    clear = _clear(doc, root, (), "", protected)
-    return (clear if isinstance(clear, dict) else {}), protected
+def split(model: DeclarationModel) -> tuple[dict[str, Any], list[tuple[SealGroup, dict[str, Any]]]]:
+    """(clear document, [(group, its sparse document)]) of a parsed declaration. Every group of the
+    type is returned, filled or not, so the stored shape says nothing about which values exist."""
+    plan = seal_plan(model.type)
+    clear = model.model_dump(mode="json", exclude_none=True, exclude=plan.exclude)
+    groups = [(group, model.model_dump(mode="json", exclude_none=True, include=group.include)) for group in plan.groups]
+    return clear, groups
 
 
-_EMPTY: Any = object()
+def merge(doc: Any, sparse: Any) -> Any:
+    """`sparse` laid over `doc` in place: dicts by key, lists by index (a null slot adds nothing)."""
+    if isinstance(doc, dict) and isinstance(sparse, dict):
+        for key, value in sparse.items():
+            doc[key] = merge(doc[key], value) if key in doc else value
+        return doc
+    if isinstance(doc, list) and isinstance(sparse, list):
+        for index, value in enumerate(sparse):
+            if index >= len(doc):
+                doc.append(value)
+            elif value is not None:
+                doc[index] = value if doc[index] is None else merge(doc[index], value)
+        return doc
+    return sparse
 
 
-def _clear(node: Any, plan: Node, path: Path, ptr: str, protected: list[tuple[str, Path, Any, DataCategory]]) -> Any:
-    if plan.summary == CLEAR or node is None:
-        return node
-    if plan.summary == SEALED:
-        protected.append((ptr, path, node, plan.category))
-        return _EMPTY
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        children = plan.children
-        for key, value in node.items():
-            segment, child = children[key]
-            # The two common cases inline: most keys hold a clear value or one protected value.
-            if child.summary == CLEAR or value is None:
-                out[key] = value
-            elif child.summary == SEALED:
-                protected.append((ptr + segment, (*path, key), value, child.category))
-            else:
-                kept = _clear(value, child, (*path, key), ptr + segment, protected)
-                if kept is not _EMPTY:
-                    out[key] = kept
-        return out if out or not path else _EMPTY
-    if isinstance(node, list) and plan.item is not None:
-        item = plan.item
-        kept_items = [_clear(value, item, (*path, i), f"{ptr}/{i}", protected) for i, value in enumerate(node)]
-        return [None if kept is _EMPTY else kept for kept in kept_items]
-    raise ValueError(f"{ptr or '/'}: document does not match its declaration type")
+def mark_erased(doc: Any, include: Spec) -> None:
+    """Each field a group of an erased party can hold, beneath parts the clear document shows,
+    reads as erased: the values are gone, and so is the knowledge of which of them were there."""
+    if isinstance(doc, list):
+        for item in doc:
+            if item is not None:
+                mark_erased(item, include)
+        return
+    if not isinstance(doc, dict):
+        return
+    for key, sub in include.items():
+        inner = sub["__all__"] if isinstance(sub, dict) and "__all__" in sub else sub
+        if inner is True:
+            doc[key] = ERASED_TEXT
+        elif key in doc:
+            mark_erased(doc[key], inner)
 
 
 def put(doc: dict[str, Any], path: Path, value: Any) -> None:
@@ -106,15 +106,25 @@ def put(doc: dict[str, Any], path: Path, value: Any) -> None:
 
 
 def join(
+    declaration_type: str,
     clear: dict[str, Any],
     protected: dict[str, list[Any]],
     reveal: Callable[[str, DataCategory], bool],
     open_value: Callable[[str, list[Any]], Any],
 ) -> dict[str, Any]:
-    """The document with every protected value the caller may see opened; the others left out."""
-    doc = copy.deepcopy(clear)
-    for ptr, entry in protected.items():
+    """The document with every sealed group the caller may see opened and laid over the clear part;
+    the others left out. `open_value` returns the group's sparse document, or ERASED_TEXT."""
+    doc: dict[str, Any] = orjson.loads(orjson.dumps(clear))  # a deep copy, several times copy.deepcopy
+    groups = {group.name: group for group in seal_plan(declaration_type).groups}
+    for name, entry in protected.items():
         category = DataCategory(entry[0])
-        if reveal(ptr, category):
-            put(doc, parse_pointer(ptr), open_value(ptr, entry))
+        if not reveal(name, category):
+            continue
+        value = open_value(name, entry)
+        if name.startswith("/"):
+            put(doc, parse_pointer(name), value)  # one field sealed alone: versions stored before groups
+        elif value == ERASED_TEXT:
+            mark_erased(doc, groups[name].include)
+        else:
+            merge(doc, value)
     return doc

@@ -35,7 +35,7 @@ def protected_strings(doc: dict[str, Any]) -> set[str]:
     meaningful: a 2-digit number could match anything)."""
     model = to_model(doc)
     assert not isinstance(model, list)
-    _clear, protected = documents.split(model.type, model.model_dump(mode="json", exclude_none=True))
+    _clear, groups = documents.split(model)
     found: set[str] = set()
 
     def walk(value: Any) -> None:
@@ -48,8 +48,8 @@ def protected_strings(doc: dict[str, Any]) -> set[str]:
         elif value is not None and len(str(value)) >= 5:
             found.add(str(value))
 
-    for _ptr, _path, value, _category in protected:
-        walk(value)
+    for _group, values in groups:
+        walk(values)
     return found
 
 

@@ -1,35 +1,100 @@
 import json
 from typing import Any
 
+import orjson
 import pytest
 from tests.helpers import EXAMPLES
 
+from clearguard.categories import DataCategory
+from clearguard.declarations.categorised import categorise, seal_plan
 from clearguard.declarations.documents import canonical_json, join, split
+from clearguard.declarations.model import DeclarationModel
 from clearguard.declarations.parse import to_model
+from clearguard.declarations.ports import ERASED_TEXT
+from clearguard.declarations.samples import generate
 
 
-def normalised(name: str) -> dict[str, Any]:
-    model = to_model(json.loads((EXAMPLES / name).read_text()))
+def parsed(doc: dict[str, Any]) -> DeclarationModel:
+    model = to_model(doc)
     assert not isinstance(model, list)
-    return model.model_dump(mode="json", exclude_none=True)
+    return model
 
 
-@pytest.mark.parametrize("name", ["h1-import.json", "h7-low-value.json"])
-def test_split_leaves_nothing_protected_in_the_clear_part_and_join_restores_it(name: str) -> None:
-    doc = normalised(name)
-    clear, protected = split(doc["type"], doc)
-    text = canonical_json(clear).decode()
-    for _ptr, _path, value, _cat in protected:
-        assert json.dumps(value)[1:-1] not in text or len(str(value)) < 4
-    stored = {ptr: [cat.value, 0, value] for ptr, _path, value, cat in protected}
-    assert join(clear, stored, lambda _p, _c: True, lambda _p, entry: entry[2]) == doc
+def example(name: str) -> DeclarationModel:
+    return parsed(json.loads((EXAMPLES / name).read_text()))
+
+
+def stored(model: DeclarationModel) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    clear, groups = split(model)
+    # Through JSON, as the database stores them.
+    sealed = {g.name: [g.category.value, 0, orjson.dumps(v).decode()] for g, v in groups}
+    return orjson.loads(orjson.dumps(clear)), sealed
+
+
+def open_all(_name: str, entry: list[Any]) -> Any:
+    return orjson.loads(entry[2])
+
+
+MODELS = [example("h1-import.json"), example("h7-low-value.json"), *(parsed(d) for d in generate(200, seed=11))]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: f"{m.type}-{m.lrn}")
+def test_the_clear_part_holds_no_protected_value_and_join_restores_the_document(model: DeclarationModel) -> None:
+    doc = model.model_dump(mode="json", exclude_none=True)
+    clear, protected = stored(model)
+    assert [c for _p, _v, c in categorise(model.type, clear) if c.protected] == []
+    for group, values in split(model)[1]:
+        assert {c for _p, _v, c in categorise(model.type, values)} <= {group.category}
+    assert join(model.type, clear, protected, lambda _n, _c: True, open_all) == doc
+    assert canonical_json(join(model.type, clear, protected, lambda _n, _c: True, open_all)) == canonical_json(doc)
+
+
+def test_every_group_of_the_type_is_stored_even_when_empty() -> None:
+    model = example("h1-import.json")
+    _clear, protected = stored(model)
+    assert sorted(protected) == sorted(g.name for g in seal_plan("H1").groups)
+
+
+def test_a_natural_person_is_sealed_in_a_group_of_its_own() -> None:
+    groups = dict((g.name, (g, v)) for g, v in split(example("h7-low-value.json"))[1])
+    group, values = groups["personal:consignee"]
+    assert group.part == "consignee" and set(values) == {"consignee"}
+    assert "consignee" not in groups["personal:"][1]
 
 
 def test_join_leaves_out_what_the_caller_may_not_see() -> None:
-    doc = normalised("h7-low-value.json")
-    clear, protected = split("H7", doc)
-    stored = {ptr: [cat.value, 0, value] for ptr, _path, value, cat in protected}
-    seen = join(clear, stored, lambda _p, c: c.value != "personal", lambda _p, entry: entry[2])
-    assert "consignee" not in seen or "name" not in seen.get("consignee", {})
+    model = example("h7-low-value.json")
+    clear, protected = stored(model)
+    opened: list[str] = []
+
+    def open_value(name: str, entry: list[Any]) -> Any:
+        opened.append(name)
+        return open_all(name, entry)
+
+    seen = join("H7", clear, protected, lambda _n, c: c is not DataCategory.PERSONAL, open_value)
+    assert "name" not in seen["consignee"] and seen["consignee"]["address"]["country"] == "NL"
     assert seen["invoice"]["amount"] == "42.90"
-    assert seen["consignee"]["address"]["country"] == "NL"
+    assert opened == ["confidential:"]  # withheld groups are never decrypted
+
+
+def test_an_erased_group_reads_as_erased_where_its_fields_were() -> None:
+    model = example("h7-low-value.json")
+    clear, protected = stored(model)
+
+    def open_value(name: str, entry: list[Any]) -> Any:
+        return ERASED_TEXT if name == "personal:consignee" else open_all(name, entry)
+
+    seen = join("H7", clear, protected, lambda _n, _c: True, open_value)
+    assert seen["consignee"]["name"] == ERASED_TEXT and seen["consignee"]["contact"] == ERASED_TEXT
+    assert seen["consignee"]["address"] == {"country": "NL", "street": ERASED_TEXT, "city": ERASED_TEXT,
+                                            "postcode": ERASED_TEXT}  # fmt: skip
+    assert seen["declarant"]["name"] == model.declarant.name
+
+
+def test_fields_sealed_one_by_one_by_earlier_versions_still_join() -> None:
+    model = example("h1-import.json")
+    doc = model.model_dump(mode="json", exclude_none=True)
+    clear, _protected = stored(model)
+    old = {"/invoice/amount": ["confidential", 0, json.dumps(doc["invoice"]["amount"])]}
+    seen = join("H1", clear, old, lambda _n, _c: True, lambda _n, entry: json.loads(entry[2]))
+    assert seen["invoice"]["amount"] == doc["invoice"]["amount"]
