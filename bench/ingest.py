@@ -1,7 +1,8 @@
 """Ingest benchmark: lodging through the lifecycle service versus a bare parse-and-insert baseline.
 
 Both run in this process, on the same N generated declarations, each into a fresh SQLite database
-(WAL) in a temporary directory, in transactions of the same batch size. Prints both rates and the
+(WAL) in a temporary directory, in transactions of the same batch size, with the garbage-collector
+settings the CLI and the server run with (clearguard.runtime). Prints both rates and the
 ratio, then times `clearguard declarations import` of a JSON Lines file of the same declarations.
 
     .venv/bin/python bench/ingest.py [--count 20000] [--batch 500]
@@ -29,6 +30,7 @@ from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.samples import generate
 from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.views import Actor
+from clearguard.runtime import tune_gc
 from clearguard.services import build_services
 from clearguard.tables import metadata
 
@@ -106,6 +108,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--skip-import", action="store_true")
     args = parser.parse_args()
+    tune_gc()  # as the CLI and the server run: for the baseline and the lifecycle alike
     docs = [json.dumps(d) for d in generate(args.count, seed=42)]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

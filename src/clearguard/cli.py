@@ -15,6 +15,7 @@ from clearguard.declarations.commands import app as declarations_app
 from clearguard.identity.commands import users_app
 from clearguard.ledger.commands import ledger_app
 from clearguard.risk.commands import risk_app
+from clearguard.runtime import tune_gc
 
 app = typer.Typer(
     help="ClearGuard: customs declarations and clearance, built for data security.",
@@ -86,4 +87,5 @@ def serve(
 
 
 def main() -> None:
+    tune_gc()
     app()

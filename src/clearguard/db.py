@@ -101,6 +101,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA wal_autocheckpoint=16384")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -131,6 +133,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 _Processors = list[tuple[int, str, Callable[[Any], Any]]]
 _InsertPlan = tuple[str, list[str] | None, _Processors]
 _INSERT_PLANS: dict[tuple[str, str, tuple[str, ...]], _InsertPlan] = {}
+_UNSET = object()
 
 
 def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _InsertPlan:
@@ -161,19 +164,29 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     connection = session.connection()
     sql, order, processors = _insert_plan(connection.dialect, table, tuple(rows[0]))
+    # A batch's rows share values (its timestamp, its actor): each processed value is kept for the next row.
+    memo: list[tuple[Any, Any]] = [(_UNSET, None)] * len(processors)
+
+    def processed(slot: int, proc: Callable[[Any], Any], value: Any) -> Any:
+        last, out = memo[slot]
+        if value is not last:
+            out = proc(value)
+            memo[slot] = (value, out)
+        return out
+
     if order is None:  # named parameters (PostgreSQL): the rows as they are, processed values replaced
-        if processors:
-            params: list[Any] = [row | {name: proc(row[name]) for _at, name, proc in processors} for row in rows]
-        else:
-            params = list(rows)
+        params: list[Any] = [
+            row | {name: processed(slot, proc, row[name]) for slot, (_at, name, proc) in enumerate(processors)}
+            for row in rows
+        ]
     else:
         pick = itemgetter(*order)
         if processors:
             params = []
             for row in rows:
                 values = list(pick(row))
-                for at, name, proc in processors:
-                    values[at] = proc(row[name])
+                for slot, (at, name, proc) in enumerate(processors):
+                    values[at] = processed(slot, proc, row[name])
                 params.append(tuple(values))
         else:
             params = [pick(row) for row in rows]

@@ -314,11 +314,9 @@ class DeclarationService:
             declarant_index = self._vault.blind_index("eori", normalise_eori(item.model.declarant.eori))
             content_index = self._vault.blind_index("document", item.canonical.decode())
             keyed.append((line, item, (declarant_index, item.model.lrn), content_index))
-        lrns = sorted({key[1] for _l, item, key, _c in keyed if not isinstance(item, ClearGuardError)})
-        # Both columns, so the lookup uses the (declarant_index, lrn) unique index, not a scan.
-        declarants = sorted({key[0] for _l, item, key, _c in keyed if not isinstance(item, ClearGuardError)})
+        wanted = {key for _l, item, key, _c in keyed if not isinstance(item, ClearGuardError)}
         known: dict[tuple[str, str], tuple[str, str, str | None, int, str]] = {}
-        if lrns:
+        if wanted:
             for row in session.execute(
                 select(
                     DeclarationRow.declarant_index,
@@ -328,9 +326,10 @@ class DeclarationService:
                     DeclarationRow.channel,
                     DeclarationRow.current_version,
                     DeclarationRow.content_index,
-                ).where(DeclarationRow.declarant_index.in_(declarants), DeclarationRow.lrn.in_(lrns))
+                ).where(DeclarationRow.lrn.in_(sorted({lrn for _declarant, lrn in wanted})))
             ):
-                known[(row[0], row[1])] = (row[2], row[3], row[4], row[5], row[6])
+                if (row[0], row[1]) in wanted:  # the same LRN of another declarant is no conflict
+                    known[(row[0], row[1])] = (row[2], row[3], row[4], row[5], row[6])
         now = utcnow()
         outcomes: list[tuple[int, LodgeResult | ClearGuardError]] = []
         new: list[_NewDeclaration] = []

@@ -24,6 +24,9 @@ class DeclarationRow(Base):
     __table_args__ = (
         UniqueConstraint("declarant_index", "lrn"),
         Index("ix_declarations_office_status", "office", "status"),
+        # A batch's LRNs are looked up by LRN alone: one probe each, where an IN list on both
+        # columns of the unique index probes every declarant x LRN pair.
+        Index("ix_declarations_lrn", "lrn"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
