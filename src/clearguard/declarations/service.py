@@ -74,6 +74,11 @@ PARTIES: Table = DeclarationPartyRow.__table__  # type: ignore[assignment]
 EVENTS: Table = DeclarationEventRow.__table__  # type: ignore[assignment]
 _PACK_REF_KEY = "clearguard.declarations.pack_ref"
 VERSION_TABLE = "declaration_versions"
+# The party fields of each declaration type, in the order their rows are written.
+PARTY_ROLES = {
+    "H1": ("declarant", "importer", "exporter", "seller", "buyer"),
+    "H7": ("declarant", "consignee", "consignor"),
+}
 EVENTS_TABLE = "declaration_events"
 
 
@@ -493,8 +498,10 @@ class DeclarationService:
             protected[group.name] = [group.category.value, key_id, base64.b64encode(blob).decode()]
         salt = secrets.token_bytes(32)
         sealed_salt = self._vault.seal(session, key_ids[""], FieldRef(VERSION_TABLE, mrn, "salt", version), salt.hex())
-        committed = version_canonical(prepared.canonical, with_events or [])
-        entry = self._entry(VERSION_KIND, f"{mrn}/{version}", committed, salt)
+        entry = b""  # without a ledger there is nothing to commit to
+        if self._ledger is not None:
+            committed = version_canonical(prepared.canonical, with_events or [])
+            entry = self._entry(VERSION_KIND, f"{mrn}/{version}", committed, salt)
         row = {
             "version": version,
             "clear_doc": clear,
@@ -510,8 +517,8 @@ class DeclarationService:
 
     def _party_rows(self, version: int, model: DeclarationModel, refs: dict[str, str]) -> list[dict[str, Any]]:
         rows = []
-        for role in ("declarant", "importer", "exporter", "seller", "buyer", "consignee", "consignor"):
-            party = getattr(model, role, None)
+        for role in PARTY_ROLES[model.type]:
+            party = getattr(model, role)
             if party is None:
                 continue
             eori = getattr(party, "eori", None)
