@@ -140,6 +140,9 @@ def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _I
     key = (dialect.name, table.name, columns)
     plan = _INSERT_PLANS.get(key)
     if plan is None:
+        unknown = sorted(set(columns) - set(table.c.keys()))
+        if unknown:
+            raise ValueError(f"{table.name}: no column {', '.join(unknown)}")
         compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(columns))
         positional = dialect.paramstyle in ("qmark", "format", "numeric")
         order = list(compiled.positiontup or ()) if positional else list(columns)

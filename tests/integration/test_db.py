@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from clearguard import db
 
@@ -40,3 +41,47 @@ def test_readers_do_not_queue_behind_a_writer(tmp_path: Path) -> None:
     with readers() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 2
     engine.dispose()
+
+
+def test_bulk_insert_writes_what_a_core_insert_writes(engine: Engine) -> None:
+    """Same bind processing (JSON, UTC datetimes, bytes, nulls) as SQLAlchemy's own insert, both databases."""
+    from sqlalchemy import select
+
+    from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow
+
+    events = DeclarationEventRow.__table__
+    now = db.utcnow()
+    parent = {"mrn": "26GB000000000000R5", "lrn": "L", "declarant_index": "d", "type": "H1", "office": "GB000120",
+              "status": "accepted", "channel": "green", "current_version": 1, "content_index": "c", "pack_ref": "p",
+              "created_at": now, "updated_at": now, "created_by": "t"}  # fmt: skip
+    other = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))
+    rows = [
+        {"declaration_id": 1, "version": 1, "from_status": None, "to_status": "lodged", "actor": "ä-actor",
+         "role": "trader", "reason": None, "at": now, "ledger_index": None, "salt": b"\x00\xff", "salt_key_id": 7},
+        {"declaration_id": 1, "version": 2, "from_status": "lodged", "to_status": "accepted", "actor": "b",
+         "role": "system", "reason": "x" * 300, "at": other, "ledger_index": 12, "salt": None, "salt_key_id": None},
+    ]  # fmt: skip
+    factory = db.make_session_factory(engine)
+    with factory() as session, session.begin():
+        declaration_id = session.execute(DeclarationRow.__table__.insert().values(parent)).inserted_primary_key[0]
+        rows = [r | {"declaration_id": declaration_id} for r in rows]
+        db.bulk_insert(session, events, rows)
+        session.execute(events.insert(), [r | {"version": r["version"] + 10} for r in rows])
+    with factory() as session:
+        stored = session.execute(select(events).order_by(events.c.version)).mappings().all()
+    bulk, core = [dict(r) for r in stored[:2]], [dict(r) for r in stored[2:]]
+    for ours, theirs in zip(bulk, core, strict=True):
+        del ours["id"], theirs["id"]
+        theirs["version"] -= 10
+        assert ours == theirs
+    assert bulk[0]["at"] == now and bulk[1]["at"] == other.astimezone(UTC)
+    assert bulk[0]["salt"] == b"\x00\xff" and bulk[1]["salt"] is None
+
+
+def test_bulk_insert_refuses_rows_of_unknown_columns(engine: Engine) -> None:
+    import pytest
+
+    from clearguard.declarations.tables import DeclarationEventRow
+
+    with db.make_session_factory(engine)() as session, pytest.raises(ValueError, match="no_such_column"):
+        db.bulk_insert(session, DeclarationEventRow.__table__, [{"version": 1, "no_such_column": 2}])

@@ -1,8 +1,8 @@
 """Declaration tables. Versions are never overwritten: an amendment adds a row.
 
 A version stores its clear part (code and trade fields) as JSON and its protected part (confidential,
-personal, biometric) as a map of JSON pointer -> [data key id, base64 ciphertext], each value sealed
-on its own so a response decrypts only the fields it returns.
+personal, biometric) as a map of group -> [category, data key id, base64 ciphertext]: one group per
+party and category (documents.split), so a response decrypts only the categories it returns.
 """
 
 from __future__ import annotations
