@@ -112,6 +112,8 @@ class IdentityService:
         self.factory = factory
         # Token checks run on every request: on SQLite they must not wait for the write lock.
         self.read_factory = read_factory or factory
+        # ...and they skip the Session altogether: one compiled statement on a pooled connection.
+        self._principals = sessions.PrincipalLookup.of(self.read_factory)
         self.settings = settings
         self.clock = clock or SystemClock()
         self.passwords = passwords or passwords_from(settings)
@@ -546,6 +548,9 @@ class IdentityService:
             raise
 
     def authenticate(self, access_token: str) -> Principal:
+        """The principal behind a bearer token, read afresh (no cache: revocation is immediate)."""
+        if self._principals is not None:
+            return self._principals.principal(access_token, now=self.clock.now())
         with self.read_factory() as session:
             return sessions.principal_for(session, access_token, now=self.clock.now())
 

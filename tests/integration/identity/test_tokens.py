@@ -142,3 +142,42 @@ def test_broker_principal_carries_current_mandates(env: Env) -> None:
     pair, _ = logged_in(env, "bob")
     principal = env.service.authenticate(pair.access_token)
     assert principal.mandated_parties(env.clock.now().date()) == {"GB123456789000"}
+
+
+def test_request_path_lookup_reads_exactly_what_a_session_reads(env: Env) -> None:
+    """The bearer check on the request path skips the Session (PrincipalLookup); it must give the
+    same principal, mandates and refusals as `principal_for` through a session, on both databases."""
+    from datetime import date
+
+    from clearguard.access.mandates import grant_mandate, revoke_mandates
+    from clearguard.identity.sessions import PrincipalLookup, principal_for
+
+    lookup = PrincipalLookup.of(env.factory)
+    assert lookup is not None
+    broker_id = env.add_user("bob", role="broker")
+    with transaction(env.factory) as session:
+        for eori, until in (("GB123456789000", date(2026, 1, 31)), ("GB555", date(2026, 1, 20))):
+            grant_mandate(
+                session,
+                broker_id=broker_id,
+                trader_eori=eori,
+                valid_until=until,
+                now=env.clock.now(),
+                granted_by="admin",
+                valid_from=date(2026, 1, 1),
+            )
+    pair, _ = logged_in(env, "bob")
+    now = env.clock.now()
+    with env.factory() as session:
+        expected = principal_for(session, pair.access_token, now=now)
+    got = lookup.principal(pair.access_token, now=now)
+    assert got == expected and len(got.mandates) == 2
+    assert got.mfa_at is not None and got.mfa_at.tzinfo is not None
+    with transaction(env.factory) as session:
+        revoke_mandates(session, broker_id=broker_id, trader_eori="GB555", now=now)
+    assert lookup.principal(pair.access_token, now=now).mandated_parties(now.date()) == {"GB123456789000"}
+    with pytest.raises(InvalidToken):
+        lookup.principal(pair.access_token + "x", now=now)
+    env.service.logout(got, source="10.0.0.1")
+    with pytest.raises(InvalidToken):
+        lookup.principal(pair.access_token, now=now)
