@@ -5,7 +5,15 @@ The pure core is importable from here by outside verifiers; the database service
 clearguard.ledger.service and the I/O for tiles directories in clearguard.ledger.tiles_dir."""
 
 from clearguard.ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint
-from clearguard.ledger.commitment import commit_entry, commitment, decode_entry, encode_entry, new_salt
+from clearguard.ledger.commitment import (
+    check_entry,
+    commit_entries,
+    commit_entry,
+    commitment,
+    decode_entry,
+    encode_entry,
+    new_salt,
+)
 from clearguard.ledger.cosignature import CosignatureSigner, CosignatureVerifier, cosignature_verifier
 from clearguard.ledger.errors import LedgerError, NoteError, ProofError, TileError, VerificationFailed
 from clearguard.ledger.hashing import EMPTY_ROOT, leaf_hash, node_hash, root_hash
@@ -37,6 +45,8 @@ __all__ = [
     "Receipt",
     "TileError",
     "VerificationFailed",
+    "check_entry",
+    "commit_entries",
     "commit_entry",
     "commitment",
     "consistency_proof",

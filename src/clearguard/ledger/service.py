@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.config import Settings
 from clearguard.ledger import store
 from clearguard.ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
-from clearguard.ledger.commitment import decode_entry
+from clearguard.ledger.commitment import check_entry
 from clearguard.ledger.errors import LedgerError, NotIntegrated, ProofError
 from clearguard.ledger.hashing import leaf_hash
 from clearguard.ledger.keys import load_or_create_key
@@ -36,7 +36,7 @@ class LedgerService:
         *,
         batch_size: int = 1000,
         sources: Sequence[CommitmentSource] = (),
-        entry_check: Callable[[bytes], object] | None = decode_entry,
+        entry_check: Callable[[bytes], object] | None = check_entry,
     ) -> None:
         """`entry_check` refuses entries that are not commitments (clearguard/entry/v1), so nothing
         but a kind, an opaque id and a hash can enter; None accepts any bytes (tests, benchmarks)."""
@@ -79,9 +79,10 @@ class LedgerService:
 
     def append_many(self, session: Session, entries: Sequence[bytes]) -> int:
         """Sequences several entries at once; returns the first index (the rest follow in order)."""
-        if self._entry_check is not None:
+        check = self._entry_check
+        if check is not None:
             for entry in entries:
-                self._entry_check(entry)
+                check(entry)
         return store.append_entries(session, entries)
 
     def integrate(self, session: Session, max_entries: int | None = None) -> SignedCheckpoint | None:

@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from clearguard.db import utcnow
+from clearguard.db import bulk_insert, utcnow
 from clearguard.ledger.errors import EntryError, LedgerError
 from clearguard.ledger.hashing import EMPTY_ROOT, perfect_root
 from clearguard.ledger.models import (
@@ -69,14 +69,14 @@ def reserve_indices(session: Session, count: int) -> int:
 
 
 def append_entries(session: Session, entries: Sequence[bytes]) -> int:
+    """Sequences `entries` in the caller's transaction (one counter bump, one executemany); returns
+    the first index, the rest following in order."""
     for entry in entries:
         if not isinstance(entry, bytes) or len(entry) > MAX_ENTRY_SIZE:
             raise EntryError(f"ledger entries are bytes of at most {MAX_ENTRY_SIZE}")
     first = reserve_indices(session, len(entries))
     now = utcnow()
-    session.execute(
-        _entries.insert(), [{"idx": first + i, "data": e, "created_at": now} for i, e in enumerate(entries)]
-    )
+    bulk_insert(session, _entries, [{"idx": first + i, "data": e, "created_at": now} for i, e in enumerate(entries)])
     return first
 
 

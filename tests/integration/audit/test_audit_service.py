@@ -193,3 +193,31 @@ def test_reports(session_factory: sessionmaker[Session], audit: AuditService) ->
     assert "<script>" not in page and "&lt;script&gt;" in page
     with pytest.raises(InputError):
         render(events, "xml", generated_at=now, since=None)
+
+
+def test_bulk_events_each_get_a_verifiable_entry(
+    session_factory: sessionmaker[Session], ledger: LedgerService, audit: AuditService
+) -> None:
+    events = [
+        dict(actor="bench", role="system", action="declaration.lodge", record_type="declaration",
+             record_id=f"26GB{n:014d}", party=None if n % 3 else f"p-{n}", source="cli", justification=None,
+             details=[{"version": 1}, None, {"fields": ["goods", n], "ratio": n / 7}][n % 3])
+        for n in range(300)
+    ]  # fmt: skip
+    with session_factory() as session, session.begin():
+        recorded = audit.record_many(session, events[:120])
+        recorded += audit.record_many(session, events[120:])
+    assert [e.ledger_index for e in recorded] == list(range(300))
+    assert len({e.event_id for e in recorded}) == 300
+    ledger.integrate_all(session_factory)
+    with session_factory() as session:
+        stored = audit.query(session, AuditQuery())
+        assert [(e.event_id, e.details, e.ledger_index) for e in stored] == [
+            (e.event_id, e.details, e.ledger_index) for e in recorded
+        ]
+        assert ledger.verify(session).ok
+    with session_factory() as session, session.begin():
+        session.execute(text("UPDATE audit_events SET record_id = '26GB000000000000X' WHERE ledger_index = 202"))
+    with session_factory() as session:
+        report = ledger.verify(session)
+    assert not report.ok and report.first_divergent_index == 202

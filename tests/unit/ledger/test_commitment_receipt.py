@@ -82,3 +82,53 @@ def test_receipt_roundtrip_and_verification() -> None:
         loads_receipt("{}")
     with pytest.raises(NoteError):
         loads_receipt("not json")
+
+
+def _mutations(data: bytes) -> list[bytes]:
+    """Single-byte edits, truncations and extensions of an entry: what a fast check must refuse
+    exactly when decode_entry does."""
+    out = [data[:cut] for cut in range(len(data))] + [data + b"\n", data + b"x", b"", b"\n" * 4]
+    for position in range(len(data)):
+        for byte in (0x0A, 0x20, 0x2B, 0x2F, 0x3D, 0x41, 0x42, 0x61, 0xC3, 0x00):
+            out.append(data[:position] + bytes([byte]) + data[position + 1 :])
+    return out
+
+
+def test_check_entry_accepts_exactly_what_decode_entry_accepts() -> None:
+    from clearguard.ledger import check_entry
+
+    samples = [
+        commit_entry("audit.event", "0f" * 16, b"{}", SALT),
+        commit_entry("declaration.version", "26GB00000000000012/1", b"x", SALT),
+        commit_entry("k", "r", b"", b"t" * 16),
+        commit_entry("a" * 128, "b" * 128, b"", SALT),
+    ]
+    for sample in samples:
+        for data in [sample, *_mutations(sample)]:
+            try:
+                decode_entry(data)
+                expected = True
+            except EntryError:
+                expected = False
+            try:
+                check_entry(data)
+                accepted = True
+            except EntryError:
+                accepted = False
+            assert accepted is expected, data
+
+
+def test_commit_entries_is_commit_entry_byte_for_byte() -> None:
+    from clearguard.ledger import commit_entries
+
+    records = [(f"26GB{n:014d}/1", bytes([n]) * n, bytes([n]) * (16 + n % 49)) for n in range(60)]
+    assert commit_entries("declaration.version", records) == [
+        commit_entry("declaration.version", rid, canonical, salt) for rid, canonical, salt in records
+    ]
+    assert commit_entries("k", []) == []
+    with pytest.raises(EntryError):
+        commit_entries("bad kind", [("r", b"", SALT)])
+    with pytest.raises(EntryError):
+        commit_entries("k", [("r", b"", SALT), ("John Smith", b"", SALT)])
+    with pytest.raises(EntryError):
+        commit_entries("k", [("r", b"", b"short")])
