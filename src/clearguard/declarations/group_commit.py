@@ -1,16 +1,23 @@
 """Group commit: lodging requests that arrive together share one transaction.
 
-Each API request hands its declaration to one writer thread and waits; the writer takes everything
+Each request hands its declaration to one writer thread and waits; the writer takes everything
 queued (up to `max_batch`), lodges it in one transaction through DeclarationService.lodge_group, and
 gives every request its own outcome. On SQLite, where writers are serialised anyway, this turns N
 commits into one; on PostgreSQL it saves round trips. A request's outcome is exactly what lodging
 it alone would have given: its own actor, its own findings, its own MRN or error.
+
+API requests wait with `lodge_async`, on the event loop: no worker thread is parked per request,
+and the writer wakes each event loop once per batch (one `call_soon_threadsafe`), not once per
+request. `lodge` blocks the calling thread instead, for callers outside an event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,33 +25,59 @@ from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.views import Actor, LodgeResult
 from clearguard.errors import ClearGuardError
 
+Outcome = LodgeResult | BaseException
 
-@dataclass
+
+@dataclass(slots=True)
 class _Pending:
     doc: dict[str, Any]
     actor: Actor
-    done: threading.Event = field(default_factory=threading.Event)
-    outcome: LodgeResult | BaseException | None = None
+    # Exactly one of the two: a thread waiting on `done`, or a future on `loop`.
+    done: threading.Event | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    future: asyncio.Future[LodgeResult] | None = None
+    outcome: Outcome | None = field(default=None)
+
+
+def _settle(batch: list[_Pending]) -> None:
+    """On the event loop: resolve the futures of one batch (a request gone away is skipped)."""
+    for pending in batch:
+        future = pending.future
+        if future is None or future.done():
+            continue
+        if isinstance(pending.outcome, BaseException):
+            future.set_exception(pending.outcome)
+        else:
+            assert pending.outcome is not None
+            future.set_result(pending.outcome)
 
 
 class GroupCommitter:
     def __init__(self, service: DeclarationService, *, max_batch: int = 64) -> None:
         self._service = service
         self._max_batch = max_batch
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def lodge(self, doc: dict[str, Any], actor: Actor) -> LodgeResult:
         """Blocks the calling (worker) thread until its declaration's batch has committed."""
         self._ensure_started()
-        pending = _Pending(doc, actor)
+        pending = _Pending(doc, actor, done=threading.Event())
         self._queue.put(pending)
+        assert pending.done is not None
         pending.done.wait()
-        if isinstance(pending.outcome, BaseException):
-            raise pending.outcome
-        assert pending.outcome is not None
-        return pending.outcome
+        return _result(pending.outcome)
+
+    async def lodge_async(self, doc: dict[str, Any], actor: Actor) -> LodgeResult:
+        """Waits on the running event loop until its declaration's batch has committed. A cancelled
+        request (client gone) still has its declaration lodged: the batch is already under way."""
+        if self._thread is None:
+            self._ensure_started()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[LodgeResult] = loop.create_future()
+        self._queue.put(_Pending(doc, actor, loop=loop, future=future))
+        return await future
 
     def _ensure_started(self) -> None:
         with self._lock:
@@ -65,16 +98,20 @@ class GroupCommitter:
             if first is None:
                 return
             batch = [first]
+            stopping = False
             while len(batch) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
-                    self._queue.put(None)  # stop after this batch
+                    stopping = True  # stop after this batch
                     break
                 batch.append(item)
             self._write(batch)
+            self._answer(batch)
+            if stopping:
+                return
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
@@ -87,8 +124,25 @@ class GroupCommitter:
                     pending.outcome = self._service.lodge(pending.doc, pending.actor, receipt=False)
                 except Exception as exc:
                     pending.outcome = exc
-                pending.done.set()
             return
         for pending, outcome in zip(batch, outcomes, strict=True):
             pending.outcome = outcome
-            pending.done.set()
+
+    @staticmethod
+    def _answer(batch: list[_Pending]) -> None:
+        by_loop: defaultdict[asyncio.AbstractEventLoop, list[_Pending]] = defaultdict(list)
+        for pending in batch:
+            if pending.loop is not None:
+                by_loop[pending.loop].append(pending)
+            elif pending.done is not None:
+                pending.done.set()
+        for loop, settled in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, settled)
+
+
+def _result(outcome: Outcome | None) -> LodgeResult:
+    if isinstance(outcome, BaseException):
+        raise outcome
+    assert outcome is not None
+    return outcome

@@ -53,3 +53,29 @@ def test_concurrent_lodgings_each_get_their_own_outcome(session_factory: session
     assert {
         a.name for n, a in enumerate(actors) if isinstance(outcomes[n], LodgeResult) and outcomes[n].created
     } == lodged_by  # type: ignore[union-attr]
+
+
+def test_lodgings_awaited_on_an_event_loop_each_get_their_own_outcome(
+    session_factory: sessionmaker[Session],
+) -> None:
+    import asyncio
+
+    service = DeclarationService(session_factory, compliance=ComplianceService(), vault=PlainVault())
+    committer = GroupCommitter(service, max_batch=4)
+    docs: list[dict[str, Any]] = generate(9, seed=11)
+    bad = example("h1-import.json")
+    bad["gross_mass_kg"] = "1.000"
+    docs.insert(2, bad)
+
+    async def lodge_all() -> list[LodgeResult | BaseException]:
+        return await asyncio.gather(
+            *(committer.lodge_async(doc, Actor(f"user-{n}", "trader", "test")) for n, doc in enumerate(docs)),
+            return_exceptions=True,
+        )
+
+    outcomes = asyncio.run(lodge_all())
+    committer.stop()
+    assert isinstance(outcomes[2], ValidationFailed)
+    results = [o for o in outcomes if isinstance(o, LodgeResult)]
+    assert len(results) == len(docs) - 1 and all(r.created for r in results)
+    assert len({r.mrn for r in results}) == len(results) == service.count()
