@@ -38,31 +38,40 @@ BASE_HEADERS: Mapping[str, str] = {
 }
 
 
+def _encoded(headers: Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, hsts_seconds: int = 63072000) -> None:
         self.app = app
         self.hsts = f"max-age={hsts_seconds}; includeSubDomains" if hsts_seconds else None
+        # Encoded once: (API or docs) x (plain HTTP or TLS). API answers carry data, so they are
+        # never stored by browsers or shared caches (no-store).
+        self._extra: dict[tuple[bool, bool], tuple[tuple[bytes, bytes], ...]] = {}
+        for docs in (False, True):
+            for tls in (False, True):
+                extra = dict(BASE_HEADERS)
+                extra["content-security-policy"] = DOCS_CSP if docs else STRICT_CSP
+                extra["cache-control"] = "no-store"
+                # HSTS only means something over TLS (RFC 6797 section 7.2: not sent over plain HTTP).
+                if tls and self.hsts:
+                    extra["strict-transport-security"] = self.hsts
+                self._extra[docs, tls] = _encoded(extra)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
-        # HSTS only means something over TLS (RFC 6797 section 7.2: not sent over plain HTTP).
-        tls = scope.get("scheme") == "https"
+        extra = self._extra[path.startswith(DOCS_PATHS), scope.get("scheme") == "https"]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])]
+                headers = list(message.get("headers", []))
+                # A header the response set itself wins (compared case-insensitively).
                 present = {k.lower() for k, _ in headers}
-                extra = dict(BASE_HEADERS)
-                extra["content-security-policy"] = csp
-                # API answers carry data: never stored by browsers or shared caches.
-                extra["cache-control"] = "no-store"
-                if tls and self.hsts:
-                    extra["strict-transport-security"] = self.hsts
-                headers += [(k.encode(), v.encode()) for k, v in extra.items() if k.encode() not in present]
+                headers.extend(item for item in extra if item[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
