@@ -14,19 +14,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, case, cast, func, insert, select, update
+from sqlalchemy import Integer, Table, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from clearguard.config import Settings, get_settings
-from clearguard.db import utcnow
+from clearguard.db import bulk_insert, utcnow
 from clearguard.declarations.ports import RiskAssessor, RiskOutcome
 from clearguard.risk.channels import Channel, decide, stronger
 from clearguard.risk.errors import (
@@ -49,6 +51,7 @@ from clearguard.risk.tables import RiskAssessmentRow, RiskHistoryRow, RiskModelR
 from clearguard.risk.training import TrainingConfig, train
 
 _MODEL_REF_KEY = "clearguard.risk.current_model"
+_ASSESSMENTS: Table = RiskAssessmentRow.__table__  # type: ignore[assignment]
 _log = logging.getLogger(__name__)
 IMPORT_CHUNK = 1000
 _UV_Z = FEATURE_NAMES.index("unit_value_z")
@@ -180,15 +183,29 @@ class ReportRow:
         return data
 
 
+_RECORD_VALUES = attrgetter(*_RECORD_COLUMNS)
+
+
 def _record_json(record: RiskRecord) -> dict[str, Any]:
-    data = {name: getattr(record, name) for name in _RECORD_COLUMNS}
+    data = dict(zip(_RECORD_COLUMNS, _RECORD_VALUES(record), strict=True))
     data["date"] = record.date.isoformat()
     return data
 
 
+# json.dumps(..., sort_keys=True, separators=(",", ":")) builds this encoder on every call.
+_CONTENT = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+def _identity(value: str) -> str:
+    return value
+
+
 def _content_hash(records: Sequence[RiskRecord]) -> str:
-    canonical = json.dumps([_record_json(r) for r in records], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return _json_hash([_record_json(r) for r in records])
+
+
+def _json_hash(items: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(_CONTENT.encode(items).encode()).hexdigest()
 
 
 def _row_record(row: Any) -> RiskRecord:
@@ -378,32 +395,48 @@ class RiskService:
 
         The same declaration with the same content returns the recorded decision unchanged; changed
         content (an amendment) is assessed anew and never gets a weaker channel than before."""
-        if not records:
-            raise RiskError("assess: a declaration needs at least one item", field="items")
-        reference = records[0].declaration_ref
-        if any(r.declaration_ref != reference for r in records):
-            raise RiskError("assess: records of more than one declaration", field="declaration_ref")
-        content = _content_hash(records)
-        # A fresh declaration (an MRN just made) has no earlier decision to look up.
-        earlier = (
-            []
-            if fresh
-            else session.scalars(
-                select(RiskAssessmentRow)
-                .where(RiskAssessmentRow.declaration_ref == reference)
-                .order_by(RiskAssessmentRow.id.desc())
-            ).all()
-        )
-        for row in earlier:
-            if row.content_hash == content:
-                return Assessment.from_row(row, created=False)
-        office = records[0].office
-        reasons: dict[str, Any] = {"policy": self._policy.version}
-        score: float | None = None
-        top_share: float | None = None
-        contexts: list[UnitValueContext] | None = None
+        [assessment] = self.assess_many(session, [(records, extra_hits)], fresh=fresh)
+        return assessment
+
+    def assess_many(
+        self,
+        session: Session,
+        declarations: Sequence[tuple[Sequence[RiskRecord], Sequence[RuleHit]]],
+        *,
+        fresh: bool = False,
+    ) -> list[Assessment]:
+        """`assess` for several declarations ((records, extra hits) each) in one go, with the same
+        decisions: one feature matrix, one model call for the scores and one for the explanations,
+        the random draws taken in order, and one multi-row insert of the recorded assessments."""
+        contents: list[str] = []
+        items: list[list[dict[str, Any]]] = []  # the records as stored, and as their content hash covers them
+        for records, _hits in declarations:
+            if not records:
+                raise RiskError("assess: a declaration needs at least one item", field="items")
+            reference = records[0].declaration_ref
+            if any(r.declaration_ref != reference for r in records):
+                raise RiskError("assess: records of more than one declaration", field="declaration_ref")
+            items.append([_record_json(r) for r in records])
+            contents.append(_json_hash(items[-1]))
+        results: list[Assessment | None] = [None] * len(declarations)
+        earlier: list[Sequence[RiskAssessmentRow]] = [()] * len(declarations)
+        if not fresh:  # a fresh declaration (an MRN just made) has no earlier decision to look up
+            for n, ((records, _hits), content) in enumerate(zip(declarations, contents, strict=True)):
+                earlier[n] = session.scalars(
+                    select(RiskAssessmentRow)
+                    .where(RiskAssessmentRow.declaration_ref == records[0].declaration_ref)
+                    .order_by(RiskAssessmentRow.id.desc())
+                ).all()
+                for found in earlier[n]:
+                    if found.content_hash == content:
+                        results[n] = Assessment.from_row(found, created=False)
+                        break
+        todo = [n for n, found in enumerate(results) if found is None]
+        if not todo:
+            return [r for r in results if r is not None]
         info = self._current_model_ref(session)
         scorer: Scorer | None = None
+        refused: str | None = None
         if info is not None:
             try:
                 scorer = self.scorer(info)
@@ -411,54 +444,92 @@ class RiskService:
                 # Lodging goes on (rules and random selection, as before any training) and the refusal
                 # is recorded in every decision it affects, so it cannot go unnoticed.
                 _log.error("risk model v%s refused: %s", info.version, exc)
-                reasons["model_refused"] = str(exc)
+                refused = str(exc)
                 info = None
-        if info is not None and scorer is not None:
-            x = scorer.features(records)
-            # The riskiest item drives the declaration's score and is the one explained.
-            scores, top, contributions = scorer.score_and_explain(x)
-            score = float(scores[top])
-            top_share = scorer.top_share(score, office)
-            contexts = [
-                UnitValueContext(None if np.isnan(z) else float(z), history)
-                for z, history in zip(x[:, _UV_Z], scorer.unit_value_history(records), strict=True)
-            ]
-            reasons.update(
+        scored = (
+            self._score_many(scorer, info, [declarations[n][0] for n in todo])
+            if info is not None and scorer is not None
+            else None
+        )
+        now = self.clock()
+        rows: list[dict[str, Any]] = []
+        for k, n in enumerate(todo):
+            records, extra_hits = declarations[n]
+            office = records[0].office
+            reasons: dict[str, Any] = {"policy": self._policy.version}
+            if refused is not None:
+                reasons["model_refused"] = refused
+            top_share: float | None = None
+            score: float | None = None
+            contexts: list[UnitValueContext] | None = None
+            if scored is not None:
+                score, top_share, contexts, explained = scored[k]
+                reasons.update(explained)
+            else:
+                reasons["model"] = None
+                reasons["note"] = "no usable model: rules and random selection only"
+            hits = [*evaluate_rules(self._rules, records, contexts), *extra_hits]
+            decision = decide(self._policy.channels, office, top_share, len(hits), self.rng.random(), self.rng.random())
+            channel = decision.channel
+            notes = list(decision.notes)
+            if earlier[n] and Channel(earlier[n][0].channel).level > channel.level:
+                channel = stronger(channel, Channel(earlier[n][0].channel))
+                notes.append(f"kept the earlier {channel.value} channel: re-assessment never lowers a decision")
+            reasons["rule_hits"] = [h.to_json() for h in hits]
+            reasons["decision"] = {**decision.to_json(), "channel": channel.value, "notes": notes}
+            reference = records[0].declaration_ref
+            version = None if info is None else info.version
+            rows.append(
                 {
-                    "model": info.name,
-                    "score": round(score, 6),
-                    "top_share": round(top_share, 6),
-                    "items": [
-                        {"item": r.item, "score": round(float(s), 6)} for r, s in zip(records, scores, strict=True)
-                    ],
-                    "top_item": records[top].item,
-                    "contributions": [
-                        {**c.to_json(), "value": scorer.describe_value(c.feature, c.value)} for c in contributions
-                    ],
+                    "declaration_ref": reference, "content_hash": contents[n], "office": office, "assessed_at": now,
+                    "model_version": version, "score": score, "channel": channel.value,
+                    "basis": decision.basis.value, "random": decision.random, "reasons": reasons, "items": items[n],
                 }
-            )
-        else:
-            reasons["model"] = None
-            reasons["note"] = "no usable model: rules and random selection only"
-        hits = [*evaluate_rules(self._rules, records, contexts), *extra_hits]
-        decision = decide(self._policy.channels, office, top_share, len(hits), self.rng.random(), self.rng.random())
-        channel = decision.channel
-        notes = list(decision.notes)
-        if earlier and Channel(earlier[0].channel).level > channel.level:
-            channel = stronger(channel, Channel(earlier[0].channel))
-            notes.append(f"kept the earlier {channel.value} channel: re-assessment never lowers a decision")
-        reasons["rule_hits"] = [h.to_json() for h in hits]
-        reasons["decision"] = {**decision.to_json(), "channel": channel.value, "notes": notes}
-        row = RiskAssessmentRow(
-            declaration_ref=reference, content_hash=content, office=office, assessed_at=self.clock(),
-            model_version=None if info is None else info.version, score=score, channel=channel.value,
-            basis=decision.basis.value, random=decision.random, reasons=reasons,
-            items=[_record_json(r) for r in records],
-        )  # fmt: skip
-        # No flush here: the row goes out with the rest of the caller's transaction, so a batch of
-        # lodgings writes its assessments in one multi-row insert.
-        session.add(row)
-        return Assessment.from_row(row, created=True)
+            )  # fmt: skip
+            results[n] = Assessment(
+                reference, channel.value, decision.basis.value, decision.random, score, version, dict(reasons), now,
+                True,
+            )  # fmt: skip
+        # In the caller's transaction, at once (visible to its later reads), as one executemany.
+        bulk_insert(session, _ASSESSMENTS, rows)
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _score_many(
+        scorer: Scorer, info: ModelInfo, declarations: Sequence[Sequence[RiskRecord]]
+    ) -> list[tuple[float, float, list[UnitValueContext], dict[str, Any]]]:
+        """(score, top share, unit-value contexts, model reasons) of each declaration."""
+        everything = [r for records in declarations for r in records]
+        x = scorer.features(everything)
+        bounds: list[tuple[int, int]] = []
+        start = 0
+        for records in declarations:
+            bounds.append((start, start + len(records)))
+            start += len(records)
+        explained = scorer.score_and_explain_many(x, bounds)
+        z_all = x[:, _UV_Z].tolist()
+        history_all = scorer.unit_value_history(everything)
+        out: list[tuple[float, float, list[UnitValueContext], dict[str, Any]]] = []
+        for records, (first, last), (scores, top, contributions) in zip(declarations, bounds, explained, strict=True):
+            # The riskiest item drives the declaration's score and is the one explained.
+            score = float(scores[top])
+            top_share = scorer.top_share(score, records[0].office)
+            contexts = [
+                UnitValueContext(None if math.isnan(z) else z, history)
+                for z, history in zip(z_all[first:last], history_all[first:last], strict=True)
+            ]
+            reasons = {
+                "model": info.name,
+                "score": round(score, 6),
+                "top_share": round(top_share, 6),
+                "items": [{"item": r.item, "score": round(float(s), 6)} for r, s in zip(records, scores, strict=True)],
+                "top_item": records[top].item,
+                "contributions": [
+                    {**c.to_json(), "value": scorer.describe_value(c.feature, c.value)} for c in contributions
+                ],
+            }
+            out.append((score, top_share, contexts, reasons))
+        return out
 
     def assess_declaration(
         self,
@@ -471,20 +542,34 @@ class RiskService:
         fresh: bool = False,
     ) -> RiskOutcome:
         """The declarations lifecycle's RiskAssessor port: called inside the lodging transaction."""
-        records = records_from_declaration(
-            payload,
-            reference=mrn,
-            on=self.clock().date(),
-            party_index=self.party_index or (lambda value: value),
-            tax_rates=self.tax_rates,
-        )
-        review = [
-            RuleHit(str(getattr(f, "rule_id", "review")), 0, str(getattr(f, "message", "")))
-            for f in findings
-            if str(getattr(f, "severity", "")) == "review"
+        [outcome] = self.assess_declarations(session, [(mrn, payload, findings)], fresh=fresh)
+        return outcome
+
+    def assess_declarations(
+        self,
+        session: Session,
+        items: Sequence[tuple[str, dict[str, Any], Sequence[Any]]],
+        *,
+        fresh: bool = False,
+    ) -> list[RiskOutcome]:
+        """`assess_declaration` for a batch of (MRN, payload, findings), in order, with the same
+        outcomes: for bulk lodging, one call per transaction instead of one per declaration."""
+        on = self.clock().date()
+        party_index = self.party_index or _identity
+        declarations: list[tuple[Sequence[RiskRecord], Sequence[RuleHit]]] = []
+        for mrn, payload, findings in items:
+            records = records_from_declaration(
+                payload, reference=mrn, on=on, party_index=party_index, tax_rates=self.tax_rates
+            )
+            review = [
+                RuleHit(str(getattr(f, "rule_id", "review")), 0, str(getattr(f, "message", "")))
+                for f in findings
+                if str(getattr(f, "severity", "")) == "review"
+            ]
+            declarations.append((records, review))
+        return [
+            RiskOutcome(a.channel, a.score, a.to_json()) for a in self.assess_many(session, declarations, fresh=fresh)
         ]
-        assessment = self.assess(session, records, extra_hits=review, fresh=fresh)
-        return RiskOutcome(assessment.channel, assessment.score, assessment.to_json())
 
     def assessment(self, session: Session, reference: str) -> Assessment:
         return Assessment.from_row(self._latest(session, reference), created=False)

@@ -19,6 +19,7 @@ from clearguard.risk.errors import AssessmentNotFound, ModelIntegrityError, Outc
 from clearguard.risk.kcs import parse_kcs
 from clearguard.risk.policy import parse_policy
 from clearguard.risk.record import RiskRecord
+from clearguard.risk.rules import RuleHit
 from clearguard.risk.service import RiskService, clear_model_cache
 from clearguard.risk.training import history_hash
 from tests.helpers import SHARED
@@ -216,3 +217,78 @@ def test_retraining_learns_from_recorded_outcomes(session_factory: sessionmaker[
     with session_factory() as session:
         current = service.model(session)
     assert current is not None and current.version == second.version
+
+
+def _as_declarations(lines: list[RiskRecord], prefix: str) -> list[list[RiskRecord]]:
+    """Lines grouped into declarations of 1 to 4 items (several-item ones take the batch's other path)."""
+    groups: list[list[RiskRecord]] = []
+    position = 0
+    while position < len(lines):
+        width = 1 + len(groups) % 4
+        part = lines[position : position + width]
+        groups.append(
+            [
+                RiskRecord(**{**_fields(r), "declaration_ref": f"{prefix}{len(groups)}", "item": n})
+                for n, r in enumerate(part, start=1)
+            ]
+        )
+        position += width
+    return groups
+
+
+def _decision(a: object) -> tuple[object, ...]:
+    return tuple(getattr(a, name) for name in ("channel", "basis", "random", "score", "model_version", "reasons"))
+
+
+@pytest.mark.parametrize("with_model", [False, True])
+def test_batch_assessment_decides_exactly_as_one_by_one(
+    session_factory: sessionmaker[Session], service: RiskService, with_model: bool
+) -> None:
+    if with_model:
+        with session_factory() as session, session.begin():
+            service.import_history(session, kcs_lines())
+            service.train(session)
+    probe = kcs_lines(4300)[4000:4300]
+    review = [RuleHit("REVIEW-1", 0, "needs a look")]
+    one_by_one = _as_declarations(probe, "A")
+    batched = _as_declarations(probe, "B")
+    service.rng = random.Random(5)
+    with session_factory() as session, session.begin():
+        single = [service.assess(session, g, extra_hits=review if n % 5 == 0 else (), fresh=True)
+                  for n, g in enumerate(one_by_one)]  # fmt: skip
+    service.rng = random.Random(5)
+    with session_factory() as session, session.begin():
+        many = service.assess_many(session, [(g, review if n % 5 == 0 else ()) for n, g in enumerate(batched)])
+    assert [_decision(a) for a in many] == [_decision(a) for a in single]
+    assert all(a.created for a in many) and {a.channel for a in many} >= {"green", "yellow"}
+    with session_factory() as session:
+        rows = session.scalars(select(risk_tables.RiskAssessmentRow).order_by(risk_tables.RiskAssessmentRow.id)).all()
+        first, second = rows[: len(single)], rows[len(single) :]
+        assert [(r.content_hash == s.content_hash, r.reasons, len(r.items)) for r, s in zip(first, second)] == [
+            (False, s.reasons, len(s.items)) for s in second
+        ]  # another reference, hence another content; the same decision
+        assert [r.declaration_ref for r in second] == [g[0].declaration_ref for g in batched]
+    # the same content again: the recorded decisions, unchanged, nothing new written
+    with session_factory() as session, session.begin():
+        again = service.assess_many(session, [(g, ()) for g in batched])
+    assert [(a.created, a.channel, a.score) for a in again] == [(False, a.channel, a.score) for a in many]
+    with session_factory() as session:
+        count = len(session.scalars(select(risk_tables.RiskAssessmentRow.id)).all())
+    assert count == 2 * len(single)
+
+
+def test_batch_port_matches_the_single_port(session_factory: sessionmaker[Session], service: RiskService) -> None:
+    payload = json.loads((SHARED / "examples" / "h1-import.json").read_text())
+    review = Finding("REVIEW-1", Severity.REVIEW, "/items/0", "needs a look")
+    items = [(f"26GB0000000000{n:04d}", payload, [review] if n % 2 else []) for n in range(6)]
+    service.rng = random.Random(3)
+    with session_factory() as session, session.begin():
+        single = [service.assess_declaration(session, mrn=m, payload=p, findings=f, fresh=True) for m, p, f in items]
+    service.rng = random.Random(3)
+    with session_factory() as session, session.begin():
+        many = service.assess_declarations(session, [(m.replace("GB", "FR"), p, f) for m, p, f in items], fresh=True)
+    strip = [(o.channel, o.score, {k: v for k, v in o.reasons.items() if k != "declaration"}) for o in single]
+    assert [(o.channel, o.score, {k: v for k, v in o.reasons.items() if k != "declaration"}) for o in many] == strip
+    assert [o.reasons["declaration"] for o in many] == [m.replace("GB", "FR") for m, _p, _f in items]
+    with session_factory() as session, session.begin():
+        assert service.assess_declarations(session, []) == []
