@@ -32,7 +32,12 @@ def normalise_eori(value: str) -> str:
 def normalise_name(value: str) -> str:
     """Case, accents, punctuation and spacing do not matter: 'Müller-Lüdenscheidt,  Jörg' ->
     'muller ludenscheidt jorg'."""
-    if not value.isascii():  # ASCII has nothing to decompose: skip the per-character walk
+    if value.isascii():
+        # The usual case, letters and digits between spaces: what the pattern below would give, without it.
+        words = " ".join(value.lower().split())
+        if words.replace(" ", "").isalnum():
+            return words
+    else:  # ASCII has nothing to decompose: only the rest takes the per-character walk
         decomposed = unicodedata.normalize("NFKD", value)
         value = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     words = _NOT_WORD.sub(" ", value.casefold()).replace("_", " ")
@@ -49,6 +54,8 @@ def normalise_phone(value: str) -> str:
 
 
 def normalise_exact(value: str) -> str:
+    if value.isascii():  # already NFC (isascii is a flag check, not a scan)
+        return value.strip()
     return unicodedata.normalize("NFC", value).strip()
 
 
@@ -75,17 +82,33 @@ NORMALISERS: Final[dict[str, Callable[[str], str]]] = {
 }
 
 
+_MAX_KINDS: Final = 256
+
+
 class BlindIndexer:
     def __init__(self, key: bytes) -> None:
         if len(key) != INDEX_KEY_BYTES:
             raise ValueError("blind index key must be 32 bytes")
         # One keyed HMAC state, copied per value: saves re-keying on every call.
         self._base = hmac.new(key, digestmod=hashlib.sha256)
+        # Per kind: its normaliser and the keyed state with `kind \x00` already absorbed, so an index is
+        # one dict probe, one copy, one update; the MAC input is the same as ever.
+        self._kinds: dict[str, tuple[Callable[[str], str], hmac.HMAC]] = {}
 
     def index(self, kind: str, value: str) -> str:
+        entry = self._kinds.get(kind)
+        if entry is None:
+            entry = self._kind(kind)
+        mac = entry[1].copy()
+        mac.update(entry[0](value).encode())
+        return mac.hexdigest()
+
+    def _kind(self, kind: str) -> tuple[Callable[[str], str], hmac.HMAC]:
         if not _KIND.match(kind):
             raise ValueError(f"blind index kind {kind!r} is not a lower-case identifier")
-        normalised = NORMALISERS.get(kind, normalise_exact)(value)
         mac = self._base.copy()
-        mac.update(kind.encode() + b"\x00" + normalised.encode())
-        return mac.hexdigest()
+        mac.update(kind.encode() + b"\x00")
+        entry = (NORMALISERS.get(kind, normalise_exact), mac)
+        if len(self._kinds) < _MAX_KINDS:  # kinds are the code's own names; bounded all the same
+            self._kinds[kind] = entry
+        return entry

@@ -46,3 +46,30 @@ def test_bad_kind_and_key() -> None:
         BlindIndexer(KEY).index("Bad Kind", "x")
     with pytest.raises(ValueError):
         BlindIndexer(b"short")
+
+
+def test_name_fast_path_agrees_with_the_general_rule() -> None:
+    """Plain ASCII names skip the pattern; every ASCII string must still normalise as the pattern does."""
+    import random
+    import re
+    import string
+
+    def general(value: str) -> str:
+        return " ".join(re.sub(r"[^\w]+", " ", value.casefold()).replace("_", " ").split())
+
+    rng = random.Random(7)
+    alphabet = string.printable + "\x1c\x1f"
+    for _ in range(20_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert normalise_name(value) == general(value), repr(value)
+    assert normalise_name("  Jane   DOE ") == "jane doe"
+
+
+def test_index_is_hmac_of_kind_and_normalised_value() -> None:
+    import hashlib
+    import hmac
+
+    idx = BlindIndexer(KEY)
+    for kind, value, normalised in [("name", "Ada  O'Neil", "ada o neil"), ("document", " x ", "x")]:
+        expected = hmac.new(KEY, kind.encode() + b"\x00" + normalised.encode(), hashlib.sha256).hexdigest()
+        assert idx.index(kind, value) == expected
