@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Generic, TypeVar
 
 _now = time.monotonic
@@ -22,6 +23,10 @@ class TtlLru(Generic[K, V]):
         self._max = max_size
         self._ttl = ttl_seconds
         self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        # key -> (monotonic expiry, value), for callers' inlined lock-free reads on a hot path (seal and
+        # open): what get does without the call, the recency bump or the discard of an expired entry.
+        # Read only: writes go through put and discard.
+        self.entries: Mapping[K, tuple[float, V]] = self._items
         self._lock = threading.Lock()
         self._move_to_end = self._items.move_to_end
 

@@ -33,6 +33,9 @@ class TransactionKeys:
         # Committed keys shredded in this transaction, by id: (uid, party index, owner). Their shares
         # are destroyed once it commits.
         self.shredded: dict[int, tuple[str, str | None, SessionTransaction]] = {}
+        # party reference as the caller wrote it -> key id: key_for_party's first look-up, one dict
+        # probe. Only a memo of `parties`: cleared whenever an entry of `parties` goes.
+        self.refs: dict[str, int] = {}
 
     def get(self, key_id: int) -> AESGCM | None:
         entry = self.new.get(key_id)
@@ -58,10 +61,12 @@ class TransactionKeys:
         self.new.clear()
         self.parties.clear()
         self.shredded.clear()
+        self.refs.clear()
         return items, parties, shredded
 
     def drop_under(self, rolled_back: SessionTransaction) -> None:
         """Forget what was made or looked up inside `rolled_back` or any transaction nested in it."""
+        self.refs.clear()
         for key_id, key in list(self.new.items()):
             if _within(key.owner, rolled_back):
                 del self.new[key_id]

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,39 +32,56 @@ from clearguard.crypto.pending import NewKey, TransactionKeys
 from clearguard.crypto.providers import KeyProvider
 from clearguard.crypto.shares import ShareStore
 from clearguard.crypto.tables import DataKey, KekVersion
-from clearguard.db import transaction, utcnow
+from clearguard.db import bulk_insert, transaction, utcnow
 from clearguard.declarations.ports import ERASED, Erased, FieldRef
 
 _V1: Final = bytes([envelope.FORMAT_V1])
-_NONCE_END: Final = 1 + envelope.NONCE_BYTES
+_NONCE_BYTES: Final = envelope.NONCE_BYTES
+_NONCE_END: Final = 1 + _NONCE_BYTES
+_OVERHEAD: Final = envelope.OVERHEAD
+_FORMAT_V1: Final = envelope.FORMAT_V1
+_MAX_SUFFIXES: Final = 4096
+_urandom: Final = os.urandom
+_monotonic: Final = time.monotonic
 _TX: Final = "clearguard.crypto.transaction_keys"
 _MEMO_KINDS: Final = frozenset({"eori", "party"})
 _REGISTERED: Final = "clearguard.crypto.registered_kek"
 _VERSION_SECONDS: Final = 5.0
 # Built once: statement construction costs more than the indexed lookup itself.
 _KEY_COLUMNS: Final = (DataKey.id, DataKey.uid, DataKey.kek_version, DataKey.wrapped)
+_DATA_KEYS: Final = cast(Table, DataKey.__table__)
+_KEY_BY_ID: Final = select(*_KEY_COLUMNS).where(DataKey.id == bindparam("key_id"))
 # A party normally has one live key; two transactions racing on a new party may each make one (both
 # valid, both shredded together), and the oldest is used from then on.
-_KEY_BY_PARTY: Final = (
-    select(*_KEY_COLUMNS)
-    .where(DataKey.party_index == bindparam("index"), DataKey.wrapped.is_not(None))
+_KEYS_BY_PARTIES: Final = (
+    select(DataKey.party_index, *_KEY_COLUMNS)
+    .where(DataKey.party_index.in_(bindparam("indexes", expanding=True)), DataKey.wrapped.is_not(None))
     .order_by(DataKey.created_at, DataKey.id)
-    .limit(1)
 )
-_KEY_BY_ID: Final = select(*_KEY_COLUMNS).where(DataKey.id == bindparam("key_id"))
+# The same query as driver SQL, for the dialects' placeholder styles (SQLite qmark, psycopg format);
+# only placeholders are ever put into it, values always go as parameters.
+_KEYS_BY_PARTIES_SQL: Final = (
+    "SELECT party_index, id, uid, kek_version, wrapped FROM crypto_data_keys "
+    "WHERE party_index IN ({}) AND wrapped IS NOT NULL ORDER BY created_at, id"
+)
+_PLACEHOLDERS: Final = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_LOOKUP_CHUNK: Final = 500
+_KeyRow = tuple[int, str, int, bytes]
 _CURRENT_VERSION: Final = select(func.max(KekVersion.version))
 _LIVE_KEYS: Final = (
     select(DataKey.id)
     .where(DataKey.id.in_(bindparam("ids", expanding=True)), DataKey.wrapped.is_not(None))
     .with_for_update(read=True)
 )
-_MAX_KEY_ID: Final = 2**63 - 1
 
 
 def _new_key_id() -> int:
     """Random, not a sequence: the id is known before the row is written (rows are written in one batch
     at commit), and ids freed by a rollback are never handed to another key."""
-    return secrets.randbelow(_MAX_KEY_ID) + 1
+    key_id = 0
+    while not key_id:  # uniform over 1 .. 2**63 - 1
+        key_id = secrets.randbits(63)
+    return key_id
 
 
 class _ErasedKey:
@@ -124,65 +141,146 @@ class CryptoService:
         # Traders' EORIs and party references repeat from one declaration to the next; names and
         # documents are not memoised, so no personal value lingers in memory beyond its request.
         self._memo_index = functools.lru_cache(maxsize=cache_size)(self._indexer.index)
+        self._cache_entries = self._cache.entries
         self._aad_prefix: tuple[str, str, bytes] = ("", "", b"")
+        self._aad_suffixes: dict[str, tuple[int, bytes]] = {}
         self._new_prefix("", "")
 
     # --- FieldVault ---------------------------------------------------------------------------------
 
     def key_for_party(self, session: Session, party_ref: str) -> int:
-        index = self.party_index(party_ref)
+        # The common case, a party already resolved in this transaction: two dict probes.
+        tx: TransactionKeys | None = session.info.get(_TX)
+        if tx is not None:
+            key_id = tx.refs.get(party_ref)
+            if key_id is not None:
+                return key_id
+        return self._resolve(session, (party_ref,))[0]
+
+    def keys_for_parties(self, session: Session, party_refs: Sequence[str]) -> list[int]:
+        """key_for_party for many parties at once (say, every party of a batch of declarations), in
+        the same order: parties unknown to this process are looked up in one query, not one each."""
+        tx: TransactionKeys | None = session.info.get(_TX)
+        if tx is not None:
+            refs = tx.refs
+            found = [refs.get(party_ref) for party_ref in party_refs]
+            if None not in found:
+                return found  # type: ignore[return-value]  # no None left in it
+        return self._resolve(session, party_refs)
+
+    def _resolve(self, session: Session, party_refs: Sequence[str]) -> list[int]:
         tx = self._tx(session)
-        known = tx.parties.get(index)
-        if known is not None:
-            return known[0]
         owner = _owner(session)
-        # A party seen by an earlier transaction in this process resolves from memory; every committed
-        # key a transaction used is checked again, under a share lock, just before it commits
-        # (_before_commit), so a shred by another process is never missed.
-        cached = self._parties.get(index)
-        if cached is not None and self._cache.get(cached).__class__ is AESGCM:
-            tx.parties[index] = (cached, owner)
-            return cached
-        row = session.connection().execute(_KEY_BY_PARTY, {"index": index}).first()
-        if row is not None:
-            if self._cipher_for_row(session, row.id, row.uid, row.kek_version, row.wrapped) is not None:
-                tx.parties[index] = (row.id, owner)
-                return int(row.id)
-            # The share is gone but the row is live: a database restored from before a shred. Finish the
-            # shred here so that the party starts over with a fresh key.
-            self._mark_shredded(session, [row.id])
-        key_id = self._create_key(session, index, owner)
-        tx.parties[index] = (key_id, owner)
-        return key_id
+        resolved: dict[str, int] = {}  # party index -> key id
+        unknown: list[str] = []
+        for party_ref in party_refs:
+            index = self.party_index(party_ref)
+            if index in resolved:
+                continue
+            known = tx.parties.get(index)
+            if known is not None:
+                resolved[index] = known[0]
+                continue
+            # A party seen by an earlier transaction in this process resolves from memory; every committed
+            # key a transaction used is checked again, under a share lock, just before it commits
+            # (_before_commit), so a shred by another process is never missed.
+            cached = self._parties.get(index)
+            if cached is not None and self._cache.get(cached).__class__ is AESGCM:
+                tx.parties[index] = (cached, owner)
+                resolved[index] = cached
+                continue
+            resolved[index] = 0
+            unknown.append(index)
+        if unknown:
+            rows = self._live_keys_of(session, unknown)
+            for index in unknown:
+                row = rows.get(index)
+                if row is not None:
+                    key_id, uid, version, wrapped = row
+                    if self._cipher_for_row(session, key_id, uid, version, wrapped) is not None:
+                        tx.parties[index] = (key_id, owner)
+                        resolved[index] = key_id
+                        continue
+                    # The share is gone but the row is live: a database restored from before a shred.
+                    # Finish the shred here so that the party starts over with a fresh key.
+                    self._mark_shredded(session, [key_id])
+                key_id = self._create_key(session, index, owner)
+                tx.parties[index] = (key_id, owner)
+                resolved[index] = key_id
+        out = [resolved[self.party_index(party_ref)] for party_ref in party_refs]
+        refs = tx.refs
+        for party_ref, key_id in zip(party_refs, out, strict=True):
+            refs[party_ref] = key_id
+        return out
+
+    def _live_keys_of(self, session: Session, indexes: list[str]) -> dict[str, _KeyRow]:
+        """The oldest live key of each party index that has one: (id, uid, KEK version, wrapped).
+
+        Straight on the driver's cursor, inside the session's transaction: for a new party this query
+        is most of what key_for_party costs, and SQLAlchemy's statement execution costs several times
+        the indexed probe itself. Any driver error is left to SQLAlchemy, by running the same query
+        through it, so that errors are reported (and broken connections handled) as everywhere else."""
+        conn = session.connection()
+        found: dict[str, _KeyRow] = {}
+        for start in range(0, len(indexes), _LOOKUP_CHUNK):
+            chunk = indexes[start : start + _LOOKUP_CHUNK]
+            for index, key_id, uid, version, wrapped in self._key_rows(conn, chunk):
+                if index not in found:  # ordered oldest first
+                    found[index] = (int(key_id), str(uid), int(version), bytes(wrapped))
+        return found
+
+    @staticmethod
+    def _key_rows(conn: Connection, indexes: list[str]) -> Sequence[Any]:
+        placeholder = _PLACEHOLDERS.get(conn.dialect.paramstyle)
+        dbapi = conn.connection.dbapi_connection
+        if placeholder is not None and dbapi is not None:
+            sql = _KEYS_BY_PARTIES_SQL.format(", ".join([placeholder] * len(indexes)))  # placeholders only
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute(sql, indexes)
+                return list(cursor.fetchall())
+            except conn.dialect.loaded_dbapi.Error:
+                pass  # reported below, through SQLAlchemy
+            finally:
+                cursor.close()
+        return conn.execute(_KEYS_BY_PARTIES, {"indexes": indexes}).all()
 
     def seal(self, session: Session, key_id: int, ref: FieldRef, plaintext: str) -> bytes:
-        aead = self._cache.get(key_id)
-        if aead.__class__ is not AESGCM:
-            aead = self._cipher(session, key_id)
-            if aead is None:
+        entry = self._cache_entries.get(key_id)
+        if entry is not None and entry[1].__class__ is AESGCM and _monotonic() < entry[0]:
+            aead: AESGCM = entry[1]
+        else:
+            found = self._cipher(session, key_id)
+            if found is None:
                 raise KeyUnavailable(f"data key {key_id} is shredded: ask key_for_party for the party's new key")
-        table, record, field = ref.table, ref.record_id, ref.field
-        last = self._aad_prefix
-        if last[1] != record or last[0] != table:
-            last = self._new_prefix(table, record)
-        aad = last[2] + f"{len(field)}:{field}{ref.version}".encode()
-        nonce = os.urandom(envelope.NONCE_BYTES)
-        return _V1 + nonce + aead.encrypt(nonce, plaintext.encode(), aad)
+            aead = found
+        prefix = self._aad_prefix
+        if prefix[1] != ref.record_id or prefix[0] != ref.table:
+            prefix = self._new_prefix(ref.table, ref.record_id)
+        suffix = self._aad_suffixes.get(ref.field)
+        if suffix is None or suffix[0] != ref.version:
+            suffix = self._new_suffix(ref.field, ref.version)
+        nonce = _urandom(_NONCE_BYTES)
+        return _V1 + nonce + aead.encrypt(nonce, plaintext.encode(), prefix[2] + suffix[1])
 
     def open(self, session: Session, key_id: int, ref: FieldRef, blob: bytes) -> str | Erased:
-        aead = self._cache.get(key_id)
-        if aead.__class__ is not AESGCM:
-            aead = self._cipher(session, key_id)
-            if aead is None:
+        entry = self._cache_entries.get(key_id)
+        if entry is not None and entry[1].__class__ is AESGCM and _monotonic() < entry[0]:
+            aead: AESGCM = entry[1]
+        else:
+            found = self._cipher(session, key_id)
+            if found is None:
                 return ERASED
-        table, record, field = ref.table, ref.record_id, ref.field
-        last = self._aad_prefix
-        if last[1] != record or last[0] != table:
-            last = self._new_prefix(table, record)
-        aad = last[2] + f"{len(field)}:{field}{ref.version}".encode()
-        if len(blob) >= envelope.OVERHEAD and blob[0] == envelope.FORMAT_V1:
+            aead = found
+        prefix = self._aad_prefix
+        if prefix[1] != ref.record_id or prefix[0] != ref.table:
+            prefix = self._new_prefix(ref.table, ref.record_id)
+        suffix = self._aad_suffixes.get(ref.field)
+        if suffix is None or suffix[0] != ref.version:
+            suffix = self._new_suffix(ref.field, ref.version)
+        if len(blob) >= _OVERHEAD and blob[0] == _FORMAT_V1:
             try:
-                return aead.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], aad).decode()
+                return aead.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], prefix[2] + suffix[1]).decode()
             except InvalidTag:
                 pass
         # Same checks again through the documented core, for its one opaque error message.
@@ -193,13 +291,22 @@ class CryptoService:
             raise DecryptionFailed(f"{where}: {exc.detail}", field=ref.field) from None
         raise AssertionError("unreachable: the blob failed once and then authenticated")
 
-    # seal and open build envelope.field_aad(table, record, field, version) inline, keeping the
-    # table-and-record prefix from the previous call: a declaration's fields come one after another.
+    # seal and open build envelope.field_aad(table, record, field, version) inline from two memos: the
+    # table-and-record prefix of the previous call (a declaration's fields come one after another), and
+    # the field-and-version suffix of each field name (the same few names in every declaration). The
+    # cipher comes straight from the key cache's entries when fresh, else through _cipher.
 
     def _new_prefix(self, table: str, record: str) -> tuple[str, str, bytes]:
         prefix = (table, record, f"\x01{len(table)}:{table}{len(record)}:{record}".encode())
         self._aad_prefix = prefix  # one attribute store of an immutable tuple: safe between threads
         return prefix
+
+    def _new_suffix(self, field: str, version: int) -> tuple[int, bytes]:
+        suffix = (version, f"{len(field)}:{field}{version}".encode())
+        if len(self._aad_suffixes) >= _MAX_SUFFIXES:
+            self._aad_suffixes = {}  # field names are the code's own, so this is a safety bound only
+        self._aad_suffixes[field] = suffix  # single dict stores: safe between threads
+        return suffix
 
     def _aad(self, ref: FieldRef) -> bytes:
         return envelope.field_aad(ref.table, ref.record_id, ref.field, ref.version)
@@ -225,6 +332,7 @@ class CryptoService:
         ids = list(session.execute(select(DataKey.id).where(DataKey.party_index == index)).scalars())
         tx = self._tx(session)
         tx.parties.pop(index, None)
+        tx.refs.clear()
         new = [key_id for key_id, key in tx.new.items() if key.row["party_index"] == index]
         self._mark_shredded(session, ids + new)
         return len(ids) + len(new)
@@ -460,7 +568,7 @@ class CryptoService:
             rows, shares = tx.rows_and_shares()
             # Shares first, durably: no data key row may ever commit without its share.
             self.shares.store(shares)
-            conn.execute(insert(DataKey), rows)
+            bulk_insert(session, _DATA_KEYS, rows)
 
     def _committed(self, session: Session) -> None:
         if session.in_nested_transaction():
@@ -561,6 +669,7 @@ class CryptoService:
                 .values(wrapped=None, party_index=None, shredded_at=now)
                 .execution_options(synchronize_session=False)
             )
+        tx.refs.clear()
         for index, (key_id, _by) in list(tx.parties.items()):
             if key_id in key_ids:
                 del tx.parties[index]

@@ -365,3 +365,46 @@ def test_finish_shreds_after_a_crash_between_commit_and_share_destruction(
     assert vault.finish_shreds(session_factory) == 1
     assert vault.shares.present([uid]) == set()
     assert vault.finish_shreds(session_factory) == 0
+
+
+@pytest.mark.parametrize("driver_sql", [True, False], ids=["driver-cursor", "sqlalchemy"])
+def test_keys_for_parties_matches_key_for_party_in_one_query(
+    vault: CryptoService,
+    key_settings: Settings,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    driver_sql: bool,
+) -> None:
+    """The batch form: same keys, same order, spellings of one party resolved once, and the parties
+    unknown to the process looked up with one query for all of them (on the driver's cursor, or through
+    SQLAlchemy for a placeholder style it does not know)."""
+    from clearguard.crypto import service as service_module
+
+    if not driver_sql:
+        monkeypatch.setattr(service_module, "_PLACEHOLDERS", {})
+    with transaction(session_factory) as session:
+        gb = vault.key_for_party(session, GB)
+    other = build_crypto_service(key_settings)  # a cold process: knows no party
+    lookups: list[list[str]] = []
+    key_rows = other._key_rows
+
+    def counted(conn: object, indexes: list[str]) -> object:
+        lookups.append(indexes)
+        return key_rows(conn, indexes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(other, "_key_rows", counted)
+    try:
+        with transaction(session_factory) as session:
+            ids = other.keys_for_parties(session, [GB, FR, "EORI:gb123456789000", FR, "person:x"])
+            assert len(lookups) == 1 and len(lookups[0]) == 3
+            assert ids[0] == gb and ids[2] == gb and ids[1] == ids[3]
+            assert len({gb, ids[1], ids[4]}) == 3
+            assert other.keys_for_parties(session, [FR, GB]) == [ids[1], gb]
+            assert other.key_for_party(session, "person:x") == ids[4]
+            assert len(lookups) == 1
+            blob = other.seal(session, ids[1], ref(), "Jean Dupont")
+        with transaction(session_factory) as session:
+            assert vault.key_for_party(session, FR) == ids[1]
+            assert vault.open(session, ids[1], ref(), blob) == "Jean Dupont"
+    finally:
+        other.close()
