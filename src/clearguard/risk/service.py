@@ -24,12 +24,13 @@ from operator import attrgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, Table, case, cast, func, insert, select, update
+from sqlalchemy import Integer, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from clearguard.config import Settings, get_settings
-from clearguard.db import bulk_insert, utcnow
+from clearguard.db import utcnow
 from clearguard.declarations.ports import RiskAssessor, RiskOutcome
+from clearguard.risk import pending
 from clearguard.risk.channels import Channel, decide, stronger
 from clearguard.risk.errors import (
     AssessmentNotFound,
@@ -51,7 +52,6 @@ from clearguard.risk.tables import RiskAssessmentRow, RiskHistoryRow, RiskModelR
 from clearguard.risk.training import TrainingConfig, train
 
 _MODEL_REF_KEY = "clearguard.risk.current_model"
-_ASSESSMENTS: Table = RiskAssessmentRow.__table__  # type: ignore[assignment]
 _log = logging.getLogger(__name__)
 IMPORT_CHUNK = 1000
 _UV_Z = FEATURE_NAMES.index("unit_value_z")
@@ -421,6 +421,7 @@ class RiskService:
         results: list[Assessment | None] = [None] * len(declarations)
         earlier: list[Sequence[RiskAssessmentRow]] = [()] * len(declarations)
         if not fresh:  # a fresh declaration (an MRN just made) has no earlier decision to look up
+            pending.write(session)
             for n, ((records, _hits), content) in enumerate(zip(declarations, contents, strict=True)):
                 earlier[n] = session.scalars(
                     select(RiskAssessmentRow)
@@ -490,8 +491,8 @@ class RiskService:
                 reference, channel.value, decision.basis.value, decision.random, score, version, dict(reasons), now,
                 True,
             )  # fmt: skip
-        # In the caller's transaction, at once (visible to its later reads), as one executemany.
-        bulk_insert(session, _ASSESSMENTS, rows)
+        # In the caller's transaction: inserted together before it commits (or before a read of them).
+        pending.add(session, rows)
         return [r for r in results if r is not None]
 
     @staticmethod
@@ -576,6 +577,7 @@ class RiskService:
 
     def _latest(self, session: Session, reference: str) -> RiskAssessmentRow:
         """The most recent recorded assessment of a declaration."""
+        pending.write(session)
         row = session.scalars(
             select(RiskAssessmentRow)
             .where(RiskAssessmentRow.declaration_ref == reference)
@@ -642,6 +644,7 @@ class RiskService:
 
     def report(self, session: Session) -> list[ReportRow]:
         """Control and hit rates per office and channel, so drift and bias show."""
+        pending.write(session)
         latest = (
             select(RiskAssessmentRow.declaration_ref, func.max(RiskAssessmentRow.id).label("id"))
             .group_by(RiskAssessmentRow.declaration_ref)

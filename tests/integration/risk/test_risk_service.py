@@ -292,3 +292,79 @@ def test_batch_port_matches_the_single_port(session_factory: sessionmaker[Sessio
     assert [o.reasons["declaration"] for o in many] == [m.replace("GB", "FR") for m, _p, _f in items]
     with session_factory() as session, session.begin():
         assert service.assess_declarations(session, []) == []
+
+
+def _refs(session_factory: sessionmaker[Session]) -> list[str]:
+    with session_factory() as session:
+        return list(
+            session.scalars(
+                select(risk_tables.RiskAssessmentRow.declaration_ref).order_by(risk_tables.RiskAssessmentRow.id)
+            )
+        )
+
+
+def test_assessments_commit_and_roll_back_with_the_callers_transaction(
+    session_factory: sessionmaker[Session], service: RiskService
+) -> None:
+    probe = kcs_lines(40)
+    groups = _as_declarations(probe, "T")
+    with session_factory() as session, session.begin():
+        service.assess(session, groups[0], fresh=True)
+        service.assess_many(session, [(g, ()) for g in groups[1:3]], fresh=True)
+    assert _refs(session_factory) == ["T0", "T1", "T2"]
+    with pytest.raises(RuntimeError), session_factory() as session, session.begin():
+        service.assess(session, groups[3], fresh=True)
+        raise RuntimeError("the lodging failed")
+    # a session used again after a rollback carries nothing over
+    with session_factory() as session:
+        with pytest.raises(RuntimeError), session.begin():
+            service.assess(session, groups[4], fresh=True)
+            raise RuntimeError("the lodging failed")
+        with session.begin():
+            service.assess(session, groups[5], fresh=True)
+        session.begin()
+        service.assess(session, groups[6], fresh=True)
+        session.close()  # ends the transaction without a commit
+        with session.begin():
+            service.assess(session, groups[7], fresh=True)
+    assert _refs(session_factory) == ["T0", "T1", "T2", "T5", "T7"]
+
+
+def test_assessments_are_read_back_in_their_own_transaction(
+    session_factory: sessionmaker[Session], service: RiskService
+) -> None:
+    groups = _as_declarations(kcs_lines(40), "R")
+    with session_factory() as session, session.begin():
+        made = service.assess(session, groups[0], fresh=True)
+        assert service.assessment(session, "R0").channel == made.channel
+        again = service.assess(session, groups[0])  # the same content: the recorded decision
+        assert not again.created and again.channel == made.channel
+        service.assess(session, groups[1], fresh=True)
+        assert {row.office for row in service.report(session)} == {groups[1][0].office} | {groups[0][0].office}
+        confirmed = service.confirm(session, "R1", officer="o1", channel="red")
+        assert confirmed.confirmed_channel == "red"
+    assert _refs(session_factory) == ["R0", "R1"]
+    with session_factory() as session:
+        assert service.assessment(session, "R1").confirmed_channel == "red"
+
+
+def test_a_savepoint_rollback_keeps_what_was_assessed_outside_it(
+    session_factory: sessionmaker[Session], service: RiskService
+) -> None:
+    groups = _as_declarations(kcs_lines(60), "S")
+    with session_factory() as session, session.begin():
+        service.assess(session, groups[0], fresh=True)  # outside any savepoint, still waiting
+        savepoint = session.begin_nested()
+        service.assess(session, groups[1], fresh=True)
+        service.assessment(session, "S1")  # a read inside the savepoint writes S0 and S1 there
+        savepoint.rollback()  # S1 is gone; S0 belonged outside and is put back
+        with session.begin_nested():
+            service.assess(session, groups[2], fresh=True)  # kept: its savepoint was released
+        inner = session.begin_nested()
+        service.assess(session, groups[3], fresh=True)
+        inner.rollback()  # never written, simply forgotten
+        service.assess(session, groups[4], fresh=True)
+        with pytest.raises(AssessmentNotFound):
+            service.assessment(session, "S1")
+        assert service.assessment(session, "S0").declaration_ref == "S0"
+    assert sorted(_refs(session_factory)) == ["S0", "S2", "S4"]
