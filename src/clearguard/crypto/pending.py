@@ -1,10 +1,11 @@
 """Per-transaction key state: data keys made in a session's open transaction, and the parties already
 resolved in it.
 
-New keys are not inserted one by one: their rows and shares are written in one batch just before the
-caller commits (one share-store commit and one multi-row INSERT per transaction, instead of a round
-trip per new party). Until then they live here, tagged with the transaction that made them, so that a
-rollback of that transaction, or of the savepoint around it, forgets them.
+New keys are not inserted one by one: their rows are written in one batch just before the caller
+commits (one multi-row INSERT per transaction, instead of a round trip per new party); their shares
+are durable in the share store before the keys are even made (ShareStore.reserve). Until then the keys
+live here, tagged with the transaction that made them, so that a rollback of that transaction, or of
+the savepoint around it, forgets them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class NewKey:
     aead: AESGCM
     owner: SessionTransaction  # the caller's innermost transaction when the key was made
     row: dict[str, Any]  # crypto_data_keys values, inserted at commit
-    share: bytes | None  # None when the key was shredded before commit: the share is never stored
+    share: bytes | None  # None when the key was shredded before commit: its share is destroyed at commit
 
 
 class TransactionKeys:
@@ -41,10 +42,8 @@ class TransactionKeys:
         entry = self.new.get(key_id)
         return None if entry is None else entry.aead
 
-    def rows_and_shares(self) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
-        rows = [key.row for key in self.new.values()]
-        shares = [(key.row["uid"], key.share) for key in self.new.values() if key.share is not None]
-        return rows, shares
+    def rows(self) -> list[dict[str, Any]]:
+        return [key.row for key in self.new.values()]
 
     def looked_up(self) -> list[int]:
         """Ids of the committed keys this transaction resolved parties to."""
@@ -52,10 +51,12 @@ class TransactionKeys:
 
     def committed(
         self,
-    ) -> tuple[list[tuple[int, AESGCM | None]], list[tuple[str, int]], list[tuple[int, str, str | None]]]:
-        """(new keys with their cipher, or None if shredded; (party index, key id) pairs resolved;
-        (key id, uid, party index) of committed keys shredded); forgets everything."""
-        items = [(key_id, key.aead if key.share is not None else None) for key_id, key in self.new.items()]
+    ) -> tuple[list[tuple[int, AESGCM | None, str]], list[tuple[str, int]], list[tuple[int, str, str | None]]]:
+        """(new keys with their cipher, or None if shredded, and uid; (party index, key id) pairs
+        resolved; (key id, uid, party index) of committed keys shredded); forgets everything."""
+        items = [
+            (key_id, key.aead if key.share is not None else None, key.row["uid"]) for key_id, key in self.new.items()
+        ]
         parties = [(index, key_id) for index, (key_id, _owner) in self.parties.items()]
         shredded = [(key_id, uid, index) for key_id, (uid, index, _owner) in self.shredded.items()]
         self.new.clear()

@@ -515,9 +515,8 @@ class CryptoService:
 
     def _create_key(self, session: Session, index: str, owner: SessionTransaction) -> int:
         version = self._current_version(session)
-        uid = secrets.token_hex(16)
+        uid, share = self.shares.reserve()
         data_key = envelope.new_key()
-        share = envelope.new_key()
         wrapped = self.provider.wrap(version, data_key, envelope.wrap_aad(uid, version))
         key_id = _new_key_id()
         row = {
@@ -565,10 +564,9 @@ class CryptoService:
                     "nothing was written; retry"
                 )
         if tx.new:
-            rows, shares = tx.rows_and_shares()
-            # Shares first, durably: no data key row may ever commit without its share.
-            self.shares.store(shares)
-            bulk_insert(session, _DATA_KEYS, rows)
+            # Their shares are durable already (ShareStore.reserve): no data key row ever commits
+            # without its share.
+            bulk_insert(session, _DATA_KEYS, tx.rows())
 
     def _committed(self, session: Session) -> None:
         if session.in_nested_transaction():
@@ -578,8 +576,10 @@ class CryptoService:
         if tx is None:
             return
         new, parties, shredded = tx.committed()
-        for key_id, aead in new:
+        for key_id, aead, uid in new:
             self._cache.put(key_id, _ERASED_KEY if aead is None else aead)
+            if aead is None:  # made and shredded in this transaction: its row is written shredded
+                self.shares.destroy(uid)
         dead = {key_id for key_id, _uid, _index in shredded}
         for index, key_id in parties:
             if key_id not in dead and key_id in self._cache:
@@ -652,7 +652,7 @@ class CryptoService:
         for key_id in key_ids:
             new = tx.new.get(key_id)
             if new is not None:
-                # Made in this transaction: its share is simply never stored, and its row is written
+                # Made in this transaction: its share is destroyed once it commits, and its row is written
                 # already shredded, so the fields sealed under it read as erased rather than unknown.
                 new.share = None
                 new.row.update(wrapped=None, party_index=None, shredded_at=now)

@@ -9,13 +9,23 @@ The store is keyed by the data key's random uid, never by party identifiers, so 
 who the parties are. On SQLite it runs with secure_delete (freed pages are zeroed) in WAL mode with
 synchronous=FULL (one fsync per commit: a share must be durable before the data key row that needs it
 commits); after a delete the WAL is checkpointed and truncated so that the destroyed share does not
-linger in it. What the filesystem or the disk keeps of freed blocks is outside SQLite's reach: put
-var/keys on an encrypted volume.
+linger in it.
+
+New keys take their share from a small pool of shares already durable in the store (`reserve`): the
+pool is refilled with one commit for many keys (64, doubling up to 1024), so that no lodging waits
+for the share store's fsync; unused ones are deleted on close. A share stored this way and never used
+(the process died, or the key's transaction rolled back) is an orphan, as harmless as the orphans of
+a transaction that fails after storing its shares: it names no data key.
+
+What the filesystem or the disk keeps of freed blocks is outside SQLite's reach: put var/keys on an
+encrypted volume.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +49,9 @@ from sqlalchemy.engine import make_url
 from clearguard.crypto.errors import KeyUnavailable
 from clearguard.crypto.keyfiles import check_private, ensure_keys_dir
 from clearguard.db import UTCDateTime, utcnow
+
+_POOL_FIRST = 64
+_POOL_MAX = 1024
 
 # Deliberately not clearguard.db.Base.metadata: this table must never be in the data schema or its backups.
 share_metadata = MetaData()
@@ -83,6 +96,10 @@ class ShareStore:
                 cursor.close()
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
+        self._pool: list[tuple[str, bytes]] = []
+        self._pool_next = _POOL_FIRST
+        self._pool_lock = threading.Lock()
+        self._pool_pid = os.getpid()
         present = inspect(self.engine).has_table(shares_table.name)
         self.created = create and not present
         if self.created:
@@ -106,6 +123,20 @@ class ShareStore:
             conn.execute(
                 insert(shares_table), [{"key_uid": uid, "share": share, "created_at": now} for uid, share in shares]
             )
+
+    def reserve(self) -> tuple[str, bytes]:
+        """A fresh (key uid, share) pair, already durable here, for a new data key: each is handed out
+        once. Thread-safe."""
+        with self._pool_lock:
+            if self._pool_pid != os.getpid():  # a forked child never hands out its parent's shares
+                self._pool, self._pool_pid = [], os.getpid()
+            if not self._pool:
+                size = self._pool_next
+                fresh = [(secrets.token_hex(16), os.urandom(32)) for _ in range(size)]
+                self.store(fresh)  # durable before any of them is handed out
+                self._pool = fresh
+                self._pool_next = min(2 * size, _POOL_MAX)
+            return self._pool.pop()
 
     def get(self, key_uid: str) -> bytes | None:
         with self.engine.connect() as conn:
@@ -136,4 +167,11 @@ class ShareStore:
         return value
 
     def close(self) -> None:
+        with self._pool_lock:
+            unused = [uid for uid, _share in self._pool]
+            self._pool = []
+        if unused:
+            with self.engine.begin() as conn:
+                for start in range(0, len(unused), 500):
+                    conn.execute(delete(shares_table).where(shares_table.c.key_uid.in_(unused[start : start + 500])))
         self.engine.dispose()

@@ -408,3 +408,19 @@ def test_keys_for_parties_matches_key_for_party_in_one_query(
             assert vault.open(session, ids[1], ref(), blob) == "Jean Dupont"
     finally:
         other.close()
+
+
+def test_new_key_share_is_durable_before_commit_and_goes_with_a_shred_in_the_same_transaction(
+    vault: CryptoService, session_factory: sessionmaker[Session]
+) -> None:
+    with transaction(session_factory) as session:
+        kept = vault.key_for_party(session, GB)
+        dropped = vault.key_for_party(session, FR)
+        uids = {key_id: key.row["uid"] for key_id, key in vault._tx(session).new.items()}
+        assert vault.shares.present(list(uids.values())) == set(uids.values())  # before the rows commit
+        assert vault.shred(session, FR) == 1
+    assert vault.shares.present(list(uids.values())) == {uids[kept]}
+    with transaction(session_factory) as session:
+        rows = dict(session.execute(select(DataKey.id, DataKey.uid)).tuples().all())
+        assert rows == {kept: uids[kept], dropped: uids[dropped]}
+        assert session.get(DataKey, dropped).wrapped is None  # type: ignore[union-attr]

@@ -56,3 +56,22 @@ def test_destroyed_share_leaves_no_copy_in_the_sqlite_files(tmp_path: Path) -> N
         store.close()
     for path in (tmp_path / "keys").iterdir():
         assert secret not in path.read_bytes(), path.name
+
+
+def test_reserved_shares_are_durable_unique_and_unused_ones_go_on_close(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        os.chmod(database_url.removeprefix("sqlite:///"), 0o600)
+    store = ShareStore(database_url, create=True)
+    reserved = [store.reserve() for _ in range(100)]  # more than the first refill
+    assert len({uid for uid, _share in reserved}) == 100
+    assert len({share for _uid, share in reserved}) == 100
+    other = ShareStore(database_url)  # another process sees them committed before any is handed out
+    try:
+        assert all(other.get(uid) == share for uid, share in reserved)
+        pooled = [uid for uid, _share in store._pool]
+        assert pooled and other.present(pooled) == set(pooled)
+        store.close()
+        assert other.present(pooled) == set()  # never handed out: gone
+        assert other.present([uid for uid, _share in reserved]) == {uid for uid, _share in reserved}
+    finally:
+        other.close()
