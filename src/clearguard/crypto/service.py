@@ -155,7 +155,18 @@ class CryptoService:
             key_id = tx.refs.get(party_ref)
             if key_id is not None:
                 return key_id
-        return self._resolve(session, (party_ref,))[0]
+        else:
+            tx = self._tx(session)
+        # Next, a party known to this process (see _resolve): without _resolve's batch bookkeeping.
+        index = self.party_index(party_ref)
+        known = tx.parties.get(index)
+        if known is None:
+            cached = self._parties.get(index)
+            if cached is None or self._cache.get(cached).__class__ is not AESGCM:
+                return self._resolve(session, (party_ref,))[0]
+            known = tx.parties[index] = (cached, _owner(session))
+        tx.refs[party_ref] = known[0]
+        return known[0]
 
     def keys_for_parties(self, session: Session, party_refs: Sequence[str]) -> list[int]:
         """key_for_party for many parties at once (say, every party of a batch of declarations), in
