@@ -58,9 +58,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    app.include_router(identity_routes.router)
+    # Routes are matched in order, one by one: the busiest first (lodging and reading declarations),
+    # the login steps (rare, and slow anyway) last. No two of these routers share a path prefix.
     app.include_router(declaration_routes.router)
     app.include_router(ledger_routes.router)
+    app.include_router(identity_routes.router)
     _describe_declaration_body(app)
     return app
 

@@ -175,7 +175,11 @@ def list_declarations(
     status: Annotated[str | None, Query(max_length=16)] = None,
     office: Annotated[str | None, Query(pattern=r"^[A-Z]{2}[A-Z0-9]{6}$")] = None,
     type: Annotated[Literal["H1", "H7"] | None, Query()] = None,
-    party: Annotated[str | None, Query(min_length=3, max_length=17, description="EORI of any party")] = None,
+    party: Annotated[
+        # An EORI as the blind index reads one (anything else answers 422, never a 500 from the index).
+        str | None,
+        Query(min_length=3, max_length=17, pattern=r"^[A-Za-z]{2}[0-9A-Za-z]{1,15}$", description="EORI of any party"),
+    ] = None,
     lrn: Annotated[str | None, Query(max_length=22)] = None,
     since: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

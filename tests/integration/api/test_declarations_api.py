@@ -59,3 +59,29 @@ def test_nul_in_a_login_or_a_declaration_is_a_422_not_a_500(real: RealApp) -> No
     lodged = real.client.post("/api/v1/declarations", json=doc, headers=real.auth("trader"))
     assert lodged.status_code == 422, lodged.text
     assert lodged.json()["findings"][0]["pointer"] == "/exporter/name"
+
+
+def test_party_filter_that_is_no_eori_is_a_422_not_a_500(real: RealApp) -> None:
+    """Found by schemathesis: the blind index refuses what is no EORI; the route refuses it first."""
+    real.seed("gb")
+    for bad in ("0A0", "GB-", "G\u00e9123"):
+        r = real.client.get("/api/v1/declarations", params={"party": bad}, headers=real.auth("officer"))
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    ok = real.client.get("/api/v1/declarations", params={"party": "gb123456789000"}, headers=real.auth("officer"))
+    assert ok.status_code == 200, ok.text
+
+
+def test_lodging_answer_shape_and_repeat(real: RealApp) -> None:
+    doc = real.document("gb")
+    first = real.client.post("/api/v1/declarations", json=doc, headers=real.auth("trader"))
+    assert first.status_code == 201, first.text
+    assert first.headers["content-type"] == "application/json"
+    body = first.json()
+    assert list(body) == [
+        "mrn", "status", "channel", "version", "findings", "ledger_index", "receipt", "receipt_url"
+    ]  # fmt: skip
+    assert first.headers["location"] == f"/api/v1/declarations/{body['mrn']}"
+    assert first.headers["cache-control"] == "no-store"
+    again = real.client.post("/api/v1/declarations", json=doc, headers=real.auth("trader"))
+    assert again.status_code == 200 and again.json()["mrn"] == body["mrn"]
