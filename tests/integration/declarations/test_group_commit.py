@@ -79,3 +79,46 @@ def test_lodgings_awaited_on_an_event_loop_each_get_their_own_outcome(
     results = [o for o in outcomes if isinstance(o, LodgeResult)]
     assert len(results) == len(docs) - 1 and all(r.created for r in results)
     assert len({r.mrn for r in results}) == len(results) == service.count()
+
+
+class _Recorder:
+    """A stand-in service that records the size of every batch it is given."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def lodge_group(self, items: list[tuple[dict[str, Any], Actor]]) -> list[LodgeResult]:
+        self.sizes.append(len(items))
+        return [LodgeResult(f"MRN{n}", "lodged", None, 1, [], True) for n in range(len(items))]
+
+
+def test_writer_waits_briefly_for_the_callers_recent_batches_had() -> None:
+    import threading
+    import time
+    from typing import cast
+
+    recorder = _Recorder()
+    committer = GroupCommitter(cast(DeclarationService, recorder), max_batch=8, max_wait_ms=200)
+    actor = Actor("user", "trader", "test")
+
+    def burst(count: int, gap: float) -> None:
+        threads = []
+        for _ in range(count):
+            thread = threading.Thread(target=committer.lodge, args=({}, actor))
+            thread.start()
+            threads.append(thread)
+            time.sleep(gap)
+        for thread in threads:
+            thread.join()
+
+    # A lone caller never waits: its batches are of one, at once.
+    start = time.monotonic()
+    for _ in range(3):
+        committer.lodge({}, actor)
+    assert recorder.sizes == [1, 1, 1] and time.monotonic() - start < 0.15
+    # Four callers queued together make a batch of four...
+    committer._recent.append(4)
+    # ...so four arriving 10 ms apart are still lodged together, within the 200 ms allowed.
+    burst(4, 0.01)
+    committer.stop()
+    assert recorder.sizes[3:] == [4]
