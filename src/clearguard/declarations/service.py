@@ -61,7 +61,7 @@ from clearguard.declarations.views import (
     Summary,
 )
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
-from clearguard.ledger.commitment import commit_entry
+from clearguard.ledger.commitment import commit_entries, commit_entry
 
 LRN_RULE = "CG-LRN-001"
 NUL_RULE = "CG-SCHEMA-002"
@@ -138,7 +138,7 @@ class _NewDeclaration:
     version: dict[str, Any]
     parties: list[dict[str, Any]]
     events: list[dict[str, Any]]
-    entries: list[bytes]  # ledger entries: the version with its automatic transitions
+    entries: list[tuple[str, bytes, bytes]]  # (record id, committed bytes, salt) of the version's ledger entry
     result: LodgeResult
     eori: str
     actor: Actor
@@ -336,37 +336,58 @@ class DeclarationService:
                 if (row[0], row[1]) in wanted:  # the same LRN of another declarant is no conflict
                     known[(row[0], row[1])] = (row[2], row[3], row[4], row[5], row[6])
         now = utcnow()
-        outcomes: list[tuple[int, LodgeResult | ClearGuardError]] = []
-        new: list[_NewDeclaration] = []
-        positions: list[int] = []  # where each new declaration's outcome stands in `outcomes`
+        lines: list[int] = []
+        results: list[LodgeResult | ClearGuardError | None] = []  # None: a new declaration, planned below
+        fresh: list[tuple[Prepared, str, str, Actor, str]] = []  # (item, declarant index, content index, actor, MRN)
+        positions: list[int] = []  # where each new declaration's outcome stands in `results`
+        fresh_of_key: dict[tuple[str, str], int] = {}
+        repeats: list[tuple[int, int, Prepared]] = []  # (position, new declaration, item): an LRN twice in a batch
         for line, item, key, content_index in keyed:
+            lines.append(line)
             if isinstance(item, ClearGuardError):
-                outcomes.append((line, item))
+                results.append(item)
                 continue
+            stored: tuple[str, str | None, str] | None = None  # (MRN, None when new here, content index)
             if key in known:
                 mrn, status, channel, version, stored_index = known[key]
-                if stored_index != content_index:
-                    finding = Finding(
-                        LRN_RULE,
-                        Severity.ERROR,
-                        "/lrn",
-                        f"lrn: {item.model.lrn} is already used by this declarant for another declaration "
-                        f"({mrn}); amend that one instead",
-                    )
-                    outcomes.append(
-                        (line, ValidationFailed(finding.message, field="/lrn", extra={"findings": [finding.to_dict()]}))
-                    )
-                else:
-                    outcomes.append((line, LodgeResult(mrn, status, channel, version, item.findings, created=False)))
-                continue
-            planned = self._plan_new(session, item, key[0], content_index, actor_of_line[line], now)
-            known[key] = (planned.row["mrn"], planned.row["status"], planned.row["channel"], 1, content_index)
-            new.append(planned)
-            positions.append(len(outcomes))
-            outcomes.append((line, planned.result))
-        if not new:
-            return outcomes
-        entries = [entry for planned in new for entry in planned.entries]
+                stored = (mrn, status, stored_index)
+            elif key in fresh_of_key:
+                first = fresh[fresh_of_key[key]]
+                stored = (first[4], None, first[2])
+            if stored is None:
+                mrn = make_mrn(item.model.office_of_presentation[:2], PROCEDURE_LETTERS[item.model.type], on=now.date())
+                fresh_of_key[key] = len(fresh)
+                fresh.append((item, key[0], content_index, actor_of_line[line], mrn))
+                positions.append(len(results))
+                results.append(None)
+            elif stored[2] != content_index:
+                finding = Finding(
+                    LRN_RULE,
+                    Severity.ERROR,
+                    "/lrn",
+                    f"lrn: {item.model.lrn} is already used by this declarant for another declaration "
+                    f"({stored[0]}); amend that one instead",
+                )
+                results.append(ValidationFailed(finding.message, field="/lrn", extra={"findings": [finding.to_dict()]}))
+            elif stored[1] is None:
+                repeats.append((len(results), fresh_of_key[key], item))
+                results.append(None)
+            else:
+                results.append(LodgeResult(mrn, status, channel, version, item.findings, created=False))
+        if not fresh:
+            return [(line, result) for line, result in zip(lines, results, strict=True) if result is not None]
+        assessed = self._assess(session, [(mrn, item.doc, item.findings) for item, _d, _c, _a, mrn in fresh])
+        self._resolve_keys(session, [item.model for item, _d, _c, _a, _m in fresh])
+        new = [
+            self._plan_new(session, item, declarant_index, content_index, actor, now, mrn, outcome)
+            for (item, declarant_index, content_index, actor, mrn), outcome in zip(fresh, assessed, strict=True)
+        ]
+        for position, first_new, repeated in repeats:
+            created = new[first_new].result
+            results[position] = LodgeResult(
+                created.mrn, created.status, created.channel, 1, repeated.findings, created=False
+            )
+        entries = self._encode_versions([record for planned in new for record in planned.entries])
         indexes = self._append_entries(session, entries)
         bulk_insert(session, DECLARATIONS, [planned.row for planned in new])
         # The ids the rows just got, by MRN (unique): one indexed read instead of a RETURNING per row.
@@ -378,24 +399,48 @@ class DeclarationService:
                 )
             )
         }
-        ids = [id_of[planned.row["mrn"]] for planned in new]
         versions: list[dict[str, Any]] = []
-        parties: list[dict[str, Any]] = []
+        party_rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         position = 0
-        for declaration_id, planned, position_in_outcomes in zip(ids, new, positions, strict=True):
-            own = indexes[position : position + len(planned.entries)]
+        for planned, position_in_results in zip(new, positions, strict=True):
+            declaration_id = id_of[planned.row["mrn"]]
+            ledger_index = indexes[position] if planned.entries else None
             position += len(planned.entries)
-            versions.append(planned.version | {"declaration_id": declaration_id, "ledger_index": own[0]})
-            line = outcomes[position_in_outcomes][0]
-            outcomes[position_in_outcomes] = (line, dataclasses.replace(planned.result, ledger_index=own[0]))
-            parties.extend(p | {"declaration_id": declaration_id} for p in planned.parties)
-            events.extend(e | {"declaration_id": declaration_id, "ledger_index": own[0]} for e in planned.events)
+            versions.append(planned.version | {"declaration_id": declaration_id, "ledger_index": ledger_index})
+            results[position_in_results] = dataclasses.replace(planned.result, ledger_index=ledger_index)
+            party_rows.extend(p | {"declaration_id": declaration_id} for p in planned.parties)
+            events.extend(e | {"declaration_id": declaration_id, "ledger_index": ledger_index} for e in planned.events)
         bulk_insert(session, VERSIONS, versions)
-        bulk_insert(session, PARTIES, parties)
+        bulk_insert(session, PARTIES, party_rows)
         bulk_insert(session, EVENTS, events)
         self._audit_many(session, "declaration.lodge", [(p.actor, p.row["mrn"], p.eori, {"version": 1}) for p in new])
-        return outcomes
+        return [(line, result) for line, result in zip(lines, results, strict=True) if result is not None]
+
+    def _assess(self, session: Session, items: list[tuple[str, dict[str, Any], list[Finding]]]) -> list[RiskOutcome]:
+        """The channel of each new declaration: an assessor that scores a batch at once
+        (assess_declarations) is called once per transaction, any other once per declaration."""
+        many = getattr(self._risk, "assess_declarations", None)
+        if many is not None:
+            outcomes: list[RiskOutcome] = many(session, items, fresh=True)
+            return outcomes
+        return [
+            self._risk.assess_declaration(session, mrn=mrn, payload=doc, findings=findings, fresh=True)
+            for mrn, doc, findings in items
+        ]
+
+    def _resolve_keys(self, session: Session, models: list[DeclarationModel]) -> None:
+        """Every party key a batch seals under, looked up in one query where the vault can
+        (keys_for_parties); sealing then finds each in the transaction's own map."""
+        many = getattr(self._vault, "keys_for_parties", None)
+        if many is not None:
+            many(session, [ref for model in models for ref in self._party_refs(model).values()])
+
+    def _encode_versions(self, records: list[tuple[str, bytes, bytes]]) -> list[bytes]:
+        """Ledger entries of (record id, committed bytes, salt) version records."""
+        if self._entry is commit_entry:
+            return commit_entries(VERSION_KIND, records)
+        return [self._entry(VERSION_KIND, record_id, committed, salt) for record_id, committed, salt in records]
 
     def _pack_ref(self, session: Session) -> str:
         """The rule pack in effect, looked up once per transaction (it reads the date)."""
@@ -424,11 +469,11 @@ class DeclarationService:
         content_index: str,
         actor: Actor,
         now: datetime,
+        mrn: str,
+        outcome: RiskOutcome,
     ) -> _NewDeclaration:
         pack_ref = self._pack_ref(session)
-        model, doc = prepared.model, prepared.doc
-        mrn = make_mrn(model.office_of_presentation[:2], PROCEDURE_LETTERS[model.type], on=now.date())
-        outcome = self._risk.assess_declaration(session, mrn=mrn, payload=doc, findings=prepared.findings, fresh=True)
+        model = prepared.model
         status = CHANNEL_STATUS[outcome.channel]
         check_transition(Status.ACCEPTED, status, mrn=mrn)
         steps = [
@@ -439,10 +484,10 @@ class DeclarationService:
         events = [self._event_row(mrn, 1, current, target, actor, now, reason) for current, target, reason in steps]
         # One ledger entry commits to the version and the automatic transitions that came with it;
         # every later transition (an officer's decision, an amendment) gets an entry of its own.
-        version, parties, entry = self._version_rows(
+        version, parties, record = self._version_rows(
             session, mrn, 1, prepared, actor, now, reason=None, with_events=events
         )
-        entries = [entry]
+        entries = [record] if record is not None else []
         row = {
             "mrn": mrn,
             "lrn": model.lrn,
@@ -484,10 +529,11 @@ class DeclarationService:
         *,
         reason: str | None,
         with_events: list[dict[str, Any]] | None = None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], bytes]:
-        """(version row, party rows, ledger entry) of one declaration version; nothing executed yet."""
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], tuple[str, bytes, bytes] | None]:
+        """(version row, party rows, what its ledger entry commits to: (record id, committed bytes,
+        salt), None without a ledger) of one declaration version; nothing executed yet."""
         model = prepared.model
-        clear, groups = documents.split(model)
+        clear, groups = documents.split_doc(model.type, prepared.doc)
         refs = self._party_refs(model)
         key_ids = {part: self._vault.key_for_party(session, ref) for part, ref in refs.items()}
         protected: dict[str, list[Any]] = {}
@@ -498,10 +544,9 @@ class DeclarationService:
             protected[group.name] = [group.category.value, key_id, base64.b64encode(blob).decode()]
         salt = secrets.token_bytes(32)
         sealed_salt = self._vault.seal(session, key_ids[""], FieldRef(VERSION_TABLE, mrn, "salt", version), salt.hex())
-        entry = b""  # without a ledger there is nothing to commit to
+        record = None  # without a ledger there is nothing to commit to
         if self._ledger is not None:
-            committed = version_canonical(prepared.canonical, with_events or [])
-            entry = self._entry(VERSION_KIND, f"{mrn}/{version}", committed, salt)
+            record = (f"{mrn}/{version}", version_canonical(prepared.canonical, with_events or []), salt)
         row = {
             "version": version,
             "clear_doc": clear,
@@ -513,7 +558,7 @@ class DeclarationService:
             "created_by": actor.name,
             "reason": reason,
         }
-        return row, self._party_rows(version, model, refs), entry
+        return row, self._party_rows(version, model, refs), record
 
     def _party_rows(self, version: int, model: DeclarationModel, refs: dict[str, str]) -> list[dict[str, Any]]:
         rows = []
@@ -608,8 +653,8 @@ class DeclarationService:
         *,
         reason: str | None,
     ) -> int | None:
-        row, parties, entry = self._version_rows(session, mrn, version, prepared, actor, now, reason=reason)
-        [ledger_index] = self._append_entries(session, [entry])
+        row, parties, record = self._version_rows(session, mrn, version, prepared, actor, now, reason=reason)
+        [ledger_index] = self._append_entries(session, self._encode_versions([record])) if record else [None]
         session.execute(
             VERSIONS.insert(),
             row | {"declaration_id": declaration_id, "ledger_index": ledger_index},

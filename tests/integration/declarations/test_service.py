@@ -194,6 +194,21 @@ def test_bulk_lodging_keeps_good_lines_and_reports_bad_ones(
     assert all(getattr(o, "created", None) is False for n, o in again.items() if n != 99)
 
 
+def test_an_lrn_twice_in_one_batch_is_lodged_once(
+    service: DeclarationService, session_factory: sessionmaker[Session]
+) -> None:
+    doc = example("h1-import.json")
+    doc["lrn"] = "LRN-YELLOW-TWICE"
+    other = example("h1-import.json") | {"lrn": "LRN-YELLOW-TWICE", "total_packages": 161}
+    outcomes = dict(service.lodge_many(iter([(1, doc), (2, doc), (3, other)]), TRADER))
+    first, repeat, refused = outcomes[1], outcomes[2], outcomes[3]
+    assert not isinstance(first, Exception) and not isinstance(repeat, Exception)
+    assert first.created and first.channel == "yellow" and first.status == "under_control"
+    assert (repeat.mrn, repeat.status, repeat.channel, repeat.created) == (first.mrn, first.status, "yellow", False)
+    assert isinstance(refused, ValidationFailed) and first.mrn in str(refused)
+    assert counts(session_factory) == (1, 1, 3)
+
+
 def test_reveal_decides_which_protected_fields_are_opened(service: DeclarationService) -> None:
     mrn = service.lodge(example("h7-low-value.json"), TRADER).mrn
     view = service.get(mrn, reveal=lambda _p, category: category.value != "personal")

@@ -7,7 +7,7 @@ from tests.helpers import EXAMPLES
 
 from clearguard.categories import DataCategory
 from clearguard.declarations.categorised import categorise, seal_plan
-from clearguard.declarations.documents import canonical_json, join, split
+from clearguard.declarations.documents import canonical_json, join, split, split_doc
 from clearguard.declarations.model import DeclarationModel
 from clearguard.declarations.parse import to_model
 from clearguard.declarations.ports import ERASED_TEXT
@@ -47,6 +47,16 @@ def test_the_clear_part_holds_no_protected_value_and_join_restores_the_document(
         assert {c for _p, _v, c in categorise(model.type, values)} <= {group.category}
     assert join(model.type, clear, protected, lambda _n, _c: True, open_all) == doc
     assert canonical_json(join(model.type, clear, protected, lambda _n, _c: True, open_all)) == canonical_json(doc)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: f"{m.type}-{m.lrn}")
+def test_the_split_is_pydantics_include_and_exclude(model: DeclarationModel) -> None:
+    plan = seal_plan(model.type)
+    clear, groups = split_doc(model.type, model.model_dump(mode="json", exclude_none=True))
+    assert clear == model.model_dump(mode="json", exclude_none=True, exclude=plan.exclude)
+    assert [(g, v) for g, v in groups] == [
+        (g, model.model_dump(mode="json", exclude_none=True, include=g.include)) for g in plan.groups
+    ]
 
 
 def test_every_group_of_the_type_is_stored_even_when_empty() -> None:
