@@ -85,3 +85,38 @@ def test_bulk_insert_refuses_rows_of_unknown_columns(engine: Engine) -> None:
 
     with db.make_session_factory(engine)() as session, pytest.raises(ValueError, match="no_such_column"):
         db.bulk_insert(session, DeclarationEventRow.__table__, [{"version": 1, "no_such_column": 2}])
+
+
+def test_a_driver_statement_answers_as_the_session_does(engine: Engine) -> None:
+    """Literals bound at build time, named parameters, result processors (UTC datetimes), RETURNING;
+    in the caller's transaction, so a rollback undoes it. Both databases."""
+    from sqlalchemy import Integer, bindparam, select, update
+
+    from clearguard.declarations.tables import DeclarationRow
+
+    table = DeclarationRow.__table__
+    now = db.utcnow()
+    row = {"mrn": "26GB000000000000R5", "lrn": "L", "declarant_index": "d", "type": "H1", "office": "GB000120",
+           "status": "accepted", "channel": "green", "current_version": 1, "content_index": "c", "pack_ref": "p",
+           "created_at": now, "updated_at": now, "created_by": "t"}  # fmt: skip
+    reader = db.DriverStatement(
+        select(table.c.mrn, table.c.created_at, table.c.current_version).where(
+            table.c.status == "accepted", table.c.lrn == bindparam("lrn")
+        )
+    )
+    bump = db.DriverStatement(
+        update(table)
+        .where(table.c.lrn == bindparam("which"))
+        .values(current_version=table.c.current_version + bindparam("by", type_=Integer))
+        .returning(table.c.current_version, table.c.updated_at)
+    )
+    factory = db.make_session_factory(engine)
+    with factory() as session, session.begin():
+        session.execute(table.insert().values(row))
+        assert reader.rows(session, lrn="L") == [("26GB000000000000R5", now, 1)]
+        assert reader.rows(session, lrn="other") == []
+        assert bump.rows(session, which="L", by=3) == [(4, now)]
+        assert session.execute(select(table.c.current_version)).scalar_one() == 4
+        session.rollback()
+    with factory() as session, session.begin():
+        assert reader.rows(session, lrn="L") == []

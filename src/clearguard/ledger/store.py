@@ -8,11 +8,11 @@ from collections.abc import Iterator, Sequence
 from hashlib import sha256
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from clearguard.db import bulk_insert, utcnow
+from clearguard.db import DriverStatement, bulk_insert, utcnow
 from clearguard.ledger.errors import EntryError, LedgerError
 from clearguard.ledger.hashing import EMPTY_ROOT, perfect_root
 from clearguard.ledger.models import (
@@ -46,26 +46,29 @@ def _insert(session: Session, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+_RESERVE = DriverStatement(
+    update(_sequence)
+    .where(_sequence.c.id == _SINGLETON)
+    .values(next_index=_sequence.c.next_index + bindparam("count", type_=Integer))
+    .returning(_sequence.c.next_index)
+)
+
+
 def reserve_indices(session: Session, count: int) -> int:
     """Bumps the counter by `count` in the caller's transaction; returns the first reserved index.
 
     UPDATE ... RETURNING takes the row lock on PostgreSQL (as SELECT ... FOR UPDATE would) and is
-    held until the caller commits or rolls back, so concurrent writers queue here."""
+    held until the caller commits or rolls back, so concurrent writers queue here. Run on the
+    driver (DriverStatement): every lodging transaction calls it, twice."""
     if count < 1:
         raise EntryError("nothing to append")
-    stmt = (
-        update(_sequence)
-        .where(_sequence.c.id == _SINGLETON)
-        .values(next_index=_sequence.c.next_index + count)
-        .returning(_sequence.c.next_index)
-    )
-    row = session.execute(stmt).first()
-    if row is None:
+    rows = _RESERVE.rows(session, count=count)
+    if not rows:
         session.execute(_insert(session, _sequence).values(id=_SINGLETON, next_index=0).on_conflict_do_nothing())
-        row = session.execute(stmt).first()
-        if row is None:  # pragma: no cover - the insert above guarantees the row
+        rows = _RESERVE.rows(session, count=count)
+        if not rows:  # pragma: no cover - the insert above guarantees the row
             raise LedgerError("ledger sequence row missing")
-    return int(row[0]) - count
+    return int(rows[0][0]) - count
 
 
 def append_entries(session: Session, entries: Sequence[bytes]) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy import Integer, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from clearguard.config import Settings, get_settings
-from clearguard.db import utcnow
+from clearguard.db import DriverStatement, utcnow
 from clearguard.declarations.ports import RiskAssessor, RiskOutcome
 from clearguard.risk import pending
 from clearguard.risk.channels import Channel, decide, stronger
@@ -52,6 +52,12 @@ from clearguard.risk.tables import RiskAssessmentRow, RiskHistoryRow, RiskModelR
 from clearguard.risk.training import TrainingConfig, train
 
 _MODEL_REF_KEY = "clearguard.risk.current_model"
+# Run by every lodging transaction: on the driver (see DriverStatement).
+_CURRENT_MODEL_REF = DriverStatement(
+    select(RiskModelRow.version, RiskModelRow.file_path, RiskModelRow.file_sha256).where(
+        RiskModelRow.is_current.is_(True)
+    )
+)
 _log = logging.getLogger(__name__)
 IMPORT_CHUNK = 1000
 _UV_Z = FEATURE_NAMES.index("unit_value_z")
@@ -340,16 +346,11 @@ class RiskService:
         if _MODEL_REF_KEY in session.info:
             cached: ModelInfo | None = session.info[_MODEL_REF_KEY]
             return cached
-        row = session.execute(
-            select(RiskModelRow.version, RiskModelRow.file_path, RiskModelRow.file_sha256).where(
-                RiskModelRow.is_current.is_(True)
-            )
-        ).first()
-        info = (
-            None
-            if row is None
-            else ModelInfo(row.version, self.clock(), "", 0, row.file_path, row.file_sha256, {}, True)
-        )
+        rows = _CURRENT_MODEL_REF.rows(session)
+        info = None
+        if rows:
+            version, file_path, file_sha256 = rows[0]
+            info = ModelInfo(version, self.clock(), "", 0, file_path, file_sha256, {}, True)
         session.info[_MODEL_REF_KEY] = info
         return info
 
