@@ -136,9 +136,9 @@ _Processors = list[tuple[int, str, Callable[[Any], Any]]]
 _InsertPlan = tuple[str, list[str] | None, _Processors]
 _INSERT_PLANS: dict[tuple[str, str, tuple[str, ...]], _InsertPlan] = {}
 _UNSET = object()
-# (SQL, parameter order when positional, {name: (value bound at build time, bind processor)},
-# result processors per column)
-_DriverPlan = tuple[str, tuple[str, ...] | None, dict[str, tuple[Any, Any]], list[Any]]
+# (compiled statement, parameter order when positional, {name: (value bound at build time, bind
+# processor)}, result processors per column, whether a parameter expands)
+_DriverPlan = tuple[SQLCompiler, tuple[str, ...] | None, dict[str, tuple[Any, Any]], list[Any], bool]
 
 
 def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _InsertPlan:
@@ -205,10 +205,11 @@ class DriverStatement:
     """A fixed statement run on the DBAPI connection of the caller's transaction, compiled once per
     dialect, with the bind and result processors SQLAlchemy would apply.
 
-    For the few statements every lodging transaction runs (the ledger counter, the current risk
-    model): building a Core statement and executing it through a Session costs ~100 us of Python
-    per call, the statement itself a few. No expanding (IN) parameters; the ORM does not autoflush
-    before it, so use it only where pending ORM objects cannot matter."""
+    For the few statements every lodging transaction runs (the LRN lookup, the ledger counter, the
+    current risk model, the check that used data keys still live): building a Core statement and
+    executing it through a Session costs ~100 us of Python per call, the statement itself a few.
+    Expanding (IN) parameters are rendered per call by SQLAlchemy's own construct_expanded_state.
+    The ORM does not autoflush before it: use it only where pending ORM objects cannot matter."""
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
@@ -224,21 +225,31 @@ class DriverStatement:
                 name: (bind.value, bind.type.dialect_impl(dialect).bind_processor(dialect))
                 for name, bind in compiled.binds.items()
             }
+            expanding = any(bind.expanding for bind in compiled.binds.values())
             columns = getattr(self.statement, "exported_columns", ())
             results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
-            plan = self._plans[dialect.name] = (compiled.string, positional, binds, results)
+            plan = self._plans[dialect.name] = (compiled, positional, binds, results, expanding)
         return plan
 
     def rows(self, session: Session, **values: Any) -> list[tuple[Any, ...]]:
         connection = session.connection()  # begins the transaction as any statement would
-        sql, positional, binds, results = self._plan(connection.dialect)
-        params: dict[str, Any] = {}
-        for name, (bound, process) in binds.items():
-            value = values.get(name, bound)
-            params[name] = process(value) if process is not None and value is not None else value
+        compiled, positional, binds, results, expanding = self._plan(connection.dialect)
+        if expanding:
+            state = compiled.construct_expanded_state(values, escape_names=False)
+            sql: str = state.statement
+            params: dict[str, Any] = dict(state.parameters)
+            for name, process in state.processors.items():
+                if params.get(name) is not None:
+                    params[name] = process(params[name])
+            order = state.positiontup if compiled.positional else None
+        else:
+            sql, order, params = compiled.string, positional, {}
+            for name, (bound, process) in binds.items():
+                value = values.get(name, bound)
+                params[name] = process(value) if process is not None and value is not None else value
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, params if positional is None else tuple(params[name] for name in positional))
+            cursor.execute(sql, params if order is None else tuple(params[name] for name in order))
             raw = cursor.fetchall() if cursor.description is not None else []
         finally:
             cursor.close()

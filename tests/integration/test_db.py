@@ -116,6 +116,11 @@ def test_a_driver_statement_answers_as_the_session_does(engine: Engine) -> None:
         assert reader.rows(session, lrn="L") == [("26GB000000000000R5", now, 1)]
         assert reader.rows(session, lrn="other") == []
         assert bump.rows(session, which="L", by=3) == [(4, now)]
+        among = db.DriverStatement(
+            select(table.c.lrn).where(table.c.lrn.in_(bindparam("lrns", expanding=True)), table.c.status == "accepted")
+        )
+        assert among.rows(session, lrns=["x", "L", "y"]) == [("L",)]
+        assert among.rows(session, lrns=["x"]) == among.rows(session, lrns=[]) == []
         assert session.execute(select(table.c.current_version)).scalar_one() == 4
         session.rollback()
     with factory() as session, session.begin():

@@ -32,7 +32,7 @@ from clearguard.crypto.pending import NewKey, TransactionKeys
 from clearguard.crypto.providers import KeyProvider
 from clearguard.crypto.shares import ShareStore
 from clearguard.crypto.tables import DataKey, KekVersion
-from clearguard.db import bulk_insert, transaction, utcnow
+from clearguard.db import DriverStatement, bulk_insert, transaction, utcnow
 from clearguard.declarations.ports import ERASED, Erased, FieldRef
 
 _V1: Final = bytes([envelope.FORMAT_V1])
@@ -68,7 +68,8 @@ _PLACEHOLDERS: Final = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _LOOKUP_CHUNK: Final = 500
 _KeyRow = tuple[int, str, int, bytes]
 _CURRENT_VERSION: Final = select(func.max(KekVersion.version))
-_LIVE_KEYS: Final = (
+# Run before every commit that used a data key: on the driver (see DriverStatement).
+_LIVE_KEYS: Final = DriverStatement(
     select(DataKey.id)
     .where(DataKey.id.in_(bindparam("ids", expanding=True)), DataKey.wrapped.is_not(None))
     .with_for_update(read=True)
@@ -558,12 +559,11 @@ class CryptoService:
         tx: TransactionKeys | None = session.info.get(_TX)
         if tx is None or session.in_nested_transaction():
             return
-        conn = session.connection()
         used = tx.looked_up()
         if used:
             # Still live? Under a share lock (PostgreSQL), so that a shred waits for this commit and then
             # erases what it wrote, rather than slipping in between. SQLite writers are serialised.
-            live = set(conn.execute(_LIVE_KEYS, {"ids": used}).scalars())
+            live = {key_id for (key_id,) in _LIVE_KEYS.rows(session, ids=used)}
             gone = [key_id for key_id in used if key_id not in live and key_id not in tx.shredded]
             if gone:
                 for index, (key_id, _by) in tx.parties.items():

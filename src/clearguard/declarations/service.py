@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.categories import DataCategory
 from clearguard.compliance.findings import Finding, Severity, has_errors
-from clearguard.db import bulk_insert, utcnow
+from clearguard.db import DriverStatement, bulk_insert, utcnow
 from clearguard.declarations import documents, parties
 from clearguard.declarations.categorised import leaves as documents_leaves
 from clearguard.declarations.categorised import pointer
@@ -80,6 +80,21 @@ PARTY_ROLES = {
     "H7": ("declarant", "consignee", "consignor"),
 }
 EVENTS_TABLE = "declaration_events"
+# Every lodging transaction runs these two: on the driver (see DriverStatement).
+_BY_LRN = DriverStatement(
+    select(
+        DECLARATIONS.c.declarant_index,
+        DECLARATIONS.c.lrn,
+        DECLARATIONS.c.mrn,
+        DECLARATIONS.c.status,
+        DECLARATIONS.c.channel,
+        DECLARATIONS.c.current_version,
+        DECLARATIONS.c.content_index,
+    ).where(DECLARATIONS.c.lrn.in_(bindparam("lrns", expanding=True)))
+)
+_IDS_BY_MRN = DriverStatement(
+    select(DECLARATIONS.c.mrn, DECLARATIONS.c.id).where(DECLARATIONS.c.mrn.in_(bindparam("mrns", expanding=True)))
+)
 
 
 class Validator(Protocol):
@@ -322,17 +337,7 @@ class DeclarationService:
         wanted = {key for _l, item, key, _c in keyed if not isinstance(item, ClearGuardError)}
         known: dict[tuple[str, str], tuple[str, str, str | None, int, str]] = {}
         if wanted:
-            for row in session.execute(
-                select(
-                    DeclarationRow.declarant_index,
-                    DeclarationRow.lrn,
-                    DeclarationRow.mrn,
-                    DeclarationRow.status,
-                    DeclarationRow.channel,
-                    DeclarationRow.current_version,
-                    DeclarationRow.content_index,
-                ).where(DeclarationRow.lrn.in_(sorted({lrn for _declarant, lrn in wanted})))
-            ):
+            for row in _BY_LRN.rows(session, lrns=sorted({lrn for _declarant, lrn in wanted})):
                 if (row[0], row[1]) in wanted:  # the same LRN of another declarant is no conflict
                     known[(row[0], row[1])] = (row[2], row[3], row[4], row[5], row[6])
         now = utcnow()
@@ -391,14 +396,7 @@ class DeclarationService:
         indexes = self._append_entries(session, entries)
         bulk_insert(session, DECLARATIONS, [planned.row for planned in new])
         # The ids the rows just got, by MRN (unique): one indexed read instead of a RETURNING per row.
-        id_of: dict[str, int] = {
-            mrn: declaration_id
-            for mrn, declaration_id in session.execute(
-                select(DECLARATIONS.c.mrn, DECLARATIONS.c.id).where(
-                    DECLARATIONS.c.mrn.in_([planned.row["mrn"] for planned in new])
-                )
-            )
-        }
+        id_of: dict[str, int] = dict(_IDS_BY_MRN.rows(session, mrns=[planned.row["mrn"] for planned in new]))
         versions: list[dict[str, Any]] = []
         party_rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
