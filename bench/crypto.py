@@ -33,6 +33,7 @@ from clearguard.crypto import CryptoService, build_crypto_service, init_keys
 from clearguard.crypto.envelope import field_aad
 from clearguard.declarations import documents
 from clearguard.declarations.parse import to_model
+from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.ports import FieldRef, FieldVault
 from clearguard.declarations.samples import generate
 from clearguard.tables import metadata
@@ -140,28 +141,14 @@ def lodge_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, set
 
 def pipeline_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, batch: int) -> float:
     """The production wiring (clearguard.services: ledger, audit, risk) with `vault` as its FieldVault."""
-    import inspect
-
-    from clearguard import services as wiring
     from clearguard.declarations.views import Actor
+    from clearguard.services import build_services
     from clearguard.setup import initialise
 
     settings = Settings(var_dir=workdir / "var", database_url=f"sqlite:///{workdir / 'pipeline.db'}")
     for _line in initialise(settings, demo=False):
         pass
-    if "vault" in inspect.signature(wiring.build_services).parameters:
-        services = wiring.build_services(settings, vault=vault)  # type: ignore[call-arg]
-    else:  # until build_services takes the vault: swap the class it instantiates, for this call only
-        original = wiring.PlainVault  # type: ignore[attr-defined]
-
-        def use_vault() -> Any:
-            return vault
-
-        wiring.PlainVault = use_vault  # type: ignore[attr-defined,assignment]
-        try:
-            services = wiring.build_services(settings)
-        finally:
-            wiring.PlainVault = original  # type: ignore[attr-defined]
+    services = build_services(settings, vault=vault)
     actor = Actor("bench", "system", "bench")
     start = time.perf_counter()
     done = sum(
@@ -225,12 +212,6 @@ def main() -> None:
             f"  ClearGuard + key look-up per declaration {rates['clearguard_with_lookup']:>10,.0f} values/s   "
             f"ratio {rates['clearguard_with_lookup'] / rates['raw']:.2f}"
         )
-        try:
-            from clearguard.declarations.plain_vault import PlainVault
-            from clearguard.declarations.service import DeclarationService  # noqa: F401
-        except ImportError:
-            print("lodge rate: skipped (clearguard.declarations.service not available)")
-            return
 
         def lifecycle_only(mode: str, round_: int) -> float:
             work = root / f"lodge-{mode}-{round_}"
@@ -267,10 +248,7 @@ def main() -> None:
                 full_pipeline,
             ),
         ):
-            try:
-                compare(label, args.rounds, run)
-            except Exception as exc:  # the lifecycle is another capability's, and may be mid-change
-                print(f"{label}\n  failed in the lifecycle service: {type(exc).__name__}: {str(exc)[:200]}")
+            compare(label, args.rounds, run)
 
 
 if __name__ == "__main__":
