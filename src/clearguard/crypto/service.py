@@ -258,55 +258,84 @@ class CryptoService:
         return conn.execute(_KEYS_BY_PARTIES, {"indexes": indexes}).all()
 
     def seal(self, session: Session, key_id: int, ref: FieldRef, plaintext: str) -> bytes:
-        entry = self._cache_entries.get(key_id)
-        if entry is not None and entry[1].__class__ is AESGCM and _monotonic() < entry[0]:
-            aead: AESGCM = entry[1]
-        else:
-            found = self._cipher(session, key_id)
-            if found is None:
-                raise KeyUnavailable(f"data key {key_id} is shredded: ask key_for_party for the party's new key")
-            aead = found
-        prefix = self._aad_prefix
-        if prefix[1] != ref.record_id or prefix[0] != ref.table:
-            prefix = self._new_prefix(ref.table, ref.record_id)
-        suffix = self._aad_suffixes.get(ref.field)
-        if suffix is None or suffix[0] != ref.version:
-            suffix = self._new_suffix(ref.field, ref.version)
-        nonce = _urandom(_NONCE_BYTES)
-        return _V1 + nonce + aead.encrypt(nonce, plaintext.encode(), prefix[2] + suffix[1])
+        return self.seal_many(session, ((key_id, ref, plaintext),))[0]
 
     def open(self, session: Session, key_id: int, ref: FieldRef, blob: bytes) -> str | Erased:
+        return self.open_many(session, ((key_id, ref, blob),))[0]
+
+    def seal_many(self, session: Session, items: Sequence[tuple[int, FieldRef, str]]) -> list[bytes]:
+        """The values of one record (a declaration version's groups and salt) sealed in one call: each
+        key's cipher looked up once, and the nonces taken from one read of the OS's random source
+        (every 12-byte slice of it is as uniformly random as a read of its own)."""
+        nonces = _urandom(_NONCE_BYTES * len(items))
+        ciphers: dict[int, AESGCM] = {}
+        sealed: list[bytes] = []
+        start = 0
+        for (key_id, _ref, plaintext), aad in zip(items, self._aads(items), strict=True):
+            aead = ciphers.get(key_id)
+            if aead is None:
+                found = self._fresh_cipher(session, key_id)
+                if found is None:
+                    raise KeyUnavailable(f"data key {key_id} is shredded: ask key_for_party for the party's new key")
+                aead = ciphers[key_id] = found
+            nonce = nonces[start : start + _NONCE_BYTES]
+            start += _NONCE_BYTES
+            sealed.append(_V1 + nonce + aead.encrypt(nonce, plaintext.encode(), aad))
+        return sealed
+
+    def open_many(self, session: Session, items: Sequence[tuple[int, FieldRef, bytes]]) -> list[str | Erased]:
+        """The values of one record opened in one call; a value under a shredded key reads as ERASED,
+        one that does not authenticate raises DecryptionFailed naming where it lives."""
+        ciphers: dict[int, AESGCM | None] = {}
+        opened: list[str | Erased] = []
+        for (key_id, ref, blob), aad in zip(items, self._aads(items), strict=True):
+            if key_id in ciphers:
+                aead = ciphers[key_id]
+            else:
+                aead = ciphers[key_id] = self._fresh_cipher(session, key_id)
+            if aead is None:
+                opened.append(ERASED)
+                continue
+            if len(blob) >= _OVERHEAD and blob[0] == _FORMAT_V1:
+                try:
+                    opened.append(aead.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], aad).decode())
+                    continue
+                except InvalidTag:
+                    pass
+            # Same checks again through the documented core, for its one opaque error message.
+            try:
+                envelope.open_field(aead, self._aad(ref), blob)
+            except DecryptionFailed as exc:
+                where = f"{ref.table}.{ref.field} of record {ref.record_id} version {ref.version}"
+                raise DecryptionFailed(f"{where}: {exc.detail}", field=ref.field) from None
+            raise AssertionError("unreachable: the blob failed once and then authenticated")
+        return opened
+
+    def _fresh_cipher(self, session: Session, key_id: int) -> AESGCM | None:
+        """The key's cipher straight from the cache's entries while fresh, else through _cipher
+        (None: shredded)."""
         entry = self._cache_entries.get(key_id)
         if entry is not None and entry[1].__class__ is AESGCM and _monotonic() < entry[0]:
-            aead: AESGCM = entry[1]
-        else:
-            found = self._cipher(session, key_id)
-            if found is None:
-                return ERASED
-            aead = found
-        prefix = self._aad_prefix
-        if prefix[1] != ref.record_id or prefix[0] != ref.table:
-            prefix = self._new_prefix(ref.table, ref.record_id)
-        suffix = self._aad_suffixes.get(ref.field)
-        if suffix is None or suffix[0] != ref.version:
-            suffix = self._new_suffix(ref.field, ref.version)
-        if len(blob) >= _OVERHEAD and blob[0] == _FORMAT_V1:
-            try:
-                return aead.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], prefix[2] + suffix[1]).decode()
-            except InvalidTag:
-                pass
-        # Same checks again through the documented core, for its one opaque error message.
-        try:
-            envelope.open_field(aead, self._aad(ref), blob)
-        except DecryptionFailed as exc:
-            where = f"{ref.table}.{ref.field} of record {ref.record_id} version {ref.version}"
-            raise DecryptionFailed(f"{where}: {exc.detail}", field=ref.field) from None
-        raise AssertionError("unreachable: the blob failed once and then authenticated")
+            cached: AESGCM = entry[1]
+            return cached
+        return self._cipher(session, key_id)
 
-    # seal and open build envelope.field_aad(table, record, field, version) inline from two memos: the
-    # table-and-record prefix of the previous call (a declaration's fields come one after another), and
-    # the field-and-version suffix of each field name (the same few names in every declaration). The
-    # cipher comes straight from the key cache's entries when fresh, else through _cipher.
+    def _aads(self, items: Sequence[tuple[int, FieldRef, Any]]) -> list[bytes]:
+        """envelope.field_aad(table, record, field, version) of each item, built from two memos: the
+        table-and-record prefix of the previous item (a record's values come one after another), and
+        the field-and-version suffix of each field name (the same few names in every declaration)."""
+        prefix = self._aad_prefix
+        suffixes = self._aad_suffixes
+        aads: list[bytes] = []
+        for _key_id, ref, _value in items:
+            if prefix[1] != ref.record_id or prefix[0] != ref.table:
+                prefix = self._new_prefix(ref.table, ref.record_id)
+            suffix = suffixes.get(ref.field)
+            if suffix is None or suffix[0] != ref.version:
+                suffix = self._new_suffix(ref.field, ref.version)
+                suffixes = self._aad_suffixes  # _new_suffix may have started a new memo
+            aads.append(prefix[2] + suffix[1])
+        return aads
 
     def _new_prefix(self, table: str, record: str) -> tuple[str, str, bytes]:
         prefix = (table, record, f"\x01{len(table)}:{table}{len(record)}:{record}".encode())

@@ -89,17 +89,19 @@ class DeclarationCommitments:
             return self._erased
         erased = False
 
-        def open_value(name: str, entry: list[Any]) -> Any:
+        def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
             nonlocal erased
-            plain = self._vault.open(
-                session, int(entry[1]), FieldRef(VERSION_TABLE, mrn, name, row.version), base64.b64decode(entry[2])
+            plains = self._vault.open_many(
+                session,
+                [
+                    (int(entry[1]), FieldRef(VERSION_TABLE, mrn, name, row.version), base64.b64decode(entry[2]))
+                    for name, entry in entries
+                ],
             )
-            if isinstance(plain, Erased):
-                erased = True
-                return {}
-            return json.loads(plain)
+            erased = any(isinstance(plain, Erased) for plain in plains)
+            return [{} if isinstance(plain, Erased) else json.loads(plain) for plain in plains]
 
-        doc = documents.join(declaration_type, row.clear_doc, row.protected, lambda _p, _c: True, open_value)
+        doc = documents.join(declaration_type, row.clear_doc, row.protected, lambda _p, _c: True, open_values)
         if erased:
             return self._erased
         lodge_events: list[dict[str, Any]] = []

@@ -150,17 +150,15 @@ def join(
     clear: dict[str, Any],
     protected: dict[str, list[Any]],
     reveal: Callable[[str, DataCategory], bool],
-    open_value: Callable[[str, list[Any]], Any],
+    open_values: Callable[[list[tuple[str, list[Any]]]], list[Any]],
 ) -> dict[str, Any]:
     """The document with every sealed group the caller may see opened and laid over the clear part;
-    the others left out. `open_value` returns the group's sparse document, or ERASED_TEXT."""
+    the others left out. `open_values` gets the (name, stored entry) of every group to open, all in
+    one call, and returns each one's sparse document, or ERASED_TEXT."""
     doc: dict[str, Any] = orjson.loads(orjson.dumps(clear))  # a deep copy, several times copy.deepcopy
     groups = {group.name: group for group in seal_plan(declaration_type).groups}
-    for name, entry in protected.items():
-        category = DataCategory(entry[0])
-        if not reveal(name, category):
-            continue
-        value = open_value(name, entry)
+    shown = [(name, entry) for name, entry in protected.items() if reveal(name, DataCategory(entry[0]))]
+    for (name, _entry), value in zip(shown, open_values(shown) if shown else [], strict=True):
         if name.startswith("/"):
             put(doc, parse_pointer(name), value)  # one field sealed alone: versions stored before groups
         elif value == ERASED_TEXT:

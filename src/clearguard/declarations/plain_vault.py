@@ -6,6 +6,7 @@ Production wiring (clearguard.services) always uses the crypto capability's enve
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,12 @@ class PlainVault:
 
     def open(self, session: Session, key_id: int, ref: FieldRef, blob: bytes) -> str | Erased:
         return blob.decode()
+
+    def seal_many(self, session: Session, items: Sequence[tuple[int, FieldRef, str]]) -> list[bytes]:
+        return [plaintext.encode() for _key_id, _ref, plaintext in items]
+
+    def open_many(self, session: Session, items: Sequence[tuple[int, FieldRef, bytes]]) -> list[str | Erased]:
+        return [blob.decode() for _key_id, _ref, blob in items]
 
     def blind_index(self, kind: str, value: str) -> str:
         return hashlib.sha256(f"{kind}\n{value}".encode()).hexdigest()

@@ -68,6 +68,14 @@ class FieldVault(Protocol):
 
     def open(self, session: Session, key_id: int, ref: FieldRef, blob: bytes) -> str | Erased: ...
 
+    def seal_many(self, session: Session, items: Sequence[tuple[int, FieldRef, str]]) -> list[bytes]:
+        """(key id, where, plaintext) of one record's values, sealed in order."""
+        ...
+
+    def open_many(self, session: Session, items: Sequence[tuple[int, FieldRef, bytes]]) -> list[str | Erased]:
+        """(key id, where, blob) of one record's values, opened in order."""
+        ...
+
     def blind_index(self, kind: str, value: str) -> str:
         """Deterministic keyed index (hex) for equality search without decrypting."""
         ...

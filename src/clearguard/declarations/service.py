@@ -534,14 +534,18 @@ class DeclarationService:
         clear, groups = documents.split_doc(model.type, prepared.doc)
         refs = self._party_refs(model)
         key_ids = {part: self._vault.key_for_party(session, ref) for part, ref in refs.items()}
-        protected: dict[str, list[Any]] = {}
-        for group, values in groups:
-            key_id = key_ids[group.part]
-            ref = FieldRef(VERSION_TABLE, mrn, group.name, version)
-            blob = self._vault.seal(session, key_id, ref, orjson.dumps(values).decode())
-            protected[group.name] = [group.category.value, key_id, base64.b64encode(blob).decode()]
         salt = secrets.token_bytes(32)
-        sealed_salt = self._vault.seal(session, key_ids[""], FieldRef(VERSION_TABLE, mrn, "salt", version), salt.hex())
+        # The groups, then the salt, in one call: the version's values are sealed together.
+        items = [
+            (key_ids[group.part], FieldRef(VERSION_TABLE, mrn, group.name, version), orjson.dumps(values).decode())
+            for group, values in groups
+        ]
+        items.append((key_ids[""], FieldRef(VERSION_TABLE, mrn, "salt", version), salt.hex()))
+        *blobs, sealed_salt = self._vault.seal_many(session, items)
+        protected = {
+            group.name: [group.category.value, key_ids[group.part], base64.b64encode(blob).decode()]
+            for (group, _values), blob in zip(groups, blobs, strict=True)
+        }
         record = None  # without a ledger there is nothing to commit to
         if self._ledger is not None:
             record = (f"{mrn}/{version}", version_canonical(prepared.canonical, with_events or []), salt)
@@ -874,13 +878,18 @@ class DeclarationService:
                 raise NotFound(f"version: {mrn} has no version {wanted}", field="version")
             opened: list[str] = []
 
-            def open_value(name: str, entry: list[Any]) -> Any:
-                opened.append(name)
-                ref = FieldRef(VERSION_TABLE, mrn, name, wanted)
-                plain = self._vault.open(session, int(entry[1]), ref, base64.b64decode(entry[2]))
-                return ERASED_TEXT if isinstance(plain, Erased) else orjson.loads(plain)
+            def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
+                opened.extend(name for name, _entry in entries)
+                plains = self._vault.open_many(
+                    session,
+                    [
+                        (int(entry[1]), FieldRef(VERSION_TABLE, mrn, name, wanted), base64.b64decode(entry[2]))
+                        for name, entry in entries
+                    ],
+                )
+                return [ERASED_TEXT if isinstance(plain, Erased) else orjson.loads(plain) for plain in plains]
 
-            document = documents.join(row.type, vrow.clear_doc, vrow.protected, reveal, open_value)
+            document = documents.join(row.type, vrow.clear_doc, vrow.protected, reveal, open_values)
             if actor is not None and opened:
                 self._audit_event(
                     session, actor, "declaration.read", mrn, None, {"version": wanted, "opened": sorted(opened)}

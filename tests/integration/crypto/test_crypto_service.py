@@ -424,3 +424,60 @@ def test_new_key_share_is_durable_before_commit_and_goes_with_a_shred_in_the_sam
         rows = dict(session.execute(select(DataKey.id, DataKey.uid)).tuples().all())
         assert rows == {kept: uids[kept], dropped: uids[dropped]}
         assert session.get(DataKey, dropped).wrapped is None  # type: ignore[union-attr]
+
+
+def test_a_batch_seals_and_opens_under_several_keys_as_one_by_one_would(
+    vault: CryptoService, session_factory: sessionmaker[Session]
+) -> None:
+    with transaction(session_factory) as session:
+        gb, fr = vault.key_for_party(session, GB), vault.key_for_party(session, FR)
+        items = [(gb, ref(field="seller.name"), "Jane Doe"), (fr, ref(field="buyer.name"), "Jean Dupont"),
+                 (gb, ref(field="salt"), "00" * 32)]  # fmt: skip
+        blobs = vault.seal_many(session, items)
+        assert len({blob[1:13] for blob in blobs}) == 3  # a nonce of its own for each value
+        assert vault.open_many(session, [(k, r, b) for (k, r, _t), b in zip(items, blobs, strict=True)]) == [
+            "Jane Doe", "Jean Dupont", "00" * 32]  # fmt: skip
+        # Each blob is bound to its own field: the batch is no looser than single calls.
+        assert vault.open(session, fr, ref(field="buyer.name"), blobs[1]) == "Jean Dupont"
+        with pytest.raises(DecryptionFailed, match=r"declarations\.seller\.name of record"):
+            good, moved = (fr, ref(field="buyer.name"), blobs[1]), (gb, ref(field="seller.name"), blobs[2])
+            vault.open_many(session, [good, moved])
+        assert vault.seal_many(session, []) == [] and vault.open_many(session, []) == []
+
+
+def test_a_batch_reads_only_the_shredded_party_as_erased(
+    vault: CryptoService, session_factory: sessionmaker[Session]
+) -> None:
+    with transaction(session_factory) as session:
+        gb, fr = vault.key_for_party(session, GB), vault.key_for_party(session, FR)
+        gb_blob, fr_blob = vault.seal_many(session, [(gb, ref(), "Jane Doe"), (fr, ref(record="r2"), "Jean Dupont")])
+    with transaction(session_factory) as session:
+        vault.shred(session, GB)
+    with transaction(session_factory) as session:
+        assert vault.open_many(session, [(gb, ref(), gb_blob), (fr, ref(record="r2"), fr_blob)]) == [
+            ERASED, "Jean Dupont"]  # fmt: skip
+        with pytest.raises(KeyUnavailable, match="shredded"):
+            vault.seal_many(session, [(fr, ref(), "fine"), (gb, ref(), "again")])
+
+
+def test_a_batch_across_records_and_versions_uses_the_documented_associated_data(
+    vault: CryptoService, session_factory: sessionmaker[Session]
+) -> None:
+    from clearguard.crypto import envelope
+
+    wheres = [ref(field="f", version=1), ref(field="f", version=2), ref(record="r2", field="f", version=2),
+              FieldRef("other", "r2", "f", 2), ref(field="g", version=1)]  # fmt: skip
+    with transaction(session_factory) as session:
+        key_id = vault.key_for_party(session, GB)
+        blobs = vault.seal_many(session, [(key_id, where, f"value {n}") for n, where in enumerate(wheres)])
+        aead = vault._cipher(session, key_id)
+        assert aead is not None
+        for n, (where, blob) in enumerate(zip(wheres, blobs, strict=True)):
+            aad = envelope.field_aad(where.table, where.record_id, where.field, where.version)
+            assert envelope.open_field(aead, aad, blob).decode() == f"value {n}"
+        assert vault.open_many(session, [(key_id, w, b) for w, b in zip(wheres, blobs, strict=True)]) == [
+            f"value {n}" for n in range(len(wheres))
+        ]
+        # Blobs swapped between two versions of one field fail: each version is bound in.
+        with pytest.raises(DecryptionFailed):
+            vault.open_many(session, [(key_id, wheres[0], blobs[1])])

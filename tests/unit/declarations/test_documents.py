@@ -31,8 +31,8 @@ def stored(model: DeclarationModel) -> tuple[dict[str, Any], dict[str, list[Any]
     return orjson.loads(orjson.dumps(clear)), sealed
 
 
-def open_all(_name: str, entry: list[Any]) -> Any:
-    return orjson.loads(entry[2])
+def open_all(entries: list[tuple[str, list[Any]]]) -> list[Any]:
+    return [orjson.loads(entry[2]) for _name, entry in entries]
 
 
 MODELS = [example("h1-import.json"), example("h7-low-value.json"), *(parsed(d) for d in generate(200, seed=11))]
@@ -75,26 +75,39 @@ def test_a_natural_person_is_sealed_in_a_group_of_its_own() -> None:
 def test_join_leaves_out_what_the_caller_may_not_see() -> None:
     model = example("h7-low-value.json")
     clear, protected = stored(model)
-    opened: list[str] = []
+    calls: list[list[str]] = []
 
-    def open_value(name: str, entry: list[Any]) -> Any:
-        opened.append(name)
-        return open_all(name, entry)
+    def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
+        calls.append([name for name, _entry in entries])
+        return open_all(entries)
 
-    seen = join("H7", clear, protected, lambda _n, c: c is not DataCategory.PERSONAL, open_value)
+    seen = join("H7", clear, protected, lambda _n, c: c is not DataCategory.PERSONAL, open_values)
     assert "name" not in seen["consignee"] and seen["consignee"]["address"]["country"] == "NL"
     assert seen["invoice"]["amount"] == "42.90"
-    assert opened == ["confidential:"]  # withheld groups are never decrypted
+    assert calls == [["confidential:"]]  # withheld groups are never decrypted; the rest in one call
+
+
+def test_join_opens_nothing_when_every_group_is_withheld() -> None:
+    model = example("h7-low-value.json")
+    clear, protected = stored(model)
+    calls: list[list[str]] = []
+
+    def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
+        calls.append([name for name, _entry in entries])
+        return open_all(entries)
+
+    seen = join("H7", clear, protected, lambda _n, _c: False, open_values)
+    assert calls == [] and seen == clear
 
 
 def test_an_erased_group_reads_as_erased_where_its_fields_were() -> None:
     model = example("h7-low-value.json")
     clear, protected = stored(model)
 
-    def open_value(name: str, entry: list[Any]) -> Any:
-        return ERASED_TEXT if name == "personal:consignee" else open_all(name, entry)
+    def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
+        return [ERASED_TEXT if name == "personal:consignee" else orjson.loads(entry[2]) for name, entry in entries]
 
-    seen = join("H7", clear, protected, lambda _n, _c: True, open_value)
+    seen = join("H7", clear, protected, lambda _n, _c: True, open_values)
     assert seen["consignee"]["name"] == ERASED_TEXT and seen["consignee"]["contact"] == ERASED_TEXT
     assert seen["consignee"]["address"] == {"country": "NL", "street": ERASED_TEXT, "city": ERASED_TEXT,
                                             "postcode": ERASED_TEXT}  # fmt: skip
@@ -106,5 +119,5 @@ def test_fields_sealed_one_by_one_by_earlier_versions_still_join() -> None:
     doc = model.model_dump(mode="json", exclude_none=True)
     clear, _protected = stored(model)
     old = {"/invoice/amount": ["confidential", 0, json.dumps(doc["invoice"]["amount"])]}
-    seen = join("H1", clear, old, lambda _n, _c: True, lambda _n, entry: json.loads(entry[2]))
+    seen = join("H1", clear, old, lambda _n, _c: True, lambda entries: [json.loads(e[2]) for _n, e in entries])
     assert seen["invoice"]["amount"] == doc["invoice"]["amount"]
