@@ -1,4 +1,5 @@
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -33,6 +34,16 @@ def stored(model: DeclarationModel) -> tuple[dict[str, Any], dict[str, list[Any]
 
 def open_all(entries: list[tuple[str, list[Any]]]) -> list[Any]:
     return [orjson.loads(entry[2]) for _name, entry in entries]
+
+
+def recording(calls: list[list[str]]) -> Callable[[list[tuple[str, list[Any]]]], list[Any]]:
+    """open_all that notes the names of each call's groups in `calls`."""
+
+    def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
+        calls.append([name for name, _entry in entries])
+        return open_all(entries)
+
+    return open_values
 
 
 MODELS = [example("h1-import.json"), example("h7-low-value.json"), *(parsed(d) for d in generate(200, seed=11))]
@@ -76,11 +87,7 @@ def test_join_leaves_out_what_the_caller_may_not_see() -> None:
     model = example("h7-low-value.json")
     clear, protected = stored(model)
     calls: list[list[str]] = []
-
-    def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
-        calls.append([name for name, _entry in entries])
-        return open_all(entries)
-
+    open_values = recording(calls)
     seen = join("H7", clear, protected, lambda _n, c: c is not DataCategory.PERSONAL, open_values)
     assert "name" not in seen["consignee"] and seen["consignee"]["address"]["country"] == "NL"
     assert seen["invoice"]["amount"] == "42.90"
@@ -91,11 +98,7 @@ def test_join_opens_nothing_when_every_group_is_withheld() -> None:
     model = example("h7-low-value.json")
     clear, protected = stored(model)
     calls: list[list[str]] = []
-
-    def open_values(entries: list[tuple[str, list[Any]]]) -> list[Any]:
-        calls.append([name for name, _entry in entries])
-        return open_all(entries)
-
+    open_values = recording(calls)
     seen = join("H7", clear, protected, lambda _n, _c: False, open_values)
     assert calls == [] and seen == clear
 
