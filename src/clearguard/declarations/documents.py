@@ -4,13 +4,14 @@ Pure. The clear part keeps code and trade values. Protected values (confidential
 biometric) leave it in groups, one per (party, category) as categorised.seal_plan says: each group
 is a sparse document of the same shape (lists keep their length, so indexes line up) and is sealed
 as one value. Responses reveal or withhold whole categories, so a read decrypts exactly the groups
-it returns. The split walks the dumped document along the plan's paths only (the semantics of
-pydantic's include/exclude, which the tests compare it with), because it runs for every lodged
-declaration.
+it returns. The split runs for every lodged declaration, so it is compiled once per type from the
+plan (splitter) into straight-line code with the semantics of pydantic's include/exclude, which the
+tests compare it with.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from clearguard.categories import DataCategory
 from clearguard.declarations.categorised import SealGroup, Spec, seal_plan
 from clearguard.declarations.model import DeclarationModel
 from clearguard.declarations.ports import ERASED_TEXT
+from clearguard.declarations.splitter import Drop, Pick, compile_split
 
 Path = tuple[str | int, ...]
 
@@ -49,42 +51,18 @@ def split_doc(
     declaration_type: str, doc: dict[str, Any]
 ) -> tuple[dict[str, Any], list[tuple[SealGroup, dict[str, Any]]]]:
     """`split` of a declaration already dumped (mode json, no nulls), as lodging holds it: the same
-    result as pydantic's include/exclude on the model, walking only the paths the plan names
-    instead of serialising the model once per group. The clear part shares untouched subtrees with
-    `doc`: both are read-only from here on (serialised, never edited)."""
+    result as pydantic's include/exclude on the model, by functions compiled from the plan's
+    specifications (splitter) instead of serialising the model once per group. The clear part shares
+    untouched values with `doc`: both are read-only from here on (serialised, never edited)."""
+    drop, picks = _compiled_split(declaration_type)
+    return drop(doc), [(group, pick(doc)) for group, pick in picks]
+
+
+@functools.cache
+def _compiled_split(declaration_type: str) -> tuple[Drop, tuple[tuple[SealGroup, Pick], ...]]:
     plan = seal_plan(declaration_type)
-    return _drop(doc, plan.exclude), [(group, _pick(doc, group.include)) for group in plan.groups]
-
-
-def _pick(value: Any, spec: Spec) -> Any:
-    """What pydantic's `include=spec` keeps of a dumped value: the named keys, lists item by item."""
-    if isinstance(value, list):
-        inner = spec["__all__"]
-        return [item if inner is True else _pick(item, inner) for item in value]
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for key, sub in spec.items():
-        if key in value:
-            out[key] = value[key] if sub is True else _pick(value[key], sub)
-    return out
-
-
-def _drop(value: Any, spec: Spec) -> Any:
-    """What pydantic's `exclude=spec` keeps of a dumped value: all but the named keys."""
-    if isinstance(value, list):
-        inner = spec["__all__"]
-        return [] if inner is True else [_drop(item, inner) for item in value]
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        sub = spec.get(key)
-        if sub is None:
-            out[key] = item
-        elif sub is not True:
-            out[key] = _drop(item, sub)
-    return out
+    drop, picks = compile_split(plan.exclude, [group.include for group in plan.groups])
+    return drop, tuple(zip(plan.groups, picks, strict=True))
 
 
 def merge(doc: Any, sparse: Any) -> Any:
