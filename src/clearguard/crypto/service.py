@@ -264,41 +264,66 @@ class CryptoService:
         return self.open_many(session, ((key_id, ref, blob),))[0]
 
     def seal_many(self, session: Session, items: Sequence[tuple[int, FieldRef, str]]) -> list[bytes]:
-        """The values of one record (a declaration version's groups and salt) sealed in one call: each
-        key's cipher looked up once, and the nonces taken from one read of the OS's random source
-        (every 12-byte slice of it is as uniformly random as a read of its own)."""
+        """The values of one record (a declaration version's groups and salt) sealed in one call.
+
+        One pass, nothing built per item but its blob: the nonces come from one read of the OS's random
+        source (every 12-byte slice of it is as uniformly random as a read of its own), the cipher is
+        looked up again only when the key changes from the previous item's, and the associated data is
+        envelope.field_aad(table, record, field, version) put together from two memos: the table-and-record
+        prefix of the previous item (a record's values come one after another) and the field-and-version
+        suffix of each field name (the same few names in every declaration)."""
         nonces = _urandom(_NONCE_BYTES * len(items))
-        ciphers: dict[int, AESGCM] = {}
         sealed: list[bytes] = []
-        start = 0
-        for (key_id, _ref, plaintext), aad in zip(items, self._aads(items), strict=True):
-            aead = ciphers.get(key_id)
-            if aead is None:
-                found = self._fresh_cipher(session, key_id)
-                if found is None:
+        append = sealed.append
+        prefix = self._aad_prefix
+        suffixes = self._aad_suffixes
+        last_key: int | None = None
+        aead: AESGCM | None = None
+        end = 0
+        for key_id, ref, plaintext in items:
+            if key_id != last_key:
+                aead = self._fresh_cipher(session, key_id)
+                if aead is None:
                     raise KeyUnavailable(f"data key {key_id} is shredded: ask key_for_party for the party's new key")
-                aead = ciphers[key_id] = found
-            nonce = nonces[start : start + _NONCE_BYTES]
-            start += _NONCE_BYTES
-            sealed.append(_V1 + nonce + aead.encrypt(nonce, plaintext.encode(), aad))
+                last_key = key_id
+            assert aead is not None
+            if prefix[1] != ref.record_id or prefix[0] != ref.table:
+                prefix = self._new_prefix(ref.table, ref.record_id)
+            suffix = suffixes.get(ref.field)
+            if suffix is None or suffix[0] != ref.version:
+                suffix = self._new_suffix(ref.field, ref.version)
+                suffixes = self._aad_suffixes  # _new_suffix may have started a new memo
+            start = end
+            end += _NONCE_BYTES
+            nonce = nonces[start:end]
+            append(b"".join((_V1, nonce, aead.encrypt(nonce, plaintext.encode(), prefix[2] + suffix[1]))))
         return sealed
 
     def open_many(self, session: Session, items: Sequence[tuple[int, FieldRef, bytes]]) -> list[str | Erased]:
-        """The values of one record opened in one call; a value under a shredded key reads as ERASED,
-        one that does not authenticate raises DecryptionFailed naming where it lives."""
-        ciphers: dict[int, AESGCM | None] = {}
+        """The values of one record opened in one pass (as seal_many); a value under a shredded key reads
+        as ERASED, one that does not authenticate raises DecryptionFailed naming where it lives."""
         opened: list[str | Erased] = []
-        for (key_id, ref, blob), aad in zip(items, self._aads(items), strict=True):
-            if key_id in ciphers:
-                aead = ciphers[key_id]
-            else:
-                aead = ciphers[key_id] = self._fresh_cipher(session, key_id)
+        append = opened.append
+        prefix = self._aad_prefix
+        suffixes = self._aad_suffixes
+        last_key: int | None = None
+        aead: AESGCM | None = None
+        for key_id, ref, blob in items:
+            if key_id != last_key:
+                aead = self._fresh_cipher(session, key_id)
+                last_key = key_id
             if aead is None:
-                opened.append(ERASED)
+                append(ERASED)
                 continue
+            if prefix[1] != ref.record_id or prefix[0] != ref.table:
+                prefix = self._new_prefix(ref.table, ref.record_id)
+            suffix = suffixes.get(ref.field)
+            if suffix is None or suffix[0] != ref.version:
+                suffix = self._new_suffix(ref.field, ref.version)
+                suffixes = self._aad_suffixes
             if len(blob) >= _OVERHEAD and blob[0] == _FORMAT_V1:
                 try:
-                    opened.append(aead.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], aad).decode())
+                    append(aead.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], prefix[2] + suffix[1]).decode())
                     continue
                 except InvalidTag:
                     pass
@@ -319,23 +344,6 @@ class CryptoService:
             cached: AESGCM = entry[1]
             return cached
         return self._cipher(session, key_id)
-
-    def _aads(self, items: Sequence[tuple[int, FieldRef, Any]]) -> list[bytes]:
-        """envelope.field_aad(table, record, field, version) of each item, built from two memos: the
-        table-and-record prefix of the previous item (a record's values come one after another), and
-        the field-and-version suffix of each field name (the same few names in every declaration)."""
-        prefix = self._aad_prefix
-        suffixes = self._aad_suffixes
-        aads: list[bytes] = []
-        for _key_id, ref, _value in items:
-            if prefix[1] != ref.record_id or prefix[0] != ref.table:
-                prefix = self._new_prefix(ref.table, ref.record_id)
-            suffix = suffixes.get(ref.field)
-            if suffix is None or suffix[0] != ref.version:
-                suffix = self._new_suffix(ref.field, ref.version)
-                suffixes = self._aad_suffixes  # _new_suffix may have started a new memo
-            aads.append(prefix[2] + suffix[1])
-        return aads
 
     def _new_prefix(self, table: str, record: str) -> tuple[str, str, bytes]:
         prefix = (table, record, f"\x01{len(table)}:{table}{len(record)}:{record}".encode())
