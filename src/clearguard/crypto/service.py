@@ -67,7 +67,8 @@ _KEYS_BY_PARTIES_SQL: Final = (
 _PLACEHOLDERS: Final = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _LOOKUP_CHUNK: Final = 500
 _KeyRow = tuple[int, str, int, bytes]
-_CURRENT_VERSION: Final = select(func.max(KekVersion.version))
+# Every few seconds, and first thing in each new process's first lodging: on the driver.
+_CURRENT_VERSION: Final = DriverStatement(select(func.max(KekVersion.version)))
 # Run before every commit that used a data key: on the driver (see DriverStatement).
 _LIVE_KEYS: Final = DriverStatement(
     select(DataKey.id)
@@ -537,7 +538,7 @@ class CryptoService:
         cached = self._version_cache
         if cached is not None and now < cached[1]:
             return cached[0]
-        version = session.connection().execute(_CURRENT_VERSION).scalar()
+        [(version,)] = _CURRENT_VERSION.rows(session)
         if version is None:
             # First use of this database: register the version that `keys init` made on the provider.
             if not self.provider.has_kek(1):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from clearguard.crypto.blind import NORMALISERS, normalise_exact
 from clearguard.declarations.ports import Erased, FieldRef
 
 
@@ -30,4 +31,7 @@ class PlainVault:
         return [blob.decode() for _key_id, _ref, blob in items]
 
     def blind_index(self, kind: str, value: str) -> str:
-        return hashlib.sha256(f"{kind}\n{value}".encode()).hexdigest()
+        # The same normalisation as the real index (it is what equality search means, encrypted or
+        # not), then a plain hash where the real one is keyed: "encryption off" leaves out the key only.
+        normalise = NORMALISERS.get(kind, normalise_exact)
+        return hashlib.sha256(f"{kind}\x00{normalise(value)}".encode()).hexdigest()
