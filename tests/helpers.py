@@ -32,3 +32,10 @@ TLOG_VECTORS = SHARED / "data" / "tlog" / "vectors.json"
 def example(name: str) -> dict[str, Any]:
     """A fresh copy of one of shared/examples (h1-import.json, h7-low-value.json)."""
     return copy.deepcopy(json.loads((EXAMPLES / name).read_text()))
+
+
+def secret_box() -> Any:
+    """A real SecretBox (AES-256-GCM) under a fresh random key, for identity services built in tests."""
+    from clearguard.crypto.secret_box import SecretBox
+
+    return SecretBox(os.urandom(32))

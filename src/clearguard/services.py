@@ -15,7 +15,7 @@ from clearguard import db
 from clearguard.audit.service import AuditCommitmentSource, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
-from clearguard.crypto.setup import build_crypto_service
+from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
@@ -69,5 +69,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
         receipts=lambda index: ledger.receipt_now(session_factory, index).to_json(),
         read_factory=read_factory,
     )
-    identity = IdentityService(session_factory, settings, events=audit, read_factory=read_factory)
+    identity = IdentityService(
+        session_factory, settings, secret_box=build_secret_box(settings), events=audit, read_factory=read_factory
+    )
     return Services(settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity)

@@ -39,7 +39,12 @@ def initialise(settings: Settings, *, demo: bool = True) -> Iterator[str]:
     try:
         yield from _demo_declarations(services)
         with services.session_factory() as session, session.begin():
-            created = create_demo_accounts(session, settings=settings, passwords=services.identity.passwords)
+            created = create_demo_accounts(
+                session,
+                settings=settings,
+                passwords=services.identity.passwords,
+                totp_secrets=services.identity.totp_secrets,
+            )
         if created:
             yield "demo accounts (shown once; every login needs the TOTP code: add the otpauth URI to an app):"
             for username, role, password, secret in created:

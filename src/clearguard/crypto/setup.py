@@ -11,13 +11,15 @@ from clearguard.crypto import envelope
 from clearguard.crypto.errors import KeyUnavailable
 from clearguard.crypto.keyfiles import check_private, ensure_keys_dir, read_key_file, write_key_file
 from clearguard.crypto.providers import AUX_VERSION, FileKeyProvider, KeyProvider, Pkcs11KeyProvider
+from clearguard.crypto.secret_box import SecretBox
 from clearguard.crypto.service import CryptoService
 from clearguard.crypto.shares import ShareStore, default_url
 from clearguard.errors import ConfigurationError
 
 INDEX_SECRET: Final = "blind-index"  # noqa: S105 - a file name, not a secret
 BACKUP_SECRET: Final = "backup"  # noqa: S105 - a file name, not a secret
-_SECRETS: Final = (INDEX_SECRET, BACKUP_SECRET)
+MFA_SECRET: Final = "mfa-secrets"  # noqa: S105 - a file name, not a secret
+_SECRETS: Final = (INDEX_SECRET, BACKUP_SECRET, MFA_SECRET)
 
 
 def make_provider(settings: Settings) -> KeyProvider:
@@ -116,5 +118,15 @@ def load_backup_key(settings: Settings) -> bytes:
     provider = make_provider(settings)
     try:
         return load_secret(provider, settings.keys_dir, BACKUP_SECRET)
+    finally:
+        provider.close()
+
+
+def build_secret_box(settings: Settings) -> SecretBox:
+    """The SecretBox that seals TOTP seeds (identity), under the MFA key from var/keys."""
+    check_keys_dir(settings.keys_dir)
+    provider = make_provider(settings)
+    try:
+        return SecretBox(load_secret(provider, settings.keys_dir, MFA_SECRET))
     finally:
         provider.close()

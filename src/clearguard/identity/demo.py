@@ -16,6 +16,7 @@ from clearguard.identity.accounts import create_account
 from clearguard.identity.models import Account
 from clearguard.identity.passwords import PasswordService
 from clearguard.identity.service import passwords_from
+from clearguard.identity.totp_secrets import TotpSecrets
 
 # Parties and offices of the shipped example declarations (../shared/examples).
 DEMO_ACCOUNTS: tuple[tuple[str, Role, str | None, str | None], ...] = (
@@ -44,6 +45,7 @@ def create_demo_accounts(
     now: datetime | None = None,
     settings: Settings | None = None,
     passwords: PasswordService | None = None,
+    totp_secrets: TotpSecrets,
 ) -> list[tuple[str, str, str, str]]:
     """Create the missing demo accounts, TOTP already enrolled; returns (username, role, password,
     totp_secret) for each one created. Existing accounts are left alone (their secrets are unknown)."""
@@ -65,9 +67,10 @@ def create_demo_accounts(
             party_eori=party,
             office=office,
         )
-        account.totp_secret = totp.new_secret()
+        seed = totp.new_secret()
+        totp_secrets.put(account, seed)
         account.totp_confirmed = True
-        created.append((username, role.value, password, account.totp_secret))
+        created.append((username, role.value, password, seed))
         if username == DEMO_MANDATE[0]:
             grant_mandate(
                 session,

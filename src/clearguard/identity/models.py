@@ -20,8 +20,9 @@ class Account(Base):
     office: Mapped[str | None] = mapped_column(String(8))
     password_hash: Mapped[str] = mapped_column(String(256))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    # TOTP secret (base32). Confirmed only after the first valid code; last_step blocks replay.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP seed, sealed (totp_secrets: never in clear). Confirmed only after the first valid code;
+    # last_step blocks replay.
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     webauthn_user_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64))

@@ -41,6 +41,7 @@ from clearguard.identity.sessions import TokenLifetimes, TokenPair
 from clearguard.identity.throttle import DatabaseThrottle, RedisThrottle, Throttle
 from clearguard.identity.throttle_policy import ACCOUNT_POLICY, ADDRESS_POLICY
 from clearguard.identity.tokens import digest, new_recovery_codes, new_token, recovery_digest
+from clearguard.identity.totp_secrets import SecretSealer, TotpSecrets
 
 MFA_PREFIX = "cgm_"
 # Wrong second factors one mfa_token survives before the password must be given again.
@@ -106,10 +107,13 @@ class IdentityService:
         clock: Clock | None = None,
         passwords: PasswordService | None = None,
         throttle: Throttle | None = None,
+        secret_box: SecretSealer,
         events: AuthEvents | None = None,
         read_factory: sessionmaker[Session] | None = None,
     ) -> None:
+        """`secret_box` seals TOTP seeds (clearguard.crypto.setup.build_secret_box in production)."""
         self.factory = factory
+        self.totp_secrets = TotpSecrets(secret_box)
         # Token checks run on every request: on SQLite they must not wait for the write lock.
         self.read_factory = read_factory or factory
         # ...and they skip the Session altogether: one compiled statement on a pooled connection.
@@ -264,16 +268,20 @@ class IdentityService:
             _, account = self._challenge(session, mfa_token)
             if has_mfa(session, account):
                 raise MfaStateError("totp: this account already has a second factor; log in with it")
-            account.totp_secret = account.totp_secret or totp.new_secret()
-            return totp.enrolment(account.totp_secret, account=account.username, issuer=self.settings.auth_issuer)
+            seed = self.totp_secrets.seed(account)
+            if seed is None:
+                seed = totp.new_secret()
+                self.totp_secrets.put(account, seed)
+            return totp.enrolment(seed, account=account.username, issuer=self.settings.auth_issuer)
 
     def totp_confirm(self, mfa_token: str, code: str, *, source: str) -> Confirmed:
         self._check_throttle_for_token(mfa_token, source)
         with self._tx() as session:
             challenge, account = self._challenge(session, mfa_token)
-            if account.totp_confirmed or account.totp_secret is None:
+            seed = None if account.totp_confirmed else self.totp_secrets.seed(account)
+            if seed is None:
                 raise MfaStateError("totp: no pending enrolment; call /mfa/totp/enroll first")
-            step = totp.match_step(account.totp_secret, code, self.clock.now(), last_step=account.totp_last_step)
+            step = totp.match_step(seed, code, self.clock.now(), last_step=account.totp_last_step)
             if step is not None:
                 account.totp_confirmed = True
                 account.totp_last_step = step
@@ -289,9 +297,10 @@ class IdentityService:
         self._check_throttle_for_token(mfa_token, source)
         with self._tx() as session:
             challenge, account = self._challenge(session, mfa_token)
-            if not account.totp_confirmed or account.totp_secret is None:
+            seed = self.totp_secrets.seed(account) if account.totp_confirmed else None
+            if seed is None:
                 raise MfaStateError("totp: not enrolled for this account")
-            step = totp.match_step(account.totp_secret, code, self.clock.now(), last_step=account.totp_last_step)
+            step = totp.match_step(seed, code, self.clock.now(), last_step=account.totp_last_step)
             if step is not None:
                 account.totp_last_step = step
                 pair = self._finish(session, challenge, account, source, "totp")
@@ -492,10 +501,11 @@ class IdentityService:
         self._check_throttle(principal.username, source)
         with self._tx() as session:
             account, auth = self._session_rows(session, principal)
-            if not account.totp_confirmed or account.totp_secret is None:
+            seed = self.totp_secrets.seed(account) if account.totp_confirmed else None
+            if seed is None:
                 raise MfaStateError("totp: not enrolled for this account")
             now = self.clock.now()
-            step = totp.match_step(account.totp_secret, code, now, last_step=account.totp_last_step)
+            step = totp.match_step(seed, code, now, last_step=account.totp_last_step)
             if step is not None:
                 account.totp_last_step = step
                 auth.mfa_at = now

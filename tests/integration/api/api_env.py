@@ -20,6 +20,7 @@ from clearguard.identity.clock import FrozenClock
 from clearguard.identity.routes import router as auth_router
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
+from tests.helpers import secret_box
 
 PASSWORD = "plum-orbit-velvet-cascade-41"
 
@@ -37,7 +38,9 @@ def api_settings(**overrides: Any) -> Settings:
 
 def build_app(factory: sessionmaker[Session], clock: FrozenClock, settings: Settings) -> FastAPI:
     app = FastAPI(title="ClearGuard test")
-    identity = IdentityService(factory, settings, clock=clock, throttle=DatabaseThrottle(factory, clock))
+    identity = IdentityService(
+        factory, settings, secret_box=secret_box(), clock=clock, throttle=DatabaseThrottle(factory, clock)
+    )
     install_api(app, settings=settings, identity=identity)
     app.include_router(auth_router)
 

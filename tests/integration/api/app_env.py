@@ -18,6 +18,7 @@ from clearguard.access.roles import Role
 from clearguard.app import create_app
 from clearguard.config import Settings
 from clearguard.crypto import init_keys
+from clearguard.crypto.setup import build_secret_box
 from clearguard.db import transaction
 from clearguard.declarations.ports import RiskOutcome
 from clearguard.declarations.service import DeclarationService
@@ -87,6 +88,7 @@ def make_real_app(engine: Engine, database_url: str) -> RealApp:
     services.identity = IdentityService(
         services.session_factory,
         settings,
+        secret_box=build_secret_box(settings),
         clock=clock,
         throttle=DatabaseThrottle(services.session_factory, clock),
         events=services.audit,
@@ -118,9 +120,10 @@ def make_real_app(engine: Engine, database_url: str) -> RealApp:
                 party_eori=party,
                 office=office,
             )
-            account.totp_secret = totp.new_secret()
+            seed = totp.new_secret()
+            services.identity.totp_secrets.put(account, seed)
             account.totp_confirmed = True
-            app.secrets[username] = account.totp_secret
+            app.secrets[username] = seed
             if role is Role.BROKER:
                 grant_mandate(
                     session,

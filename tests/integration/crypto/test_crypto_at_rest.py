@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 import subprocess
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -17,11 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.backup.snapshot import _libpq
 from clearguard.config import Settings
 from clearguard.crypto import CryptoService
+from clearguard.crypto.setup import build_secret_box
 from clearguard.db import is_sqlite, transaction
 from clearguard.declarations import documents
 from clearguard.declarations.parse import to_model
 from clearguard.declarations.ports import ERASED_TEXT
 from clearguard.declarations.samples import generate
+from clearguard.identity import accounts, totp
+from clearguard.identity.passwords import Argon2Params, PasswordService
+from clearguard.identity.totp_secrets import TotpSecrets
 
 
 def example_documents() -> list[dict[str, Any]]:
@@ -92,8 +97,20 @@ def test_no_protected_value_in_database_file_or_dump(
     view = service.get(mrns[0])
     assert view.document["declarant"]["name"] == docs[0]["declarant"]["name"]
 
+    # The accounts' second factors too: a TOTP seed in clear would let whoever has the file mint codes.
+    seeds = TotpSecrets(build_secret_box(key_settings))
+    passwords = PasswordService(Argon2Params(time_cost=1, memory_cost_kib=8192))
+    with transaction(session_factory) as session:
+        account = accounts.create_account(
+            session, passwords, username="alice", role="officer", password="plum-orbit-velvet-cascade-41",
+            now=datetime.now(UTC), office="GB000085",
+        )  # fmt: skip
+        seed = totp.new_secret()
+        seeds.put(account, seed)
+        secrets.add(seed)
+
     raw = raw_storage(database_url, engine)
-    assert mrns[0].encode() in raw  # the search looks at real storage
+    assert mrns[0].encode() in raw and b"alice" in raw  # the search looks at real storage
     # Bounded by non-digits: a price "44.22" is not leaked by a clear gross mass "44.220".
     leaked = sorted(s for s in secrets if re.search(rb"(?<![0-9.])" + re.escape(s.encode()) + rb"(?![0-9])", raw))
     assert not leaked, f"{len(leaked)} protected values readable at rest, e.g. {leaked[:5]}"

@@ -13,6 +13,7 @@ from clearguard.identity import accounts
 from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle, Throttle
+from tests.helpers import secret_box
 
 PASSWORD = "plum-orbit-velvet-cascade-41"
 
@@ -52,6 +53,10 @@ class Env:
 def make_env(factory: sessionmaker[Session], throttle: Throttle | None = None) -> Env:
     clock = FrozenClock()
     service = IdentityService(
-        factory, fast_settings(), clock=clock, throttle=throttle or DatabaseThrottle(factory, clock)
+        factory,
+        fast_settings(),
+        secret_box=secret_box(),
+        clock=clock,
+        throttle=throttle or DatabaseThrottle(factory, clock),
     )
     return Env(service=service, clock=clock, factory=factory)

@@ -9,6 +9,7 @@ from clearguard.identity.clock import FrozenClock
 from clearguard.identity.errors import InvalidCredentials, InvalidToken
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
+from tests.helpers import secret_box
 from tests.integration.identity.identity_env import PASSWORD, Env, fast_settings
 
 
@@ -18,6 +19,7 @@ def test_authentication_events_reach_the_audit_trail(session_factory: sessionmak
     service = IdentityService(
         session_factory,
         fast_settings(),
+        secret_box=secret_box(),
         clock=clock,
         throttle=DatabaseThrottle(session_factory, clock),
         events=audit,

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 from clearguard.identity.commands import users_app
 from clearguard.identity.demo import DEMO_ACCOUNTS, create_demo_accounts
 from clearguard.identity.passwords import Argon2Params, PasswordService
+from clearguard.identity.totp_secrets import TotpSecrets
+from tests.helpers import secret_box
 from tests.integration.identity.identity_env import PASSWORD
 
 runner = CliRunner()
@@ -81,12 +83,13 @@ def test_duplicate_username_refused(cli_env: None) -> None:
 
 def test_demo_accounts_every_role_and_idempotent(session_factory: sessionmaker[Session]) -> None:
     fast = PasswordService(Argon2Params(time_cost=1, memory_cost_kib=8192))
+    seeds = TotpSecrets(secret_box())
     with session_factory() as session, session.begin():
-        created = create_demo_accounts(session, passwords=fast)
+        created = create_demo_accounts(session, passwords=fast, totp_secrets=seeds)
     assert {role for _, role, _, _ in created} == {r.value for _, r, _, _ in DEMO_ACCOUNTS}
     assert len({pw for _, _, pw, _ in created}) == len(created)
     with session_factory() as session, session.begin():
-        assert create_demo_accounts(session, passwords=fast) == []
+        assert create_demo_accounts(session, passwords=fast, totp_secrets=seeds) == []
 
 
 def test_account_changes_are_audited(cli_env: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ import pytest
 from clearguard.db import transaction
 from clearguard.identity import accounts, totp
 from clearguard.identity.errors import InvalidCredentials, InvalidMfa, InvalidToken, MfaStateError
+from tests.helpers import secret_box
 from tests.integration.identity.identity_env import PASSWORD, Env
 
 
@@ -182,6 +183,7 @@ def test_unknown_user_costs_the_same_as_a_wrong_password(session_factory: object
     service = IdentityService(
         session_factory,  # type: ignore[arg-type]
         Settings(env="test"),
+        secret_box=secret_box(),
         clock=clock,
         throttle=DatabaseThrottle(session_factory, clock),  # type: ignore[arg-type]
     )
@@ -206,7 +208,9 @@ def test_demo_accounts_can_log_in(env: Env) -> None:
     from clearguard.identity.demo import create_demo_accounts
 
     with transaction(env.factory) as session:
-        created = create_demo_accounts(session, now=env.clock.now(), passwords=env.service.passwords)
+        created = create_demo_accounts(
+            session, now=env.clock.now(), passwords=env.service.passwords, totp_secrets=env.service.totp_secrets
+        )
     username, _, password, secret = created[0]
     step = env.service.login(username, password, source="10.0.0.1")
     assert not step.enrolment_required

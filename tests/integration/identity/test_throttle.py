@@ -10,6 +10,7 @@ from clearguard.identity import totp
 from clearguard.identity.errors import InvalidCredentials, TooManyAttempts
 from clearguard.identity.throttle import RedisThrottle
 from clearguard.identity.throttle_policy import ACCOUNT_POLICY, ThrottlePolicy
+from tests.helpers import secret_box
 from tests.integration.identity.identity_env import PASSWORD, Env, make_env
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -128,5 +129,5 @@ def test_service_uses_redis_when_configured(session_factory: sessionmaker[Sessio
     from clearguard.identity.service import IdentityService
     from tests.integration.identity.identity_env import fast_settings
 
-    service = IdentityService(session_factory, fast_settings(redis_url=REDIS_URL))
+    service = IdentityService(session_factory, fast_settings(redis_url=REDIS_URL), secret_box=secret_box())
     assert isinstance(service.throttle, RedisThrottle)

@@ -26,6 +26,7 @@ from clearguard.ledger.routes import router
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.tiles_dir import verify_tiles_dir
 from clearguard.tables import metadata
+from tests.helpers import secret_box
 
 runner = CliRunner()
 
@@ -132,7 +133,7 @@ def test_routes(instance: tuple[Settings, sessionmaker[Session]]) -> None:
     app = FastAPI()
     app.state.ledger = ledger
     app.state.session_factory = factory
-    install_api(app, settings=settings, identity=IdentityService(factory, settings))
+    install_api(app, settings=settings, identity=IdentityService(factory, settings, secret_box=secret_box()))
     app.include_router(router)
     client = TestClient(app)
     assert client.get("/ledger/checkpoint").status_code == 404  # nothing integrated yet
