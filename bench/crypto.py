@@ -11,7 +11,7 @@ versus off.
    PlainVault (no encryption), each into a fresh SQLite database. Prints both rates and the cost of
    encryption (target <= 15%).
 
-    .venv/bin/python bench/crypto.py [--count 2000] [--rounds 3] [--batch 500]
+    .venv/bin/python bench/crypto.py [--count 2000] [--rounds 5] [--batch 500]
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def compare(label: str, rounds: int, run: Callable[[str, int], float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
     tune_gc()  # as the CLI and the server run: for both sides of each comparison

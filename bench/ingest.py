@@ -20,15 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert, select
 
 from clearguard import db
 from clearguard.config import Settings
 from clearguard.crypto import init_keys
+from clearguard.db import bulk_insert
 from clearguard.declarations.parse import to_model
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.samples import generate
-from clearguard.declarations.service import DeclarationService
+from clearguard.declarations.service import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationService
 from clearguard.declarations.views import Actor
 from clearguard.runtime import tune_gc
 from clearguard.services import build_services
@@ -82,6 +83,42 @@ def baseline_rate(docs: list[str], workdir: Path, batch: int) -> float:
     return len(docs) / elapsed
 
 
+def floor_rate(docs: list[str], workdir: Path, batch: int) -> float:
+    """The baseline's parse, plus the rows the core lifecycle wrote for the same declarations (read back
+    from its database, ready-made: no rules, MRN, split or index computed), inserted in the same
+    batches: what storing the lifecycle's evidence costs before any of its logic runs."""
+    tables = (DECLARATIONS, VERSIONS, PARTIES, EVENTS)
+    source = db.make_engine(f"sqlite:///{workdir / 'core.db'}")
+    with source.connect() as conn:
+        stored = {t.name: [dict(r._mapping) for r in conn.execute(select(t).order_by(t.c.id))] for t in tables}
+    source.dispose()
+    engine = db.make_engine(f"sqlite:///{workdir / 'floor.db'}")
+    metadata.create_all(engine)
+    factory = db.make_session_factory(engine)
+
+    def owner(table: Table, row: dict[str, Any]) -> int:
+        return int(row["id"] if table is DECLARATIONS else row["declaration_id"])
+
+    batches: dict[int, list[tuple[Table, list[dict[str, Any]]]]] = {
+        offset: [(t, []) for t in tables] for offset in range(0, len(docs), batch)
+    }
+    for position, table in enumerate(tables):
+        for row in stored[table.name]:
+            batches[(owner(table, row) - 1) // batch * batch][position][1].append(row)
+    start = time.perf_counter()
+    for offset in range(0, len(docs), batch):
+        for raw in docs[offset : offset + batch]:
+            model = to_model(json.loads(raw))
+            assert not isinstance(model, list)
+            model.model_dump(mode="json")
+        with db.transaction(factory) as session:
+            for table, rows in batches[offset]:
+                bulk_insert(session, table, rows)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return len(docs) / elapsed
+
+
 def import_seconds(docs: list[str], workdir: Path) -> float:
     path = workdir / "import.jsonl"
     path.write_text("\n".join(docs) + "\n")
@@ -114,12 +151,17 @@ def main() -> None:
         workdir = Path(tmp)
         baseline = baseline_rate(docs, workdir, args.batch)
         core = lodge_rate(docs, workdir, args.batch, full=False)
+        floor = floor_rate(docs, workdir, args.batch)
         full = lodge_rate(docs, workdir, args.batch, full=True)
         print(f"declarations: {args.count}, batch {args.batch}, SQLite WAL, one process")
         print(f"bare baseline      : {baseline:8.0f} declarations/s (parse + plain insert, no rules)")
         print(
             f"lifecycle, core    : {core:8.0f} declarations/s  ratio {core / baseline:.2f}"
             "  (rules, MRN, versions, transitions)"
+        )
+        print(
+            f"storage floor      : {floor:8.0f} declarations/s  ratio {floor / baseline:.2f}"
+            "  (the baseline's parse + the core's own rows, ready-made: no lifecycle logic)"
         )
         print(
             f"lifecycle, full    : {full:8.0f} declarations/s  ratio {full / baseline:.2f}"

@@ -12,8 +12,9 @@ commits); after a delete the WAL is checkpointed and truncated so that the destr
 linger in it.
 
 New keys take their share from a small pool of shares already durable in the store (`reserve`): the
-pool is refilled with one commit for many keys (64, doubling up to 1024), so that no lodging waits
-for the share store's fsync; unused ones are deleted on close. A share stored this way and never used
+pool is refilled with one commit for many keys (64, doubling up to 1024), ahead of need by a thread
+of its own once it runs low, so that no lodging waits for the share store's fsync; unused ones are
+deleted on close. A share stored this way and never used
 (the process died, or the key's transaction rolled back) is an orphan, as harmless as the orphans of
 a transaction that fails after storing its shares: it names no data key.
 
@@ -98,8 +99,12 @@ class ShareStore:
             self.engine = create_engine(url, pool_pre_ping=True)
         self._pool: list[tuple[str, bytes]] = []
         self._pool_next = _POOL_FIRST
+        self._pool_low = 0
         self._pool_lock = threading.Lock()
         self._pool_pid = os.getpid()
+        self._refill: threading.Thread | None = None
+        self._closed = False
+        self._orphans: list[tuple[str, bytes]] = []  # written by a refill that finished after close
         present = inspect(self.engine).has_table(shares_table.name)
         self.created = create and not present
         if self.created:
@@ -126,17 +131,46 @@ class ShareStore:
 
     def reserve(self) -> tuple[str, bytes]:
         """A fresh (key uid, share) pair, already durable here, for a new data key: each is handed out
-        once. Thread-safe."""
+        once. Thread-safe. When the pool runs low, the next chunk is written by a thread of its own
+        while lodging goes on (the share store's commit waits for its fsync); only an empty pool makes
+        the caller wait."""
         with self._pool_lock:
             if self._pool_pid != os.getpid():  # a forked child never hands out its parent's shares
-                self._pool, self._pool_pid = [], os.getpid()
+                self._pool, self._pool_pid, self._refill = [], os.getpid(), None
             if not self._pool:
-                size = self._pool_next
-                fresh = [(secrets.token_hex(16), os.urandom(32)) for _ in range(size)]
-                self.store(fresh)  # durable before any of them is handed out
-                self._pool = fresh
-                self._pool_next = min(2 * size, _POOL_MAX)
-            return self._pool.pop()
+                self._pool = self._new_chunk(self._next_size())  # durable before any is handed out
+            share = self._pool.pop()
+            if len(self._pool) <= self._pool_low and self._refill is None and not self._closed:
+                self._refill = threading.Thread(
+                    target=self._refill_pool, args=(self._next_size(),), name="clearguard-share-pool", daemon=True
+                )
+                self._refill.start()
+            return share
+
+    def _next_size(self) -> int:
+        size = self._pool_next
+        self._pool_next = min(2 * size, _POOL_MAX)
+        self._pool_low = size // 4
+        return size
+
+    def _new_chunk(self, size: int) -> list[tuple[str, bytes]]:
+        # One read of the OS's random source for the whole chunk: 16 bytes of uid and 32 of share each.
+        randomness = secrets.token_bytes(48 * size)
+        chunk = [(randomness[at : at + 16].hex(), randomness[at + 16 : at + 48]) for at in range(0, 48 * size, 48)]
+        self.store(chunk)
+        return chunk
+
+    def _refill_pool(self, size: int) -> None:
+        try:
+            chunk = self._new_chunk(size)
+        except Exception:  # the next reserve on an empty pool refills itself, and reports a failure
+            chunk = []
+        with self._pool_lock:
+            if self._pool_pid == os.getpid() and not self._closed:
+                self._pool[:0] = chunk  # handed out after what is left of the current chunk
+            else:
+                self._orphans.extend(chunk)
+            self._refill = None
 
     def get(self, key_uid: str) -> bytes | None:
         with self.engine.connect() as conn:
@@ -168,8 +202,13 @@ class ShareStore:
 
     def close(self) -> None:
         with self._pool_lock:
-            unused = [uid for uid, _share in self._pool]
-            self._pool = []
+            self._closed = True
+            refill = self._refill
+        if refill is not None:
+            refill.join()
+        with self._pool_lock:
+            unused = [uid for uid, _share in self._pool + self._orphans]
+            self._pool, self._orphans = [], []
         if unused:
             with self.engine.begin() as conn:
                 for start in range(0, len(unused), 500):

@@ -382,10 +382,13 @@ class DeclarationService:
         if not fresh:
             return [(line, result) for line, result in zip(lines, results, strict=True) if result is not None]
         assessed = self._assess(session, [(mrn, item.doc, item.findings) for item, _d, _c, _a, mrn in fresh])
-        self._resolve_keys(session, [item.model for item, _d, _c, _a, _m in fresh])
+        refs = [self._party_refs(item.model) for item, _d, _c, _a, _m in fresh]
+        self._resolve_keys(session, refs)
         new = [
-            self._plan_new(session, item, declarant_index, content_index, actor, now, mrn, outcome)
-            for (item, declarant_index, content_index, actor, mrn), outcome in zip(fresh, assessed, strict=True)
+            self._plan_new(session, item, declarant_index, content_index, actor, now, mrn, outcome, party_refs)
+            for (item, declarant_index, content_index, actor, mrn), outcome, party_refs in zip(
+                fresh, assessed, refs, strict=True
+            )
         ]
         for position, first_new, repeated in repeats:
             created = new[first_new].result
@@ -406,7 +409,10 @@ class DeclarationService:
             ledger_index = indexes[position] if planned.entries else None
             position += len(planned.entries)
             versions.append(planned.version | {"declaration_id": declaration_id, "ledger_index": ledger_index})
-            results[position_in_results] = dataclasses.replace(planned.result, ledger_index=ledger_index)
+            lodged = planned.result  # built before the ledger sequenced the batch: the index goes in now
+            results[position_in_results] = LodgeResult(
+                lodged.mrn, lodged.status, lodged.channel, 1, lodged.findings, True, ledger_index, lodged.risk
+            )
             party_rows.extend(p | {"declaration_id": declaration_id} for p in planned.parties)
             events.extend(e | {"declaration_id": declaration_id, "ledger_index": ledger_index} for e in planned.events)
         bulk_insert(session, VERSIONS, versions)
@@ -427,12 +433,12 @@ class DeclarationService:
             for mrn, doc, findings in items
         ]
 
-    def _resolve_keys(self, session: Session, models: list[DeclarationModel]) -> None:
+    def _resolve_keys(self, session: Session, refs: list[dict[str, str]]) -> None:
         """Every party key a batch seals under, looked up in one query where the vault can
         (keys_for_parties); sealing then finds each in the transaction's own map."""
         many = getattr(self._vault, "keys_for_parties", None)
         if many is not None:
-            many(session, [ref for model in models for ref in self._party_refs(model).values()])
+            many(session, [ref for party_refs in refs for ref in party_refs.values()])
 
     def _encode_versions(self, records: list[tuple[str, bytes, bytes]]) -> list[bytes]:
         """Ledger entries of (record id, committed bytes, salt) version records."""
@@ -469,6 +475,7 @@ class DeclarationService:
         now: datetime,
         mrn: str,
         outcome: RiskOutcome,
+        refs: dict[str, str],
     ) -> _NewDeclaration:
         pack_ref = self._pack_ref(session)
         model = prepared.model
@@ -483,7 +490,7 @@ class DeclarationService:
         # One ledger entry commits to the version and the automatic transitions that came with it;
         # every later transition (an officer's decision, an amendment) gets an entry of its own.
         version, parties, record = self._version_rows(
-            session, mrn, 1, prepared, actor, now, reason=None, with_events=events
+            session, mrn, 1, prepared, actor, now, reason=None, with_events=events, refs=refs
         )
         entries = [record] if record is not None else []
         row = {
@@ -527,12 +534,13 @@ class DeclarationService:
         *,
         reason: str | None,
         with_events: list[dict[str, Any]] | None = None,
+        refs: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]], tuple[str, bytes, bytes] | None]:
         """(version row, party rows, what its ledger entry commits to: (record id, committed bytes,
         salt), None without a ledger) of one declaration version; nothing executed yet."""
         model = prepared.model
         clear, groups = documents.split_doc(model.type, prepared.doc)
-        refs = self._party_refs(model)
+        refs = refs or self._party_refs(model)
         key_ids = {part: self._vault.key_for_party(session, ref) for part, ref in refs.items()}
         salt = secrets.token_bytes(32)
         # The groups, then the salt, in one call: the version's values are sealed together.
@@ -564,17 +572,25 @@ class DeclarationService:
 
     def _party_rows(self, version: int, model: DeclarationModel, refs: dict[str, str]) -> list[dict[str, Any]]:
         rows = []
+        # One declaration often names one party in several roles (declarant and importer, exporter and
+        # seller): each distinct name is indexed once. Kept for this declaration only, so no name
+        # outlives the request in a process-wide memo.
+        names: dict[str, str] = {}
         for role in PARTY_ROLES[model.type]:
             party = getattr(model, role)
             if party is None:
                 continue
             eori = getattr(party, "eori", None)
+            name = party.name
+            name_index = names.get(name)
+            if name_index is None:
+                name_index = names[name] = self._vault.blind_index("name", normalise_name(name))
             rows.append(
                 {
                     "version": version,
                     "role": role,
                     "eori_index": self._vault.blind_index("eori", normalise_eori(eori)) if eori else None,
-                    "name_index": self._vault.blind_index("name", normalise_name(party.name)),
+                    "name_index": name_index,
                     "party_ref": refs.get(role, refs[""]),
                 }
             )

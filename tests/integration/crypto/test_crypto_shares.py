@@ -7,9 +7,10 @@ import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from clearguard.crypto import InsecureKeyFile, KeyUnavailable
-from clearguard.crypto.shares import ShareStore, default_url
+from clearguard.crypto.shares import ShareStore, default_url, shares_table
 
 
 def test_store_round_trip_on_both_databases(database_url: str) -> None:
@@ -73,5 +74,34 @@ def test_reserved_shares_are_durable_unique_and_unused_ones_go_on_close(database
         store.close()
         assert other.present(pooled) == set()  # never handed out: gone
         assert other.present([uid for uid, _share in reserved]) == {uid for uid, _share in reserved}
+    finally:
+        other.close()
+
+
+def test_the_pool_is_refilled_ahead_of_need_and_a_late_refill_is_cleaned_up(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        os.chmod(database_url.removeprefix("sqlite:///"), 0o600)
+    store = ShareStore(database_url, create=True)
+    other = ShareStore(database_url)
+    try:
+        first = [store.reserve() for _ in range(60)]  # of the first 64: below the low-water mark
+        refill = store._refill
+        assert refill is not None  # started by a reserve, which did not wait for it
+        refill.join()
+        assert len(store._pool) > 64 - 60  # the next chunk arrived behind what was left
+        pooled = [uid for uid, _share in store._pool]
+        assert other.present(pooled) == set(pooled)  # durable before any of it is handed out
+        more = [store.reserve() for _ in range(300)]  # through several chunks, some refilled ahead
+        uids = {uid for uid, _share in first + more}
+        assert len(uids) == 360 and other.present(list(uids)) == uids
+        last = store.reserve()
+        late = store._refill  # may still be writing when the store closes
+        left = [uid for uid, _share in store._pool]
+        store.close()
+        assert late is None or not late.is_alive()
+        assert left and other.present(left) == set()  # never handed out: gone, a late chunk's too
+        assert other.present([last[0], *uids]) == {last[0], *uids}
+        with other.engine.connect() as conn:  # and nothing else: a chunk written after close is deleted too
+            assert set(conn.execute(select(shares_table.c.key_uid)).scalars()) == {last[0], *uids}
     finally:
         other.close()
