@@ -80,10 +80,15 @@ def bare_app(workdir: Path, *, guarded: bool = False) -> Any:
         from clearguard.api.install import install_api
         from clearguard.api.security import PermissionRoute, require
         from clearguard.config import Settings
+        from clearguard.crypto.setup import build_secret_box
         from clearguard.identity.service import IdentityService
 
         settings = Settings(database_url=f"sqlite:///{workdir / 'secure.db'}", var_dir=workdir / "var")
-        identity = IdentityService(db.make_session_factory(db.make_engine(settings.database_url)), settings)
+        identity = IdentityService(
+            db.make_session_factory(db.make_engine(settings.database_url)),
+            settings,
+            secret_box=build_secret_box(settings),
+        )
         install_api(app, settings=settings, identity=identity)
         router = APIRouter(route_class=PermissionRoute)
         # A default, not Annotated: this module's annotations are strings, resolved in its globals.
@@ -146,8 +151,10 @@ def prepare_secure_db(workdir: Path) -> str:
     enrolled; returns its TOTP secret."""
     from clearguard import db
     from clearguard.config import Settings
+    from clearguard.crypto.setup import build_secret_box
     from clearguard.identity import accounts, totp
     from clearguard.identity.service import passwords_from
+    from clearguard.identity.totp_secrets import TotpSecrets
     from clearguard.setup import initialise
 
     settings = Settings(database_url=f"sqlite:///{workdir / 'secure.db'}", var_dir=workdir / "var")
@@ -164,9 +171,9 @@ def prepare_secure_db(workdir: Path) -> str:
             now=datetime.now(UTC),
             party_eori=TRADER_EORI,
         )
-        account.totp_secret = totp.new_secret()
+        secret = totp.new_secret()
+        TotpSecrets(build_secret_box(settings)).put(account, secret)
         account.totp_confirmed = True
-        secret = account.totp_secret
     engine.dispose()
     return secret
 
@@ -248,10 +255,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         secret = prepare_secure_db(workdir)
-        bare_proc, bare_base = start_server("bare", workdir)
-        secure_proc, secure_base = start_server("secure", workdir)
-        guarded_proc, guarded_base = start_server("guarded", workdir)
+        procs: list[subprocess.Popen[bytes]] = []
         try:
+            bases = []
+            for kind in ("bare", "secure", "guarded"):  # the ones started are stopped, whatever fails
+                proc, base = start_server(kind, workdir)
+                procs.append(proc)
+                bases.append(base)
+            bare_base, secure_base, guarded_base = bases
             token, login_ms = login(secure_base, secret)
             auth = {"Authorization": f"Bearer {token}"}
             bare_url, secure_url = bare_base + "/bare", secure_base + "/api/v1/declarations"
@@ -267,7 +278,7 @@ def main() -> None:
                 secure_rates.append(drive(secure_url, chunk, args.clients, auth))
                 guarded_rates.append(drive(guarded_url, chunk, args.clients, auth))
         finally:
-            for proc in (bare_proc, secure_proc, guarded_proc):
+            for proc in procs:
                 proc.terminate()
                 proc.wait()
     bare, secure = statistics.median(bare_rates), statistics.median(secure_rates)
