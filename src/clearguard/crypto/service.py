@@ -281,9 +281,15 @@ class CryptoService:
         last_key: int | None = None
         aead: AESGCM | None = None
         end = 0
+        entries = self._cache_entries
         for key_id, ref, plaintext in items:
             if key_id != last_key:
-                aead = self._fresh_cipher(session, key_id)
+                # A cached cipher while fresh, read straight from the cache's entries; else _cipher.
+                entry = entries.get(key_id)
+                if entry is not None and entry[1].__class__ is AESGCM and _monotonic() < entry[0]:
+                    aead = entry[1]
+                else:
+                    aead = self._cipher(session, key_id)
                 if aead is None:
                     raise KeyUnavailable(f"data key {key_id} is shredded: ask key_for_party for the party's new key")
                 last_key = key_id
@@ -309,9 +315,14 @@ class CryptoService:
         suffixes = self._aad_suffixes
         last_key: int | None = None
         aead: AESGCM | None = None
+        entries = self._cache_entries
         for key_id, ref, blob in items:
             if key_id != last_key:
-                aead = self._fresh_cipher(session, key_id)
+                entry = entries.get(key_id)
+                if entry is not None and entry[1].__class__ is AESGCM and _monotonic() < entry[0]:
+                    aead = entry[1]
+                else:
+                    aead = self._cipher(session, key_id)
                 last_key = key_id
             if aead is None:
                 append(ERASED)
@@ -336,15 +347,6 @@ class CryptoService:
                 raise DecryptionFailed(f"{where}: {exc.detail}", field=ref.field) from None
             raise AssertionError("unreachable: the blob failed once and then authenticated")
         return opened
-
-    def _fresh_cipher(self, session: Session, key_id: int) -> AESGCM | None:
-        """The key's cipher straight from the cache's entries while fresh, else through _cipher
-        (None: shredded)."""
-        entry = self._cache_entries.get(key_id)
-        if entry is not None and entry[1].__class__ is AESGCM and _monotonic() < entry[0]:
-            cached: AESGCM = entry[1]
-            return cached
-        return self._cipher(session, key_id)
 
     def _new_prefix(self, table: str, record: str) -> tuple[str, str, bytes]:
         prefix = (table, record, f"\x01{len(table)}:{table}{len(record)}:{record}".encode())
