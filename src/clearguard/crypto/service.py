@@ -272,7 +272,11 @@ class CryptoService:
         looked up again only when the key changes from the previous item's, and the associated data is
         envelope.field_aad(table, record, field, version) put together from two memos: the table-and-record
         prefix of the previous item (a record's values come one after another) and the field-and-version
-        suffix of each field name (the same few names in every declaration)."""
+        suffix of each field name (the same few names in every declaration).
+
+        The cipher and AAD look-ups are spelled out here and again in open_many, not called as helpers:
+        a method call per value cost about 0.03 of the ratio to raw AESGCM in bench/crypto.py (measured
+        side by side), and that ratio is a target of its own."""
         nonces = _urandom(_NONCE_BYTES * len(items))
         sealed: list[bytes] = []
         append = sealed.append
