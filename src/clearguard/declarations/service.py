@@ -411,7 +411,14 @@ class DeclarationService:
             versions.append(planned.version | {"declaration_id": declaration_id, "ledger_index": ledger_index})
             lodged = planned.result  # built before the ledger sequenced the batch: the index goes in now
             results[position_in_results] = LodgeResult(
-                lodged.mrn, lodged.status, lodged.channel, 1, lodged.findings, True, ledger_index, lodged.risk
+                lodged.mrn,
+                lodged.status,
+                lodged.channel,
+                lodged.version,
+                lodged.findings,
+                lodged.created,
+                ledger_index,
+                lodged.risk,
             )
             party_rows.extend(p | {"declaration_id": declaration_id} for p in planned.parties)
             events.extend(e | {"declaration_id": declaration_id, "ledger_index": ledger_index} for e in planned.events)
