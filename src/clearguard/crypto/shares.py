@@ -14,9 +14,9 @@ linger in it.
 New keys take their share from a small pool of shares already durable in the store (`reserve`): the
 pool is refilled with one commit for many keys (64, doubling up to 1024), ahead of need by a thread
 of its own once it runs low, so that no lodging waits for the share store's fsync; unused ones are
-deleted on close. A share stored this way and never used
-(the process died, or the key's transaction rolled back) is an orphan, as harmless as the orphans of
-a transaction that fails after storing its shares: it names no data key.
+deleted on close. A share stored this way and never used (the process died, or the key's transaction
+rolled back) is an orphan, as harmless as the orphans of a transaction that fails after storing its
+shares: it names no data key.
 
 What the filesystem or the disk keeps of freed blocks is outside SQLite's reach: put var/keys on an
 encrypted volume.
