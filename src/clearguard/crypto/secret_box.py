@@ -20,11 +20,10 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from clearguard.crypto.envelope import KEY_BYTES, NONCE_BYTES
 from clearguard.crypto.errors import DecryptionFailed
 
 PREFIX: Final = "v1."
-KEY_BYTES: Final = 32
-_NONCE_BYTES: Final = 12
 
 
 def is_sealed(stored: str) -> bool:
@@ -42,8 +41,12 @@ class SecretBox:
             raise ValueError("secret box key must be 32 bytes")
         self._aead = AESGCM(key)
 
+    def is_sealed(self, stored: str) -> bool:
+        """Whether `stored` is in this box's format (anything else was never sealed)."""
+        return is_sealed(stored)
+
     def seal(self, purpose: str, owner: str, secret: str) -> str:
-        nonce = os.urandom(_NONCE_BYTES)
+        nonce = os.urandom(NONCE_BYTES)
         body = nonce + self._aead.encrypt(nonce, secret.encode(), _aad(purpose, owner))
         return PREFIX + base64.urlsafe_b64encode(body).decode().rstrip("=")
 
@@ -55,7 +58,7 @@ class SecretBox:
         text = stored[len(PREFIX) :]
         try:
             body = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            return self._aead.decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], _aad(purpose, owner)).decode()
+            return self._aead.decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], _aad(purpose, owner)).decode()
         except (binascii.Error, ValueError, InvalidTag):
             raise DecryptionFailed(
                 "sealed secret does not open (tampered, moved from another account, or wrong key)"

@@ -14,7 +14,6 @@ from typing import Final, Protocol
 from clearguard.identity.models import Account
 
 PURPOSE: Final = "identity_accounts.totp_secret"
-_SEALED_PREFIX: Final = "v1."  # what a sealed value starts with; a base32 seed never does
 
 
 class SecretSealer(Protocol):
@@ -23,6 +22,10 @@ class SecretSealer(Protocol):
     def seal(self, purpose: str, owner: str, secret: str) -> str: ...
 
     def open(self, purpose: str, owner: str, stored: str) -> str: ...
+
+    def is_sealed(self, stored: str) -> bool:
+        """False for a value stored in clear (a base32 seed never looks sealed)."""
+        ...
 
 
 class TotpSecrets:
@@ -37,7 +40,7 @@ class TotpSecrets:
         stored = account.totp_secret
         if stored is None:
             return None
-        if not stored.startswith(_SEALED_PREFIX):
+        if not self._sealer.is_sealed(stored):
             self.put(account, stored)  # written with the caller's transaction
             return stored
         return self._sealer.open(PURPOSE, account.username, stored)
