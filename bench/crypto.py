@@ -139,8 +139,8 @@ def field_rates(vault: CryptoService, factory: Any, per_doc: list[list[Field]], 
 
 def lodge_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, settings: Settings, batch: int) -> float:
     from clearguard.compliance.service import ComplianceService
+    from clearguard.declarations.results import Actor
     from clearguard.declarations.service import DeclarationService
-    from clearguard.declarations.views import Actor
 
     engine = db.make_engine(f"sqlite:///{workdir / 'lodge.db'}")
     metadata.create_all(engine)
@@ -161,10 +161,10 @@ def lodge_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, set
 
 
 def pipeline_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, batch: int) -> float:
-    """The production wiring (clearguard.services: ledger, audit, risk) with `vault` as its FieldVault."""
-    from clearguard.declarations.views import Actor
-    from clearguard.services import build_services
+    """The production wiring (clearguard.wiring: ledger, audit, risk) with `vault` as its FieldVault."""
+    from clearguard.declarations.results import Actor
     from clearguard.setup import initialise
+    from clearguard.wiring import build_services
 
     settings = Settings(var_dir=workdir / "var", database_url=f"sqlite:///{workdir / 'pipeline.db'}")
     for _line in initialise(settings, demo=False):

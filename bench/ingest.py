@@ -28,12 +28,12 @@ from clearguard.crypto import init_keys
 from clearguard.db import bulk_insert
 from clearguard.declarations.parse import to_model
 from clearguard.declarations.plain_vault import PlainVault
+from clearguard.declarations.results import Actor
 from clearguard.declarations.samples import generate
 from clearguard.declarations.service import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationService
-from clearguard.declarations.views import Actor
 from clearguard.runtime import tune_gc
-from clearguard.services import build_services
 from clearguard.tables import metadata
+from clearguard.wiring import build_services
 
 ACTOR = Actor("bench", "system", "bench")
 

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from clearguard import db
 from clearguard.ledger import Checkpoint, MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from clearguard.ledger.commitment import commit_entry
-from clearguard.ledger.models import LedgerEntryRow
 from clearguard.ledger.note import Ed25519Signer
 from clearguard.ledger.service import LedgerService
+from clearguard.ledger.tables import LedgerEntryRow
 from clearguard.ledger.tiles import TileBuilder, encode_bundle, entries_path, tile_path
 from clearguard.ledger.tiles_dir import verify_tiles_dir
 

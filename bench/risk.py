@@ -158,9 +158,9 @@ def lodge_rates(settings: Settings, engine: object, risk: RiskService, count: in
     try:
         from clearguard.compliance.service import ComplianceService
         from clearguard.declarations.plain_vault import PlainVault
+        from clearguard.declarations.results import Actor
         from clearguard.declarations.samples import generate
         from clearguard.declarations.service import DeclarationService
-        from clearguard.declarations.views import Actor
     except ImportError as exc:  # the lifecycle is another capability; measure it once it exists
         print(f"lodge rate: skipped ({exc})")
         return

@@ -21,7 +21,7 @@ from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
 from clearguard.ledger.witness_service import WitnessService
-from clearguard.services import Services, build_services
+from clearguard.wiring import Services, build_services
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:

@@ -72,7 +72,7 @@ def load_settings() -> Settings:
 
 @contextmanager
 def open_services() -> Iterator[Any]:
-    from clearguard.services import build_services
+    from clearguard.wiring import build_services
 
     services = build_services(load_settings())
     try:

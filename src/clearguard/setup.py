@@ -13,10 +13,10 @@ from clearguard import db, migrate
 from clearguard.config import Settings
 from clearguard.crypto.setup import init_keys
 from clearguard.crypto.tls import init_tls
-from clearguard.declarations.views import Actor
+from clearguard.declarations.results import Actor
 from clearguard.errors import ClearGuardError
 from clearguard.identity.demo import create_demo_accounts, login_hint
-from clearguard.services import Services, build_services
+from clearguard.wiring import Services, build_services
 
 SYSTEM = Actor(name="system:init", role="system", source="init")
 

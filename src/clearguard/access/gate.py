@@ -26,8 +26,8 @@ from clearguard.access.policy import (
 from clearguard.access.principal import Principal
 from clearguard.categories import DataCategory
 from clearguard.declarations.categorised import categorise
+from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.service import DeclarationService
-from clearguard.declarations.views import Actor, ListFilter
 
 # Members of a declaration response that are risk data (never shown to traders or brokers).
 RISK_KEYS = frozenset({"risk", "risk_score", "risk_reasons", "score", "reasons"})

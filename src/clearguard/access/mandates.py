@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearguard.access.models import Mandate
 from clearguard.access.principal import MandateGrant
+from clearguard.access.tables import Mandate
 from clearguard.errors import InputError
 
 EORI_RE = re.compile(r"^[A-Z]{2}[0-9A-Z]{1,15}$")

@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session
 
-from clearguard.audit.models import AuditEventRow
+from clearguard.audit.tables import AuditEventRow
 from clearguard.db import bulk_insert, utcnow
 from clearguard.errors import InputError
 from clearguard.ledger.commitment import commit_entries, commitment

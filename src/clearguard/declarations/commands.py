@@ -15,7 +15,7 @@ from clearguard.cli_support import console, err_console, guarded, load_settings,
 from clearguard.compliance.findings import Finding, Severity
 from clearguard.declarations.files import read_document, read_json_lines
 from clearguard.declarations.lifecycle import Decision
-from clearguard.declarations.views import Actor, ListFilter, LodgeResult
+from clearguard.declarations.results import Actor, ListFilter, LodgeResult
 from clearguard.errors import ClearGuardError, InputError
 
 app = typer.Typer(help="Lodge, validate and clear customs declarations.", no_args_is_help=True)

@@ -26,8 +26,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from clearguard.declarations.results import Actor, LodgeResult
 from clearguard.declarations.service import DeclarationService
-from clearguard.declarations.views import Actor, LodgeResult
 from clearguard.errors import ClearGuardError
 
 Outcome = LodgeResult | BaseException

@@ -1,6 +1,6 @@
 """A FieldVault that does not encrypt: for the benchmark's "encryption off" baseline only.
 
-Production wiring (clearguard.services) always uses the crypto capability's envelope vault.
+Production wiring (clearguard.wiring) always uses the crypto capability's envelope vault.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The lifecycle service is the one way declarations are written; encryption, the ledger, the audit
 trail and risk scoring plug in here. Each capability's service satisfies its protocol; the wiring is
-in clearguard.services.
+in clearguard.wiring.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from clearguard.api.models import StrictModel
 from clearguard.api.problems import PROBLEM_JSON
 from clearguard.api.security import PermissionRoute, identity_of, require, source_of
 from clearguard.declarations.parse import parse_json
+from clearguard.declarations.results import ListFilter, LodgeResult
 from clearguard.declarations.service import DeclarationService
-from clearguard.declarations.views import ListFilter, LodgeResult
 
 _PROBLEM = {"content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
 router = APIRouter(

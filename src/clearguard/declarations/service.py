@@ -46,19 +46,19 @@ from clearguard.declarations.ports import (
     RiskAssessor,
     RiskOutcome,
 )
-from clearguard.declarations.tables import (
-    DeclarationEventRow,
-    DeclarationPartyRow,
-    DeclarationRow,
-    DeclarationVersionRow,
-)
-from clearguard.declarations.views import (
+from clearguard.declarations.results import (
     Actor,
     DeclarationView,
     ListFilter,
     LodgeResult,
     Page,
     Summary,
+)
+from clearguard.declarations.tables import (
+    DeclarationEventRow,
+    DeclarationPartyRow,
+    DeclarationRow,
+    DeclarationVersionRow,
 )
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 from clearguard.ledger.commitment import commit_entries, commit_entry

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from clearguard.access.mandates import check_eori
 from clearguard.access.roles import Role
 from clearguard.errors import Conflict, InputError, NotFound
-from clearguard.identity.models import (
+from clearguard.identity.passwords import PasswordService, check_password
+from clearguard.identity.tables import (
     Account,
     AuthSession,
     MfaChallenge,
     RecoveryCode,
     WebAuthnCredential,
 )
-from clearguard.identity.passwords import PasswordService, check_password
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
 OFFICE_RE = re.compile(r"^[A-Z]{2}[0-9A-Z]{6}$")

@@ -24,8 +24,8 @@ from clearguard.cli_support import console, guarded, open_services, print_json
 from clearguard.db import transaction
 from clearguard.errors import InputError
 from clearguard.identity import accounts
-from clearguard.identity.models import Account
-from clearguard.services import Services
+from clearguard.identity.tables import Account
+from clearguard.wiring import Services
 
 users_app = typer.Typer(help="Manage accounts, their second factors and broker mandates.", no_args_is_help=True)
 

@@ -13,9 +13,9 @@ from clearguard.access.roles import Role
 from clearguard.config import Settings, get_settings
 from clearguard.identity import totp
 from clearguard.identity.accounts import create_account
-from clearguard.identity.models import Account
 from clearguard.identity.passwords import PasswordService
 from clearguard.identity.service import passwords_from
+from clearguard.identity.tables import Account
 from clearguard.identity.totp_secrets import TotpSecrets
 
 # Parties and offices of the shipped example declarations (../shared/examples).

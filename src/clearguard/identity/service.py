@@ -28,7 +28,9 @@ from clearguard.identity.errors import (
     MfaStateError,
     TooManyAttempts,
 )
-from clearguard.identity.models import (
+from clearguard.identity.passwords import Argon2Params, PasswordService
+from clearguard.identity.sessions import TokenLifetimes, TokenPair
+from clearguard.identity.tables import (
     Account,
     AuthSession,
     MfaChallenge,
@@ -36,8 +38,6 @@ from clearguard.identity.models import (
     RefreshToken,
     WebAuthnCredential,
 )
-from clearguard.identity.passwords import Argon2Params, PasswordService
-from clearguard.identity.sessions import TokenLifetimes, TokenPair
 from clearguard.identity.throttle import DatabaseThrottle, RedisThrottle, Throttle
 from clearguard.identity.throttle_policy import ACCOUNT_POLICY, ADDRESS_POLICY
 from clearguard.identity.tokens import digest, new_recovery_codes, new_token, recovery_digest

@@ -17,11 +17,11 @@ from sqlalchemy import Engine, Select, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.access.mandates import current_mandates
-from clearguard.access.models import Mandate
 from clearguard.access.principal import MandateGrant, Principal
 from clearguard.access.roles import Role
+from clearguard.access.tables import Mandate
 from clearguard.identity.errors import InvalidToken
-from clearguard.identity.models import AccessToken, Account, AuthSession, RefreshToken
+from clearguard.identity.tables import AccessToken, Account, AuthSession, RefreshToken
 from clearguard.identity.tokens import digest, new_token
 
 ACCESS_PREFIX = "cga_"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.identity.clock import Clock
-from clearguard.identity.models import LoginFailures
+from clearguard.identity.tables import LoginFailures
 from clearguard.identity.throttle_policy import ThrottlePolicy
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final, Protocol
 
-from clearguard.identity.models import Account
+from clearguard.identity.tables import Account
 
 PURPOSE: Final = "identity_accounts.totp_secret"
 

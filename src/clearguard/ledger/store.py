@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 from clearguard.db import DriverStatement, bulk_insert, utcnow
 from clearguard.ledger.errors import EntryError, LedgerError
 from clearguard.ledger.hashing import EMPTY_ROOT, perfect_root
-from clearguard.ledger.models import (
+from clearguard.ledger.proofs import NodeId
+from clearguard.ledger.tables import (
     LedgerCheckpointRow,
     LedgerEntryRow,
     LedgerSequence,
     LedgerTile,
     LedgerTreeState,
 )
-from clearguard.ledger.proofs import NodeId
 from clearguard.ledger.tiles import (
     MAX_ENTRY_SIZE,
     TILE_HEIGHT,

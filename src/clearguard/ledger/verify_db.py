@@ -17,8 +17,8 @@ from clearguard.ledger.checkpoint import open_checkpoint
 from clearguard.ledger.commitment import LedgerEntry, decode_entry
 from clearguard.ledger.errors import LedgerError, NoteError
 from clearguard.ledger.hashing import leaf_hash
-from clearguard.ledger.models import LedgerCheckpointRow
 from clearguard.ledger.proofs import consistency_proof, verify_consistency
+from clearguard.ledger.tables import LedgerCheckpointRow
 from clearguard.ledger.tiles import TILE_WIDTH, TileBuilder, split_hashes
 from clearguard.ledger.verification import Erased, Problem, Progress, VerifyReport
 

@@ -26,9 +26,9 @@ from clearguard.ledger import store
 from clearguard.ledger.cosignature import CosignatureSigner, cosignature_verifier
 from clearguard.ledger.errors import LedgerError, NoteError
 from clearguard.ledger.keys import load_or_create_key
-from clearguard.ledger.models import LedgerCheckpointRow, WitnessedLog, WitnessPeer
 from clearguard.ledger.note import ed25519_verifier, open_note
 from clearguard.ledger.service import LedgerService
+from clearguard.ledger.tables import LedgerCheckpointRow, WitnessedLog, WitnessPeer
 from clearguard.ledger.witness import (
     SIZE_CONTENT_TYPE,
     LogState,

@@ -3,7 +3,7 @@
 The caller owns the transaction: every method takes a Session and never commits, so an assessment
 commits with the declaration it belongs to, or not at all.
 
-Wiring (clearguard.services): the service satisfies the lifecycle's RiskAssessor port.
+Wiring (clearguard.wiring): the service satisfies the lifecycle's RiskAssessor port.
 
     risk = RiskService(settings, party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)))
     DeclarationService(session_factory, ..., risk=risk)  # calls risk.assess_declaration(...) when lodging

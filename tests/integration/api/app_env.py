@@ -21,13 +21,13 @@ from clearguard.crypto import init_keys
 from clearguard.crypto.setup import build_secret_box
 from clearguard.db import transaction
 from clearguard.declarations.ports import RiskOutcome
+from clearguard.declarations.results import Actor
 from clearguard.declarations.service import DeclarationService
-from clearguard.declarations.views import Actor
 from clearguard.identity import accounts, totp
 from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
-from clearguard.services import build_services
+from clearguard.wiring import build_services
 from tests.helpers import example
 
 PASSWORD = "plum-orbit-velvet-cascade-41"

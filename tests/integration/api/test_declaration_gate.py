@@ -15,8 +15,8 @@ from clearguard.access.roles import Role
 from clearguard.audit.service import AuditQuery, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.declarations.plain_vault import PlainVault
+from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.service import DeclarationService
-from clearguard.declarations.views import Actor, ListFilter
 from clearguard.errors import Forbidden, NotFound
 from tests.helpers import example
 

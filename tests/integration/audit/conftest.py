@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import clearguard.audit.models
-import clearguard.ledger.models  # noqa: F401  - registers the ledger tables before create_all
+import clearguard.audit.tables
+import clearguard.ledger.tables  # noqa: F401  - registers the ledger tables before create_all
 from clearguard.ledger.note import Ed25519Signer
 from clearguard.ledger.service import LedgerService
 

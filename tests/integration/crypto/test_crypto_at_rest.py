@@ -79,8 +79,8 @@ def test_no_protected_value_in_database_file_or_dump(
     session_factory: sessionmaker[Session],
 ) -> None:
     from clearguard.compliance.service import ComplianceService
+    from clearguard.declarations.results import Actor
     from clearguard.declarations.service import DeclarationService
-    from clearguard.declarations.views import Actor
 
     service = DeclarationService(session_factory, compliance=ComplianceService.from_settings(key_settings), vault=vault)
     actor = Actor("test", "system", "test")

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.compliance.service import ComplianceService
 from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.declarations.plain_vault import PlainVault
+from clearguard.declarations.results import Actor, LodgeResult
 from clearguard.declarations.samples import generate
 from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.tables import DeclarationEventRow
-from clearguard.declarations.views import Actor, LodgeResult
 from clearguard.errors import ValidationFailed
 from tests.helpers import example
 

@@ -10,9 +10,9 @@ from sqlalchemy import delete, select, update
 
 from clearguard.config import Settings
 from clearguard.crypto import init_keys
+from clearguard.declarations.results import Actor
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationVersionRow
-from clearguard.declarations.views import Actor
-from clearguard.services import Services, build_services
+from clearguard.wiring import Services, build_services
 from tests.helpers import example
 
 TRADER = Actor("trader-1", "trader", "test")

@@ -13,10 +13,10 @@ from clearguard.compliance.service import ComplianceService
 from clearguard.declarations.mrn import make_mrn
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.ports import RiskOutcome
+from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.samples import generate
 from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow, DeclarationVersionRow
-from clearguard.declarations.views import Actor, ListFilter
 from clearguard.errors import IllegalTransition, InputError, NotFound, ValidationFailed
 from tests.helpers import example
 

@@ -145,7 +145,7 @@ def test_recovery_codes_are_one_time(env: Env) -> None:
 def test_recovery_codes_stored_hashed(env: Env) -> None:
     from sqlalchemy import select
 
-    from clearguard.identity.models import RecoveryCode
+    from clearguard.identity.tables import RecoveryCode
 
     env.add_user()
     _, codes = enrol(env)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from clearguard.db import transaction
 from clearguard.identity import accounts, totp
 from clearguard.identity.errors import InvalidToken
-from clearguard.identity.models import AccessToken, RefreshToken
 from clearguard.identity.sessions import TokenPair
+from clearguard.identity.tables import AccessToken, RefreshToken
 from clearguard.identity.tokens import digest
 from tests.integration.identity.identity_env import PASSWORD, Env
 

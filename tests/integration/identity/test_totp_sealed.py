@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from clearguard.crypto.errors import DecryptionFailed
 from clearguard.db import transaction
 from clearguard.identity import totp
-from clearguard.identity.models import Account
+from clearguard.identity.tables import Account
 from tests.integration.identity.identity_env import PASSWORD, Env
 from tests.integration.identity.test_login_totp import enrol
 

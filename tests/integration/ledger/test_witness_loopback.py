@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard import db
 from clearguard.ledger import cosignature_verifier, open_note
 from clearguard.ledger.cosignature import CosignatureSigner
-from clearguard.ledger.models import WitnessedLog, WitnessPeer
 from clearguard.ledger.note import Ed25519Signer
 from clearguard.ledger.routes import router
 from clearguard.ledger.service import LedgerService
+from clearguard.ledger.tables import WitnessedLog, WitnessPeer
 from clearguard.ledger.witness_service import WitnessService, add_peer, submit
 from clearguard.tables import metadata
 
