@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clearguard.crypto.fields import Erased, FieldRef
 from clearguard.declarations import documents
-from clearguard.declarations.ports import Erased, FieldRef, FieldVault
+from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import (
     VERSION_KIND,
     VERSION_TABLE,

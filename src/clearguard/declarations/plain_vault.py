@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from clearguard.crypto.blind import NORMALISERS, normalise_exact
-from clearguard.declarations.ports import Erased, FieldRef
+from clearguard.crypto.fields import Erased, FieldRef
 
 
 class PlainVault:

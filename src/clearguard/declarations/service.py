@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.categories import DataCategory
 from clearguard.compliance.findings import Finding, Severity, has_errors
+from clearguard.crypto.fields import ERASED_TEXT, Erased, FieldRef
 from clearguard.db import DriverStatement, bulk_insert, utcnow
+from clearguard.declaration_model import PERSON_PARTIES, DeclarationModel
 from clearguard.declarations import documents, parties
 from clearguard.declarations.categorised import leaves as documents_leaves
 from clearguard.declarations.categorised import pointer
@@ -34,18 +36,9 @@ from clearguard.declarations.lifecycle import (
     check_amendable,
     check_transition,
 )
-from clearguard.declarations.model import PERSON_PARTIES, DeclarationModel
 from clearguard.declarations.mrn import PROCEDURE_LETTERS, make_mrn, validate_mrn
 from clearguard.declarations.parse import to_model
-from clearguard.declarations.ports import (
-    ERASED_TEXT,
-    Erased,
-    FieldRef,
-    FieldVault,
-    LedgerSink,
-    RiskAssessor,
-    RiskOutcome,
-)
+from clearguard.declarations.ports import FieldVault, LedgerSink, RiskAssessor
 from clearguard.declarations.results import (
     Actor,
     DeclarationView,
@@ -62,6 +55,7 @@ from clearguard.declarations.tables import (
 )
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 from clearguard.ledger.commitment import commit_entries, commit_entry
+from clearguard.risk.lodging import RiskOutcome
 
 LRN_RULE = "CG-LRN-001"
 NUL_RULE = "CG-SCHEMA-002"

@@ -22,13 +22,6 @@ class InvalidToken(Unauthenticated):
     title = "Token invalid or expired"
 
 
-class StepUpRequired(Unauthenticated):
-    """RFC 9470 in spirit: the session is valid but its MFA proof is too old for this action."""
-
-    slug = "step-up-required"
-    title = "Recent multi-factor authentication required"
-
-
 class TooManyAttempts(ClearGuardError):
     slug = "too-many-attempts"
     title = "Too many failed attempts"

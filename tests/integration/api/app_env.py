@@ -20,13 +20,13 @@ from clearguard.config import Settings
 from clearguard.crypto import init_keys
 from clearguard.crypto.setup import build_secret_box
 from clearguard.db import transaction
-from clearguard.declarations.ports import RiskOutcome
 from clearguard.declarations.results import Actor
 from clearguard.declarations.service import DeclarationService
 from clearguard.identity import accounts, totp
 from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
+from clearguard.risk.lodging import RiskOutcome
 from clearguard.wiring import build_services
 from tests.helpers import example
 

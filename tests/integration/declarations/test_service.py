@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.compliance.service import ComplianceService
 from clearguard.declarations.mrn import make_mrn
 from clearguard.declarations.plain_vault import PlainVault
-from clearguard.declarations.ports import RiskOutcome
 from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.samples import generate
 from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow, DeclarationVersionRow
 from clearguard.errors import IllegalTransition, InputError, NotFound, ValidationFailed
+from clearguard.risk.lodging import RiskOutcome
 from tests.helpers import example
 
 TRADER = Actor("trader-1", "trader", "test")

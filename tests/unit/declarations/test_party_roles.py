@@ -4,7 +4,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from clearguard.declarations.model import H1Declaration, H7Declaration
+from clearguard.declaration_model import H1Declaration, H7Declaration
 from clearguard.declarations.service import PARTY_ROLES
 
 
