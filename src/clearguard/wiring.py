@@ -40,9 +40,7 @@ class Services:
     identity: IdentityService
 
     def close(self) -> None:
-        close_vault = getattr(self.vault, "close", None)
-        if close_vault is not None:
-            close_vault()
+        self.vault.close()
         self.engine.dispose()
 
 

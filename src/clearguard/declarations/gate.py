@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,31 +24,15 @@ from clearguard.access.policy import (
     redact_document,
 )
 from clearguard.access.principal import Principal
+from clearguard.audit import NewAuditEvent
 from clearguard.categories import DataCategory
 from clearguard.declarations.categorised import categorise
+from clearguard.declarations.ports import AuditRecorder
 from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.service import DeclarationService
 
 # Members of a declaration response that are risk data (never shown to traders or brokers).
 RISK_KEYS = frozenset({"risk", "risk_score", "risk_reasons", "score", "reasons"})
-
-
-class AuditRecorder(Protocol):
-    def record(
-        self,
-        session: Session,
-        *,
-        actor: str,
-        role: str,
-        action: str,
-        record_type: str,
-        record_id: str | None,
-        party: str | None,
-        source: str | None,
-        justification: str | None = None,
-        outcome: str = "ok",
-        details: dict[str, Any] | None = None,
-    ) -> Any: ...
 
 
 def actor_of(principal: Principal, source: str, justification: str | None = None) -> Actor:
@@ -105,17 +89,21 @@ class DeclarationGate:
         grant = authorize_read(principal, ref, today, justification=justification, party_key=self.party_key)
         if grant.break_glass and self.audit is not None:
             with self.factory() as session, session.begin():
-                self.audit.record(
+                self.audit.record_many(
                     session,
-                    actor=principal.username,
-                    role=principal.role.value,
-                    action="declaration.break-glass",
-                    record_type="declaration",
-                    record_id=ref.mrn,
-                    party=None,
-                    source=source,
-                    justification=grant.justification,
-                    details={"break_glass": True, "office": ref.office, "officer_office": principal.office},
+                    [
+                        NewAuditEvent(
+                            actor=principal.username,
+                            role=principal.role.value,
+                            action="declaration.break-glass",
+                            record_type="declaration",
+                            record_id=ref.mrn,
+                            party=None,
+                            source=source,
+                            justification=grant.justification,
+                            details={"break_glass": True, "office": ref.office, "officer_office": principal.office},
+                        )
+                    ],
                 )
         view = grant.view
         kept_sealed: set[str] = set()

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from clearguard.audit import NewAuditEvent
+from clearguard.compliance.findings import Finding
 from clearguard.crypto.fields import Erased, FieldRef
 from clearguard.risk.lodging import RiskOutcome
 
@@ -21,6 +23,11 @@ class FieldVault(Protocol):
 
     def key_for_party(self, session: Session, party_ref: str) -> int:
         """Id of the party's data key, created (and wrapped) on first use."""
+        ...
+
+    def keys_for_parties(self, session: Session, party_refs: Sequence[str]) -> list[int]:
+        """key_for_party for many parties at once (every party of a batch), in the same order; a
+        batch's sealing then finds each key in the transaction's own map."""
         ...
 
     def seal(self, session: Session, key_id: int, ref: FieldRef, plaintext: str) -> bytes: ...
@@ -39,17 +46,60 @@ class FieldVault(Protocol):
         """Deterministic keyed index (hex) for equality search without decrypting."""
         ...
 
+    def close(self) -> None:
+        """Releases the key provider (a PKCS#11 session, cached key objects) at shutdown."""
+        ...
+
 
 class LedgerSink(Protocol):
-    def append(self, session: Session, entry: bytes) -> int:
-        """Sequence one entry inside the caller's transaction; returns its index."""
+    def append_many(self, session: Session, entries: Sequence[bytes]) -> int:
+        """Sequence the entries inside the caller's transaction, in order; returns the first index
+        (the rest follow it)."""
+        ...
+
+
+class AuditRecorder(Protocol):
+    def record_many(self, session: Session, events: Sequence[NewAuditEvent]) -> object:
+        """Audit events committed in the caller's transaction."""
         ...
 
 
 class RiskAssessor(Protocol):
     def assess_declaration(
-        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any], fresh: bool = False
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Finding], fresh: bool = False
     ) -> RiskOutcome:
         """Score a lodged declaration (before its rows are inserted, so the status is final at once).
         `fresh`: the MRN was just made, so there is no earlier decision to keep."""
         ...
+
+    def assess_declarations(
+        self,
+        session: Session,
+        items: Sequence[tuple[str, dict[str, Any], Sequence[Finding]]],
+        *,
+        fresh: bool = False,
+    ) -> list[RiskOutcome]:
+        """assess_declaration of each (MRN, payload, findings), in order, in one call: bulk lodging
+        scores a transaction's declarations at once."""
+        ...
+
+
+class OneByOne:
+    """For an assessor that scores one declaration at a time: the batch method as a loop."""
+
+    def assess_declaration(
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Finding], fresh: bool = False
+    ) -> RiskOutcome:
+        raise NotImplementedError
+
+    def assess_declarations(
+        self,
+        session: Session,
+        items: Sequence[tuple[str, dict[str, Any], Sequence[Finding]]],
+        *,
+        fresh: bool = False,
+    ) -> list[RiskOutcome]:
+        return [
+            self.assess_declaration(session, mrn=mrn, payload=payload, findings=findings, fresh=fresh)
+            for mrn, payload, findings in items
+        ]

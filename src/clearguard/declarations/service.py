@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearguard.audit import NewAuditEvent
 from clearguard.categories import DataCategory
 from clearguard.compliance.findings import Finding, Severity, has_errors
 from clearguard.crypto.fields import ERASED_TEXT, Erased, FieldRef
@@ -38,7 +39,7 @@ from clearguard.declarations.lifecycle import (
 )
 from clearguard.declarations.mrn import PROCEDURE_LETTERS, make_mrn, validate_mrn
 from clearguard.declarations.parse import to_model
-from clearguard.declarations.ports import FieldVault, LedgerSink, RiskAssessor
+from clearguard.declarations.ports import AuditRecorder, FieldVault, LedgerSink, OneByOne, RiskAssessor
 from clearguard.declarations.results import (
     Actor,
     DeclarationView,
@@ -100,13 +101,6 @@ class Validator(Protocol):
     ) -> list[Finding]: ...
 
 
-class AuditRecorder(Protocol):
-    def record_many(self, session: Session, events: Sequence[dict[str, Any]]) -> Any:
-        """Audit events (keyword sets: actor, role, action, record_type, record_id, party, source,
-        justification, details) committed in the caller's transaction."""
-        ...
-
-
 # (kind, record id, canonical bytes, salt) -> ledger entry bytes that commit to the record.
 EntryEncoder = Callable[[str, str, bytes, bytes], bytes]
 
@@ -127,13 +121,13 @@ def transition_salt_ref(mrn: str, version: int, ledger_index: int) -> FieldRef:
     return FieldRef(EVENTS_TABLE, mrn, f"salt@{ledger_index}", version)
 
 
-class ComplianceChannel:
+class ComplianceChannel(OneByOne):
     """Channel without a risk engine: review findings send a declaration to documentary control."""
 
     def assess_declaration(
-        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any], fresh: bool = False
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Finding], fresh: bool = False
     ) -> RiskOutcome:
-        review = [f for f in findings if isinstance(f, Finding) and f.severity is Severity.REVIEW]
+        review = [f for f in findings if f.severity is Severity.REVIEW]
         if review:
             return RiskOutcome("yellow", None, {"rule_hits": [f.rule_id for f in review]})
         return RiskOutcome("green", None, {})
@@ -423,23 +417,13 @@ class DeclarationService:
         return [(line, result) for line, result in zip(lines, results, strict=True) if result is not None]
 
     def _assess(self, session: Session, items: list[tuple[str, dict[str, Any], list[Finding]]]) -> list[RiskOutcome]:
-        """The channel of each new declaration: an assessor that scores a batch at once
-        (assess_declarations) is called once per transaction, any other once per declaration."""
-        many = getattr(self._risk, "assess_declarations", None)
-        if many is not None:
-            outcomes: list[RiskOutcome] = many(session, items, fresh=True)
-            return outcomes
-        return [
-            self._risk.assess_declaration(session, mrn=mrn, payload=doc, findings=findings, fresh=True)
-            for mrn, doc, findings in items
-        ]
+        """The channel of each new declaration, scored together: one assessor call per transaction."""
+        return self._risk.assess_declarations(session, items, fresh=True)
 
     def _resolve_keys(self, session: Session, refs: list[dict[str, str]]) -> None:
-        """Every party key a batch seals under, looked up in one query where the vault can
-        (keys_for_parties); sealing then finds each in the transaction's own map."""
-        many = getattr(self._vault, "keys_for_parties", None)
-        if many is not None:
-            many(session, [ref for party_refs in refs for ref in party_refs.values()])
+        """Every party key a batch seals under, looked up in one query; sealing then finds each in
+        the transaction's own map."""
+        self._vault.keys_for_parties(session, [ref for party_refs in refs for ref in party_refs.values()])
 
     def _encode_versions(self, records: list[tuple[str, bytes, bytes]]) -> list[bytes]:
         """Ledger entries of (record id, committed bytes, salt) version records."""
@@ -459,12 +443,9 @@ class DeclarationService:
             return [None] * len(entries)
         if not entries:
             return []
-        append_many = getattr(self._ledger, "append_many", None)
-        if append_many is not None:
-            # Entries of one call are sequenced together: the first index, the rest in order.
-            first = int(append_many(session, entries))
-            return list(range(first, first + len(entries)))
-        return [self._ledger.append(session, entry) for entry in entries]
+        # Entries of one call are sequenced together: the first index, the rest in order.
+        first = self._ledger.append_many(session, entries)
+        return list(range(first, first + len(entries)))
 
     def _plan_new(
         self,
@@ -694,9 +675,9 @@ class DeclarationService:
         if self._audit is None or not items:
             return
         events = [
-            dict(actor=actor.name, role=actor.role, action=action, record_type="declaration", record_id=mrn,
-                 party=self._vault.blind_index("eori", party) if party else None, source=actor.source,
-                 justification=actor.justification, details=details)
+            NewAuditEvent(actor=actor.name, role=actor.role, action=action, record_type="declaration", record_id=mrn,
+                          party=self._vault.blind_index("eori", party) if party else None, source=actor.source,
+                          justification=actor.justification, details=details)
             for actor, mrn, party, details in items
         ]  # fmt: skip
         self._audit.record_many(session, events)

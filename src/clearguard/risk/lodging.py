@@ -21,7 +21,7 @@ class ReviewFinding(Protocol):
 
     @property
     def severity(self) -> str:
-        """"error", "warning" or "review" (a str enum counts)."""
+        """One of error, warning, review (a str enum counts)."""
         ...
 
 

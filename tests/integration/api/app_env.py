@@ -20,6 +20,7 @@ from clearguard.config import Settings
 from clearguard.crypto import init_keys
 from clearguard.crypto.setup import build_secret_box
 from clearguard.db import transaction
+from clearguard.declarations.ports import OneByOne
 from clearguard.declarations.results import Actor
 from clearguard.declarations.service import DeclarationService
 from clearguard.identity import accounts, totp
@@ -47,7 +48,7 @@ PEOPLE: dict[str, tuple[Role, str | None, str | None]] = {
 }
 
 
-class Yellow:
+class Yellow(OneByOne):
     """Every declaration goes to documentary control: it stays amendable and awaits a decision."""
 
     def assess_declaration(self, session: Any, **_: Any) -> RiskOutcome:
