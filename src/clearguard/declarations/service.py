@@ -60,6 +60,7 @@ from clearguard.risk.lodging import RiskOutcome
 
 LRN_RULE = "CG-LRN-001"
 NUL_RULE = "CG-SCHEMA-002"
+OFFICE_RULE = "CG-AMEND-001"
 VERSION_KIND = "declaration.version"
 TRANSITION_KIND = "declaration.transition"
 # Core tables: the bulk paths insert through them, skipping the ORM's per-row bookkeeping.
@@ -166,6 +167,19 @@ def nul_findings(doc: dict[str, Any]) -> list[Finding]:
         for path, value in documents_leaves(doc)
         if isinstance(value, str) and "\x00" in value
     ]
+
+
+def office_changed(office: str, wanted: str) -> ValidationFailed:
+    """An amendment may not move a declaration to another office: the office routes it and its
+    officers hold it (access follows the office), so the change is refused, never half-applied."""
+    finding = Finding(
+        OFFICE_RULE,
+        Severity.ERROR,
+        "/office_of_presentation",
+        f"office_of_presentation: an amendment keeps the office of presentation ({office}), whose officers "
+        f"hold the declaration; to present the goods at {wanted}, invalidate this declaration and lodge a new one",
+    )
+    return ValidationFailed(finding.message, field=finding.pointer, extra={"findings": [finding.to_dict()]})
 
 
 def vars_of(filters: ListFilter) -> dict[str, Any]:
@@ -711,6 +725,8 @@ class DeclarationService:
                 raise ValidationFailed(
                     "lrn: an amendment keeps the declaration's type, LRN and declarant", field="/lrn"
                 )
+            if model.office_of_presentation != row.office:
+                raise office_changed(row.office, model.office_of_presentation)
             version = row.current_version + 1
             now = utcnow()
             ledger_index = self._store_version(session, row.id, mrn, version, prepared, actor, now, reason=reason)
