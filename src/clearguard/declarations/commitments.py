@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from clearguard.crypto.fields import Erased, FieldRef
 from clearguard.declarations import documents
 from clearguard.declarations.ports import FieldVault
-from clearguard.declarations.service import (
+from clearguard.declarations.record_format import (
     VERSION_KIND,
     VERSION_TABLE,
     transition_canonical,

@@ -18,6 +18,12 @@ from clearguard.crypto.fields import Erased, FieldRef
 from clearguard.risk.lodging import RiskOutcome
 
 
+class BlindIndexer(Protocol):
+    def blind_index(self, kind: str, value: str) -> str:
+        """Deterministic keyed index (hex) for equality search without decrypting."""
+        ...
+
+
 class FieldVault(Protocol):
     """Envelope encryption of protected fields, one data key per party."""
 

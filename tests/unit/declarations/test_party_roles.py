@@ -5,7 +5,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from clearguard.declaration_model import H1Declaration, H7Declaration
-from clearguard.declarations.service import PARTY_ROLES
+from clearguard.declarations.planner import PARTY_ROLES
 
 
 def is_party(annotation: Any) -> bool:
