@@ -7,6 +7,7 @@ is recorded as its own flagged audit event, committed before any data is returne
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -75,12 +76,14 @@ class DeclarationGate:
         scope: ListScope = list_scope(principal, today)
         if scope.empty:
             return None
-        values = {f: getattr(base, f) for f in base.__dataclass_fields__}
+        narrowed = base
         if scope.parties is not None:
-            values["party_eoris"] = scope.parties if base.party_eoris is None else base.party_eoris & scope.parties
+            parties = scope.parties if base.party_eoris is None else base.party_eoris & scope.parties
+            narrowed = dataclasses.replace(narrowed, party_eoris=parties)
         if scope.offices is not None:
-            values["offices"] = scope.offices if base.offices is None else base.offices & scope.offices
-        return ListFilter(**values)
+            offices = scope.offices if base.offices is None else base.offices & scope.offices
+            narrowed = dataclasses.replace(narrowed, offices=offices)
+        return narrowed
 
     def read(
         self, principal: Principal, mrn: str, today: date, *, source: str, justification: str | None = None

@@ -103,7 +103,7 @@ def party_rows(
         party = getattr(model, role)
         if party is None:
             continue
-        eori = getattr(party, "eori", None)
+        eori = party.eori
         name = party.name
         name_index = names.get(name)
         if name_index is None:

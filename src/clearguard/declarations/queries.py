@@ -8,6 +8,7 @@ writing transaction); everything else reads through the read-only session factor
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ from clearguard.errors import InputError, NotFound
 
 
 def vars_of(filters: ListFilter) -> dict[str, Any]:
-    return {name: getattr(filters, name) for name in filters.__dataclass_fields__}
+    return {f.name: getattr(filters, f.name) for f in dataclasses.fields(filters)}
 
 
 def _cursor(value: int) -> str:
