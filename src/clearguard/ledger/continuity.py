@@ -149,7 +149,13 @@ def review(state: SignedState, session: Session) -> ContinuityReview:
         else:
             problems.append(Problem(loss.start, f"{_range(loss)} were recorded lost by restore, but are not marked so"))
     integrated, _ = store.tree_state(session)
-    if last.size and integrated < last.size:
+    if last.size and integrated < last.size <= store.sequenced_size(session):
+        # Written ahead of a commit that failed: the entries are there, the next integration signs
+        # the same root again (and checks it does).
+        notes.append(
+            f"size {last.size} was signed but its checkpoint did not commit: run `clearguard ledger integrate`"
+        )
+    elif last.size and integrated < last.size:
         problems.append(
             Problem(
                 integrated,
