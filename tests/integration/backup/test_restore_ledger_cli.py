@@ -143,6 +143,9 @@ def test_restore_older_backup_never_reuses_a_signed_size(cli_env: Path, empty_da
 
     verify = run("ledger", "verify")
     assert verify.exit_code == 0, verify.output
+    audit = run("audit", "report", "--since", "2000-01-01", "--record", "restore-1")
+    assert audit.exit_code == 0, audit.output
+    assert "backup.restore.accept_loss" in audit.stdout and str(last_signed) in audit.stdout
     assert f"entries {backup_size}..{last_signed - 1} lost by restore 1" in verify.output
 
     for path in kept_receipts:  # receipts from before the backup: offline and against the log now
