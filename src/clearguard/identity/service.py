@@ -373,7 +373,8 @@ class IdentityService:
             spent = session.execute(
                 update(MfaChallenge)
                 .where(MfaChallenge.id == challenge_id, MfaChallenge.used_at.is_(None))
-                .values(used_at=now)
+                # The reservation made for this attempt is taken back: it did not fail.
+                .values(used_at=now, failures=MfaChallenge.failures - 1)
             )
             if _rowcount(spent) != 1:
                 raise InvalidToken("mfa_token unknown, used or expired: log in again")

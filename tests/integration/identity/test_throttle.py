@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.identity import totp
-from clearguard.identity.errors import InvalidCredentials, TooManyAttempts
 from clearguard.identity.clock import SystemClock
+from clearguard.identity.errors import InvalidCredentials, TooManyAttempts
 from clearguard.identity.throttle import DatabaseThrottle, RedisThrottle, Throttle
 from clearguard.identity.throttle_policy import ACCOUNT_POLICY, PAIR_POLICY, ThrottlePolicy
 from tests.helpers import secret_box
