@@ -250,8 +250,10 @@ class IdentityService:
         # The password was right: this attempt does not count; the second factor is its own attempt.
         self._refund(taken)
         token = new_token(MFA_PREFIX)
-        with self._tx() as session:
-            account = session.get(Account, account.id)
+        account_id = account.id
+
+        def open_challenge(session: Session) -> tuple[bool, tuple[str, ...]]:
+            account = session.get(Account, account_id)
             assert account is not None
             if new_hash is not None:
                 account.password_hash = new_hash
@@ -266,6 +268,9 @@ class IdentityService:
             enrolled = has_mfa(session, account)
             methods = self._methods(session, account)
             self._event(session, account, "auth.password", source)
+            return enrolled, methods
+
+        enrolled, methods = in_transaction(self.factory, open_challenge)
         return LoginStep(mfa_token=token, enrolment_required=not enrolled, methods=methods)
 
     def _methods(self, session: Session, account: Account) -> tuple[str, ...]:
