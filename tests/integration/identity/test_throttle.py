@@ -187,3 +187,17 @@ def test_service_uses_redis_when_configured(session_factory: sessionmaker[Sessio
 
     service = IdentityService(session_factory, fast_settings(redis_url=REDIS_URL), secret_box=secret_box())
     assert isinstance(service.throttle, RedisThrottle)
+
+
+def test_counters_keep_no_name_or_address_in_clear(env: Env) -> None:
+    from sqlalchemy import select
+
+    from clearguard.identity.tables import LoginFailures
+
+    env.add_user()
+    fail(env, "alice", source="10.0.0.9")
+    fail(env, "nobody-here", source="10.0.0.9")
+    with env.factory() as session:
+        keys = list(session.scalars(select(LoginFailures.key)))
+    assert len(keys) == 5  # address, two pairs, two accounts
+    assert not [k for k in keys if "alice" in k or "nobody" in k or "10.0.0.9" in k]
