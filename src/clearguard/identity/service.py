@@ -28,6 +28,7 @@ from clearguard.identity import passkeys, sessions, totp
 from clearguard.identity.accounts import has_mfa, normalize_username
 from clearguard.identity.clock import Clock, SystemClock
 from clearguard.identity.errors import (
+    Busy,
     InvalidCredentials,
     InvalidMfa,
     InvalidToken,
@@ -226,13 +227,17 @@ class IdentityService:
     def login(self, username: str, password: str, *, source: str) -> LoginStep:
         taken = self._admit(username, source)
         now = self.clock.now()
-        with self.factory() as session:
-            account = session.scalars(
-                select(Account).where(Account.username == normalize_username(username))
-            ).one_or_none()
-            usable = account is not None and not account.disabled
-            # Unknown and disabled accounts are verified against a dummy hash: same cost, same answer.
-            ok = self.passwords.verify(account.password_hash if usable and account else None, password)
+        try:
+            with self.factory() as session:
+                account = session.scalars(
+                    select(Account).where(Account.username == normalize_username(username))
+                ).one_or_none()
+                usable = account is not None and not account.disabled
+                # Unknown and disabled accounts are verified against a dummy hash: same cost, same answer.
+                ok = self.passwords.verify(account.password_hash if usable and account else None, password)
+        except Busy:
+            self._refund(taken)  # not checked: hashing capacity was used up (503, retry shortly)
+            raise
         # Parameters changed since this hash was made: rehash now that the password is known good
         # (and before the write transaction, which must stay short).
         new_hash = (

@@ -201,3 +201,19 @@ def test_counters_keep_no_name_or_address_in_clear(env: Env) -> None:
         keys = list(session.scalars(select(LoginFailures.key)))
     assert len(keys) == 5  # address, two pairs, two accounts
     assert not [k for k in keys if "alice" in k or "nobody" in k or "10.0.0.9" in k]
+
+
+def test_a_login_refused_busy_is_not_counted(env: Env) -> None:
+    from clearguard.identity.errors import Busy
+    from clearguard.identity.passwords import PasswordService
+
+    env.add_user()
+    env.service.passwords = PasswordService(env.service.passwords.params, concurrency=1, wait_seconds=0.01)
+    env.service.passwords._slots.acquire()  # hashing capacity used up: 503 before any check
+    try:
+        for _ in range(5):
+            with pytest.raises(Busy):
+                env.service.login("alice", PASSWORD, source="10.0.0.9")
+    finally:
+        env.service.passwords._slots.release()
+    assert env.service.login("alice", PASSWORD, source="10.0.0.9").mfa_token
