@@ -11,7 +11,8 @@ Which keys are counted, and why nobody can lock anyone else out (issue 13, item 
   after that source's own failure (its pair's wait is the larger of the two): a distributed guess
   slows down, and a source that has not failed is never held back by failures made elsewhere;
 - the source address across accounts (password spraying from one address) keeps its own limit;
-- a step-up inside a valid session counts against that session only.
+- a step-up inside a valid session is held back only by failures made in that session (its failures
+  also join the account's soft count, which holds back only sources that have failed themselves).
 """
 
 from __future__ import annotations
