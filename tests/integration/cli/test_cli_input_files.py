@@ -137,3 +137,15 @@ def test_the_installed_command_neither_hangs_nor_runs_out_of_memory(tmp_path: Pa
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: {path}: {BAD_FILES[bad][1]}"
+
+
+@pytest.mark.parametrize("bad", ["dev-zero", "fifo", "directory"])
+@pytest.mark.parametrize("command", [("risk", "history", "import"), ("risk", "evaluate")])
+def test_risk_commands_that_read_files_refuse_what_is_no_regular_file(
+    cli_env: Path, command: tuple[str, ...], bad: str
+) -> None:
+    make, rule = BAD_FILES[bad]
+    path = make(cli_env)
+    result = runner.invoke(app, [*command, str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == f"error: {path}: {rule}"
