@@ -183,10 +183,12 @@ def list_(
         from datetime import UTC
 
         since = since.replace(tzinfo=UTC)
-    filters = ListFilter(
-        status=status, office=office, type=type, party_eori=party, party_name=name, lrn=lrn, since=since
-    )
     with open_services() as services:
+        if party is not None:
+            party = services.compliance.check_eori(party, field="party")
+        filters = ListFilter(
+            status=status, office=office, type=type, party_eori=party, party_name=name, lrn=lrn, since=since
+        )
         page = services.declarations.list(filters, limit=limit, cursor=cursor)
     if json_output:
         print_json({"items": [s.to_dict() for s in page.items], "next_cursor": page.next_cursor})
