@@ -66,7 +66,12 @@ def open_cursor(keys: KeySource, cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (binascii.Error, ValueError):
         raise refused from None
-    if len(raw) != _SEALED_BYTES or raw[:1] != _VERSION:
+    # Only the one canonical spelling: base64 lets the last character vary in bits it ignores.
+    if (
+        len(raw) != _SEALED_BYTES
+        or raw[:1] != _VERSION
+        or base64.urlsafe_b64encode(raw).rstrip(b"=") != cursor.encode()
+    ):
         raise refused
     try:
         plain = _cipher(keys).decrypt(raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :], _AAD)
