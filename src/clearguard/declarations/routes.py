@@ -136,6 +136,7 @@ def _withheld(principal: Principal, item: dict[str, Any], *, reason_key: str | N
         item["channel"] = channel_for(principal.role, item["channel"])
     if not confidential and isinstance(item.get("document"), dict):
         item["document"].pop("lrn", None)
+        item["redacted"] = sorted({*item.get("redacted", ()), DataCategory.CONFIDENTIAL.value})
         # A finding's message quotes its field's value: keep only those on fields the view shows.
         item["findings"] = [f for f in item.get("findings", []) if _shown(principal, item["type"], f["pointer"])]
     return item
@@ -269,10 +270,7 @@ def read(
         # Declarants see what happened and why, not which officer did it (staff are data subjects too).
         events = [{k: v for k, v in e.items() if k != "actor"} for e in events]
     body["events"] = [_withheld(principal, e, reason_key="reason") for e in events]
-    _withheld(principal, body)
-    if body.get("lrn") is None and "confidential" not in body.get("redacted", ["confidential"]):
-        body["redacted"] = sorted([*body["redacted"], "confidential"])
-    return body
+    return _withheld(principal, body)
 
 
 def _utf8(header: str | None) -> str | None:
