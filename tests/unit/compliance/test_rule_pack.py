@@ -290,3 +290,15 @@ def test_the_eori_table_is_data_of_the_pack(tmp_path: Path) -> None:
         ClearGuardError, match=r"party: not an EORI number: GB EORI numbers are GB followed by 2 digits"
     ):
         service.check_eori("GB123456789000", field="party")
+
+
+def test_samples_demo_accounts_and_bench_use_eoris_the_shipped_table_accepts() -> None:
+    """The generators and fixed accounts stay valid under the per-country formats (issue 13, item 14)."""
+    from clearguard.declarations.samples import generate
+    from clearguard.identity.demo import DEMO_ACCOUNTS, DEMO_MANDATE
+
+    service = ComplianceService("default")
+    for doc in generate(400, seed=13):
+        assert not [f for f in service.validate(parse(doc)) if f.rule_id == "CG-EORI-001"], doc["declarant"]
+    for party in [p for _n, _r, p, _o in DEMO_ACCOUNTS if p] + [DEMO_MANDATE[1], "GB123456789000"]:
+        assert service.check_eori(party, field="party") == party
