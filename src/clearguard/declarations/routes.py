@@ -214,7 +214,8 @@ async def lodge(
 def list_declarations(
     request: Request,
     principal: Reader,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    # Shapes of the stored values, so nothing else (a NUL, which PostgreSQL refuses) reaches a query.
+    status: Annotated[str | None, Query(max_length=16, pattern=r"^[a-z_]+$")] = None,
     office: Annotated[str | None, Query(pattern=r"^[A-Z]{2}[A-Z0-9]{6}$")] = None,
     type: Annotated[Literal["H1", "H7"] | None, Query()] = None,
     party: Annotated[
@@ -222,7 +223,7 @@ def list_declarations(
         str | None,
         Query(min_length=3, max_length=17, pattern=r"^[A-Za-z]{2}[0-9A-Za-z]{1,15}$", description="EORI of any party"),
     ] = None,
-    lrn: Annotated[str | None, Query(max_length=22)] = None,
+    lrn: Annotated[str | None, Query(max_length=22, pattern=r"^[A-Za-z0-9._/-]+$")] = None,
     since: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,

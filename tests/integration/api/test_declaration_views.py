@@ -177,3 +177,11 @@ def test_a_party_filter_is_checked_by_the_pack_s_eori_table(real: RealApp, bad: 
     body = _problem(_list(real, "officer", party=bad), 422, "party")
     assert "(rule CG-EORI-001)" in body["detail"] and bad not in body["detail"]
     assert _list(real, "officer", party="gb123456789000").status_code == 200
+
+
+# ------------------------------------------------------------------ item 12: found by the fuzzer
+@pytest.mark.parametrize("name", ["lrn", "status"])
+def test_a_nul_in_a_text_filter_is_a_422_not_a_500(real: RealApp, name: str) -> None:
+    """PostgreSQL refuses NUL in text: `lrn=\\x00` answered 500 there; filters now take the stored
+    values' shape only."""
+    _problem(_list(real, "trader", **{name: "A\x00"}), 422, name)
