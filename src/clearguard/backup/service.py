@@ -8,17 +8,18 @@ after a backup was taken stays erased when that backup is restored.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from clearguard.backup import format as fmt
 from clearguard.backup import snapshot
-from clearguard.backup.errors import BackupCorrupt, BackupError
+from clearguard.backup.errors import BackupError
 from clearguard.db import is_sqlite
+from clearguard.user_files import open_regular
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +107,7 @@ def _verified_stream(path: Path, backup_key: bytes) -> Iterator[bytes]:
         yield from chunks
 
 
-def open_backup(path: Path) -> io.BufferedReader:
-    try:
-        return open(path, "rb")  # the caller closes it in a with-block
-    except FileNotFoundError:
-        raise BackupError(f"backup file {path} does not exist") from None
-    except IsADirectoryError:
-        raise BackupCorrupt(f"{path} is a directory, not a backup") from None
+def open_backup(path: Path) -> IO[bytes]:
+    """`path` opened for reading if it is a regular file (a FIFO would hang, a device never ends);
+    the caller closes it in a with-block."""
+    return open_regular(path)  # InputError (exit 2, one line) for anything but a regular file

@@ -149,3 +149,14 @@ def test_risk_commands_that_read_files_refuse_what_is_no_regular_file(
     result = runner.invoke(app, [*command, str(path)])
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines()[-1] == f"error: {path}: {rule}"
+
+
+@pytest.mark.parametrize("bad", ["dev-zero", "fifo", "directory"])
+@pytest.mark.parametrize("command", [("backup", "verify"), ("backup", "restore", "--yes")])
+def test_backup_commands_refuse_what_is_no_regular_file(cli_env: Path, command: tuple[str, ...], bad: str) -> None:
+    # A FIFO hung `backup verify` and `backup restore`; nothing is restored from what is no file.
+    make, rule = BAD_FILES[bad]
+    path = make(cli_env)
+    result = runner.invoke(app, [*command[:2], str(path), *command[2:]])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == f"error: {path}: {rule}"
