@@ -15,8 +15,10 @@ from clearguard import db
 from clearguard.audit.service import AuditCommitmentSource, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
+from clearguard.crypto.service import CryptoService
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments
+from clearguard.declarations.erasure import PartyErasure
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.service import IdentityService
@@ -38,6 +40,10 @@ class Services:
     risk: RiskService
     declarations: DeclarationService
     identity: IdentityService
+    # The key service behind `vault` (None when a test or benchmark passes another FieldVault), and
+    # what erases a shredded party from the declarations' indexes (registered on it as ShredListener).
+    crypto: CryptoService | None = None
+    erasure: PartyErasure | None = None
 
     def close(self) -> None:
         close_vault = getattr(self.vault, "close", None)
@@ -54,6 +60,10 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     read_factory = db.make_session_factory(engine, read_only=True)
     compliance = ComplianceService.from_settings(settings)
     vault = vault or build_crypto_service(settings)
+    crypto = vault if isinstance(vault, CryptoService) else None
+    erasure = PartyErasure(vault)
+    if crypto is not None:
+        crypto.add_shred_listener(erasure)
     ledger = LedgerService.from_settings(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
@@ -72,4 +82,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     identity = IdentityService(
         session_factory, settings, secret_box=build_secret_box(settings), events=audit, read_factory=read_factory
     )
-    return Services(settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity)
+    return Services(
+        settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
+        crypto=crypto, erasure=erasure,
+    )  # fmt: skip
