@@ -18,13 +18,14 @@ from clearguard.config import Settings
 from clearguard.crypto.service import CryptoService
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments
-from clearguard.declarations.erasure import PartyErasure
+from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.service import IdentityService
 from clearguard.ledger.commitment import commitment
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
+from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
 
 
@@ -64,11 +65,17 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     erasure = PartyErasure(vault)
     if crypto is not None:
         crypto.add_shred_listener(erasure)
+        crypto.add_shred_listener(RiskErasure(trader_index_of))
     ledger = LedgerService.from_settings(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
     ledger.add_source(DeclarationCommitments(vault, commitment, erased=LEDGER_ERASED))
-    risk = RiskService(settings, party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)))
+    risk = RiskService(
+        settings,
+        party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)),
+        vault=vault,  # the scored records (item prices) sealed under the declarant's key
+        item_owner=trader_ref_from_index,
+    )
     declarations = DeclarationService(
         session_factory,
         compliance=compliance,

@@ -28,6 +28,16 @@ ERASED_PREFIX: Final = "erased:"
 _TRADER: Final = "eori:"
 
 
+def trader_ref_from_index(eori_index: str) -> str:
+    """The party reference of a trader from the blind index of its EORI (as risk records carry it)."""
+    return _TRADER + eori_index
+
+
+def trader_index_of(party_ref: str) -> str | None:
+    """The blind index of a trader's EORI from its party reference; None for a natural person."""
+    return party_ref.removeprefix(_TRADER) if party_ref.startswith(_TRADER) else None
+
+
 class PartyErasure:
     """Satisfies clearguard.crypto.erasure.ShredListener (registered by clearguard.wiring)."""
 
@@ -50,10 +60,10 @@ class PartyErasure:
             .values(eori_index=None, name_index=None, party_ref=opaque_row)
             .execution_options(synchronize_session=False)
         )
-        if not party_ref.startswith(_TRADER):
-            return
         # A trader's reference is "eori:" + the blind index of its EORI (declarations.parties).
-        eori_index = party_ref.removeprefix(_TRADER)
+        eori_index = trader_index_of(party_ref)
+        if eori_index is None:
+            return
         session.execute(
             update(DeclarationPartyRow)
             .where(DeclarationPartyRow.eori_index == eori_index)
