@@ -351,6 +351,33 @@ def test_rolled_back_shred_destroys_nothing(
         cold.close()
 
 
+class _Refusing:
+    """A shred listener that fails, as a capability whose index clearing hits an error would."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def party_shredded(self, session: Session, party_ref: str) -> None:
+        self.calls.append(party_ref)
+        raise RuntimeError("index clearing failed")
+
+
+def test_shred_and_its_listeners_commit_together(vault: CryptoService, session_factory: sessionmaker[Session]) -> None:
+    """Item 6: the listeners run in the shred's transaction; one that fails rolls the shred back, so a
+    party is never left erased but findable (or findable-cleared but readable)."""
+    with transaction(session_factory) as session:
+        key_id = vault.key_for_party(session, GB)
+        blob = vault.seal(session, key_id, ref(), "Jane Doe")
+    listener = _Refusing()
+    vault.add_shred_listener(listener)
+    with pytest.raises(RuntimeError, match="index clearing failed"), transaction(session_factory) as session:
+        vault.shred(session, GB)
+    assert listener.calls == [GB]
+    with transaction(session_factory) as session:
+        assert vault.open(session, key_id, ref(), blob) == "Jane Doe"
+        assert session.execute(select(DataKey.wrapped).where(DataKey.id == key_id)).scalar_one() is not None
+
+
 def test_finish_shreds_after_a_crash_between_commit_and_share_destruction(
     vault: CryptoService, key_settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
