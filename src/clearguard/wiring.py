@@ -73,7 +73,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     risk = RiskService(
         settings,
         party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)),
-        vault=vault,  # the scored records (item prices) sealed under the declarant's key
+        vault=crypto,  # the scored records (item prices) sealed under the declarant's key
         item_owner=trader_ref_from_index,
     )
     declarations = DeclarationService(

@@ -28,7 +28,9 @@ OwnerOf = Callable[[str], str]
 class ItemVault(Protocol):
     """What RiskService calls on the crypto service (CryptoService satisfies it)."""
 
-    def key_for_party(self, session: Session, party_ref: str) -> int: ...
+    def keys_for_parties(self, session: Session, party_refs: Sequence[str]) -> list[int]:
+        """The data key of each party, in order (created on first use), looked up together."""
+        ...
 
     def seal_many(self, session: Session, items: Sequence[tuple[int, FieldRef, str]]) -> list[bytes]: ...
 

@@ -461,6 +461,7 @@ class RiskService:
         )
         now = self.clock()
         rows: list[dict[str, Any]] = []
+        to_seal: list[tuple[dict[str, Any], str, str]] = []  # (row, declarant id, records as JSON text)
         for k, n in enumerate(todo):
             records, extra_hits = declarations[n]
             office = records[0].office
@@ -495,24 +496,38 @@ class RiskService:
                     "items_key_id": None, "sealed_items": None,
                 }
             )  # fmt: skip
-            self._seal_items(session, rows[-1], records[0].declarant_id, texts[n])
+            to_seal.append((rows[-1], records[0].declarant_id, texts[n]))
             results[n] = Assessment(
                 reference, channel.value, decision.basis.value, decision.random, score, version, dict(reasons), now,
                 True,
             )  # fmt: skip
+        self._seal_items(session, to_seal)
         # In the caller's transaction: inserted together before it commits (or before a read of them).
         pending.add(session, rows)
         return [r for r in results if r is not None]
 
-    def _seal_items(self, session: Session, row: dict[str, Any], declarant_id: str, text: str) -> None:
-        """Seal the row's records under the declarant's key, when a vault is wired. The content hash is
-        then taken of the sealed value: one of the clear records would let anyone who can guess the
-        other values try prices until it matches."""
-        if self.vault is None or self.item_owner is None or not declarant_id:
+    def _seal_items(self, session: Session, rows: Sequence[tuple[dict[str, Any], str, str]]) -> None:
+        """Seal each row's records under its declarant's key, when a vault is wired: the keys of a whole
+        batch looked up at once (lodging resolves the same parties right after, from the transaction's
+        own map), the values sealed in one call. The content hash is then taken of the sealed value: one
+        of the clear records would let anyone who can guess the other values try prices until it
+        matches."""
+        owner = self.item_owner
+        if self.vault is None or owner is None:
             return
-        key_id = self.vault.key_for_party(session, self.item_owner(declarant_id))
-        [blob] = self.vault.seal_many(session, [(key_id, items_ref(row["declaration_ref"]), text)])
-        row.update(items=[], items_key_id=key_id, sealed_items=blob, content_hash=hashlib.sha256(blob).hexdigest())
+        sealable = [(row, declarant_id, text) for row, declarant_id, text in rows if declarant_id]
+        if not sealable:
+            return
+        keys = self.vault.keys_for_parties(session, [owner(declarant_id) for _row, declarant_id, _t in sealable])
+        blobs = self.vault.seal_many(
+            session,
+            [
+                (key_id, items_ref(row["declaration_ref"]), text)
+                for key_id, (row, _d, text) in zip(keys, sealable, strict=True)
+            ],
+        )
+        for key_id, (row, _d, _t), blob in zip(keys, sealable, blobs, strict=True):
+            row.update(items=[], items_key_id=key_id, sealed_items=blob, content_hash=hashlib.sha256(blob).hexdigest())
 
     def _same_content(self, session: Session, row: RiskAssessmentRow, content: str, text: str) -> bool:
         """Whether an earlier assessment scored these very records."""
