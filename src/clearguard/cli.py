@@ -15,7 +15,7 @@ from clearguard.declarations.commands import app as declarations_app
 from clearguard.identity.commands import users_app
 from clearguard.ledger.commands import ledger_app
 from clearguard.risk.commands import risk_app
-from clearguard.runtime import tune_gc
+from clearguard.runtime import private_files, tune_gc
 
 app = typer.Typer(
     help="ClearGuard: customs declarations and clearance, built for data security.",
@@ -88,5 +88,6 @@ def serve(
 
 
 def main() -> None:
+    private_files()
     tune_gc()
     app()

@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard import db
-from clearguard.cli_support import console, guarded, load_settings, print_json
+from clearguard.cli_support import console, guarded, load_settings, open_services, print_json
 from clearguard.config import Settings
 from clearguard.risk.errors import RiskInputError
 from clearguard.risk.kcs import ParseResult, RejectedRow, iter_kcs
@@ -239,10 +239,10 @@ def outcome(
     json_output: JsonOpt = False,
 ) -> None:
     """Record a control outcome; the declaration's items join the history for the next `risk train`."""
-    settings = load_settings()
     officer = f"cli:{getpass.getuser()}"
-    with _sessions(settings) as factory, db.transaction(factory) as session:
-        lines = RiskService(settings).record_outcome(
+    # From the composition root: the scored records of live declarations are sealed (crypto service).
+    with open_services() as services, db.transaction(services.session_factory) as session:
+        lines = services.risk.record_outcome(
             session,
             mrn,
             officer=officer,
@@ -346,6 +346,7 @@ def show(mrn: str, json_output: JsonOpt = False) -> None:
         f"model {data['model']}"
     )
     for c in data["reasons"].get("contributions", []):
-        console.print(f"  {c['feature']} = {c['value']}: +{c['contribution']}")
+        value = "(withheld: from the price)" if c["value"] is None else c["value"]
+        console.print(f"  {c['feature']} = {value}: +{c['contribution']}")
     for h in data["reasons"].get("rule_hits", []):
         console.print(f"  rule {h['rule']} (item {h['item']}): {h['message']}")
