@@ -4,7 +4,7 @@ The throttle now counts per (account, source) pair, per account and per address 
 those values (never the attempted name or the address in clear). The old rows are transient counters
 that the new code no longer reads; deleting them forgets at most 15 minutes of failures.
 
-Revision ID: 0004_h1
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-04 17:40:00
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0004_h1"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -4,8 +4,8 @@ under the declarant's data key)
 
 Assessments recorded before this revision keep their records in `items` until they are re-assessed.
 
-Revision ID: 0004_h5
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04 17:40:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_h5"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
