@@ -15,7 +15,7 @@ from clearguard.declarations.commands import app as declarations_app
 from clearguard.identity.commands import users_app
 from clearguard.ledger.commands import ledger_app
 from clearguard.risk.commands import risk_app
-from clearguard.runtime import tune_gc
+from clearguard.runtime import private_files, tune_gc
 
 app = typer.Typer(
     help="ClearGuard: customs declarations and clearance, built for data security.",
@@ -72,6 +72,7 @@ def serve(
     """Start the API server (uvicorn): HTTPS only (TLS 1.2 minimum) unless --insecure-http."""
     import uvicorn
 
+    from clearguard.api.middleware import access_log_config
     from clearguard.app import create_app
     from clearguard.crypto.tls import uvicorn_ssl_kwargs
 
@@ -82,10 +83,11 @@ def serve(
     console.print(f"ClearGuard on {scheme}://{host}:{port}  (health: {scheme}://{host}:{port}/health)")
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="info", proxy_headers=insecure_http,
-        server_header=False, **tls,
+        server_header=False, log_config=access_log_config(), **tls,
     )  # fmt: skip
 
 
 def main() -> None:
+    private_files()
     tune_gc()
     app()

@@ -7,6 +7,8 @@ writers queue on the busy timeout instead of failing half-way with "database is 
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -72,8 +74,8 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if is_sqlite(url):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_database_files(Path(database))
         engine = create_engine(
             url,
             echo=echo,
@@ -86,6 +88,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(
         url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json_text
     )
+
+
+def private_database_files(path: Path) -> None:
+    """The SQLite file, its -wal and -shm, readable by their owner alone: the file is created 0600
+    before SQLite opens it (SQLite gives a new -wal and -shm the database file's mode), and files made
+    0644 by an earlier version are tightened. A directory made here is 0700."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _json_text(value: Any) -> str:

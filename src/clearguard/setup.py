@@ -6,6 +6,7 @@ Safe to run again: what exists is kept (keys are never replaced, accounts never 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from importlib import resources
 
@@ -22,7 +23,9 @@ SYSTEM = Actor(name="system:init", role="system", source="init")
 
 
 def initialise(settings: Settings, *, demo: bool = True) -> Iterator[str]:
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # Everything under var/ is the operator's alone (databases, keys, models, tiles, backups).
+    settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(settings.var_dir, 0o700)
     for line in init_keys(settings):
         yield f"key: {line}"
     for line in init_tls(settings.keys_dir):

@@ -15,14 +15,19 @@ from clearguard import db
 from clearguard.audit.service import AuditCommitmentSource, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
+from clearguard.crypto.service import CryptoService
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments
+from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
+from clearguard.identity.clock import Clock
 from clearguard.identity.service import IdentityService
 from clearguard.ledger.commitment import commitment
+from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
+from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
 
 
@@ -38,13 +43,23 @@ class Services:
     risk: RiskService
     declarations: DeclarationService
     identity: IdentityService
+    # The key service behind `vault` (None when a test or benchmark passes another FieldVault), and
+    # what erases a shredded party from the declarations' indexes (registered on it as ShredListener).
+    crypto: CryptoService | None = None
+    erasure: PartyErasure | None = None
 
     def close(self) -> None:
         self.vault.close()
         self.engine.dispose()
 
+    def log_continuity(self) -> LogContinuity:
+        """What `backup restore` needs so that the log never signs a size twice across a restore."""
+        return LogContinuity(self.ledger, self.session_factory)
 
-def build_services(settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None) -> Services:
+
+def build_services(
+    settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None, clock: Clock | None = None
+) -> Services:
     """Every service, wired. The vault is the envelope-encryption service from the key provider in
     the settings (its keys must exist: `clearguard init`); tests and the benchmark may pass another."""
     engine = engine or db.make_engine(settings.database_url, echo=settings.database_echo)
@@ -52,11 +67,21 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     read_factory = db.make_session_factory(engine, read_only=True)
     compliance = ComplianceService.from_settings(settings)
     vault = vault or build_crypto_service(settings)
+    crypto = vault if isinstance(vault, CryptoService) else None
+    erasure = PartyErasure(vault)
+    if crypto is not None:
+        crypto.add_shred_listener(erasure)
+        crypto.add_shred_listener(RiskErasure(trader_index_of))
     ledger = LedgerService.from_settings(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
     ledger.add_source(DeclarationCommitments(vault, commitment, erased=LEDGER_ERASED))
-    risk = RiskService(settings, party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)))
+    risk = RiskService(
+        settings,
+        party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)),
+        vault=crypto,  # the scored records (item prices) sealed under the declarant's key
+        item_owner=trader_ref_from_index,
+    )
     declarations = DeclarationService(
         session_factory,
         compliance=compliance,
@@ -68,6 +93,14 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
         read_factory=read_factory,
     )
     identity = IdentityService(
-        session_factory, settings, secret_box=build_secret_box(settings), events=audit, read_factory=read_factory
+        session_factory,
+        settings,
+        secret_box=build_secret_box(settings),
+        events=audit,
+        read_factory=read_factory,
+        clock=clock,  # tests pass a frozen clock (TOTP steps, throttle waits)
     )
-    return Services(settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity)
+    return Services(
+        settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
+        crypto=crypto, erasure=erasure,
+    )  # fmt: skip

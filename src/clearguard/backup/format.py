@@ -21,7 +21,7 @@ import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import IO, BinaryIO, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -112,7 +112,7 @@ class BackupWriter:
         self._index += 1
 
 
-def read_header(inp: BinaryIO) -> Header:
+def read_header(inp: IO[bytes]) -> Header:
     raw = inp.read(HEADER_BYTES)
     if len(raw) != HEADER_BYTES:
         raise BackupCorrupt("not a ClearGuard backup: file too short")
@@ -124,7 +124,7 @@ def read_header(inp: BinaryIO) -> Header:
     return Header(kind, chunk_size, salt, prefix, created, kid)
 
 
-def read_backup(inp: BinaryIO, backup_key: bytes) -> tuple[Header, Iterator[bytes]]:
+def read_backup(inp: IO[bytes], backup_key: bytes) -> tuple[Header, Iterator[bytes]]:
     """The header and an iterator of verified plaintext chunks. The iterator raises BackupCorrupt at
     the first chunk that does not authenticate, on truncation and on trailing data; a consumer that
     must not act on unverified data reads it to the end first."""
@@ -134,7 +134,7 @@ def read_backup(inp: BinaryIO, backup_key: bytes) -> tuple[Header, Iterator[byte
     return header, _chunks(inp, backup_key, header)
 
 
-def _chunks(inp: BinaryIO, backup_key: bytes, header: Header) -> Iterator[bytes]:
+def _chunks(inp: IO[bytes], backup_key: bytes, header: Header) -> Iterator[bytes]:
     cipher = _file_cipher(backup_key, header.salt)
     aad = header.pack()
     index = 0

@@ -8,17 +8,18 @@ after a backup was taken stays erased when that backup is restored.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from clearguard.backup import format as fmt
 from clearguard.backup import snapshot
-from clearguard.backup.errors import BackupCorrupt, BackupError
+from clearguard.backup.errors import BackupError
 from clearguard.db import is_sqlite
+from clearguard.user_files import open_regular
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ def create_backup(
 
 def verify_backup(backup_key: bytes, path: Path) -> BackupInfo:
     """Authenticate every chunk of `path` without writing anything; BackupCorrupt otherwise."""
-    with _open(path) as handle:
+    with open_backup(path) as handle:
         header, chunks = fmt.read_backup(handle, backup_key)
         total = sum(len(chunk) for chunk in chunks)
     return BackupInfo(
@@ -87,7 +88,7 @@ def restore_backup(
         raise BackupError(f"{path} is a {info.kind} backup but the database is {expected}")
     if expected == "sqlite":
         # Read into memory while verifying again: the file could have changed since the first pass.
-        with _open(path) as handle:
+        with open_backup(path) as handle:
             _header, chunks = fmt.read_backup(handle, backup_key)
             image = b"".join(chunks)
         snapshot.sqlite_apply(database_url, image)
@@ -101,15 +102,12 @@ def restore_backup(
 def _verified_stream(path: Path, backup_key: bytes) -> Iterator[bytes]:
     # Second pass for pg_restore: still verified chunk by chunk; a failure kills pg_restore, whose
     # single transaction then rolls back.
-    with _open(path) as handle:
+    with open_backup(path) as handle:
         _header, chunks = fmt.read_backup(handle, backup_key)
         yield from chunks
 
 
-def _open(path: Path) -> io.BufferedReader:
-    try:
-        return open(path, "rb")  # the caller closes it in a with-block
-    except FileNotFoundError:
-        raise BackupError(f"backup file {path} does not exist") from None
-    except IsADirectoryError:
-        raise BackupCorrupt(f"{path} is a directory, not a backup") from None
+def open_backup(path: Path) -> IO[bytes]:
+    """`path` opened for reading if it is a regular file (a FIFO would hang, a device never ends);
+    the caller closes it in a with-block."""
+    return open_regular(path)  # InputError (exit 2, one line) for anything but a regular file

@@ -1,6 +1,7 @@
 """A small thread-safe LRU with a time limit, for unwrapped key objects.
 
-The time limit bounds how long another process's shred can be ignored by this one's cache.
+The time limit bounds how long unwrapped key material stays in memory. A shred by another process
+does not wait for it: CryptoService drops the whole cache when the shred epoch moves.
 """
 
 from __future__ import annotations

@@ -1,17 +1,31 @@
-"""`clearguard keys ...`: init, status, rotate, shred. The lead mounts `keys_app` in clearguard.cli."""
+"""`clearguard keys ...`: init, status, rotate, shred. The lead mounts `keys_app` in clearguard.cli.
+
+Status, rotate and shred get their services from the composition root (clearguard.wiring, through
+cli_support.open_services), as the server does: a shred from here runs the same shred listeners
+(the declarations' index erasure) in the same transaction as the server's would.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clearguard.cli_support import console, guarded, load_settings, print_json
+from clearguard.cli_support import console, guarded, load_settings, open_services, print_json
+from clearguard.crypto.errors import KeyUnavailable
+from clearguard.crypto.service import CryptoService
 
 keys_app = typer.Typer(help="Key-encryption keys, data keys, rotation and crypto-shredding.", no_args_is_help=True)
+
+
+def _crypto(services: Any) -> CryptoService:
+    crypto: CryptoService | None = services.crypto
+    if crypto is None:  # only a test or benchmark wires another vault
+        raise KeyUnavailable("no envelope-encryption service is configured")
+    return crypto
 
 
 def _age(created: datetime) -> str:
@@ -38,19 +52,13 @@ def keys_init() -> None:
 def keys_status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Key-encryption key versions, their ages and how many data keys each wraps."""
     from clearguard import db
-    from clearguard.crypto.setup import build_crypto_service
 
-    settings = load_settings()
-    service = build_crypto_service(settings)
-    engine = db.make_engine(settings.database_url)
-    try:
-        factory = db.make_session_factory(engine)
+    with open_services() as services:
+        service = _crypto(services)
+        factory = services.session_factory
         service.finish_shreds(factory)
         with db.transaction(factory) as session:
             status = service.status(session)
-    finally:
-        engine.dispose()
-        service.close()
     if json_output:
         print_json(
             {
@@ -95,13 +103,8 @@ def keys_status(json_output: Annotated[bool, typer.Option("--json", help="Print 
 @guarded
 def keys_rotate() -> None:
     """New KEK version, then rewrap every data key (resumes an unfinished rotation instead)."""
-    from clearguard import db
-    from clearguard.crypto.setup import build_crypto_service
-
-    settings = load_settings()
-    service = build_crypto_service(settings)
-    engine = db.make_engine(settings.database_url)
-    try:
+    with open_services() as services:
+        service = _crypto(services)
         with Progress(
             TextColumn("rewrapping data keys"),
             BarColumn(),
@@ -114,10 +117,7 @@ def keys_rotate() -> None:
             def report(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            result = service.rotate(db.make_session_factory(engine), progress=report)
-    finally:
-        engine.dispose()
-        service.close()
+            result = service.rotate(services.session_factory, progress=report)
     verb = "resumed rotation to" if result.resumed else "rotated to"
     console.print(f"{verb} KEK v{result.version}: {result.rewrapped} data keys rewrapped", soft_wrap=True)
 
@@ -139,33 +139,28 @@ def keys_shred(
     """Destroy a party's data key: its fields read as erased everywhere, old backups included.
     Irreversible."""
     from clearguard import db
-    from clearguard.crypto.setup import build_crypto_service
-    from clearguard.declarations import parties
     from clearguard.errors import InputError
 
     if (party is None) == (person is None):
         raise InputError("party: give either --party EORI or --person NAME --country CC", field="party")
     if person is not None and not country:
         raise InputError("country: --person needs --country (and --postcode when the address has one)", field="country")
-    settings = load_settings()
-    service = build_crypto_service(settings)
     label = party or person or ""
-    reference = (
-        parties.resolve(service, party) if party is not None
-        else parties.person_ref(service, person or "", postcode, country or "")
-    )  # fmt: skip
-    if not yes:
-        typer.confirm(f"Irreversibly erase every protected field of {label}?", abort=True)
-    party = reference
-    engine = db.make_engine(settings.database_url)
-    try:
-        factory = db.make_session_factory(engine)
+    with open_services() as services:
+        service = _crypto(services)
+        erasure = services.erasure
+        reference: str = (
+            erasure.trader_reference(party) if party is not None
+            else erasure.person_reference(person or "", postcode, country or "")
+        )  # fmt: skip
+        if not yes:
+            typer.confirm(f"Irreversibly erase every protected field of {label}?", abort=True)
+        factory = services.session_factory
+        # The keys, and (through the shred listeners) the party's indexes and references, in one
+        # transaction: either all of it is erased or none.
         with db.transaction(factory) as session:
-            count = service.shred(session, party)
+            count = service.shred(session, reference)
         service.finish_shreds(factory)
-    finally:
-        engine.dispose()
-        service.close()
     if count == 0:
         console.print(f"{label} has no data key: nothing to shred", soft_wrap=True)
     else:

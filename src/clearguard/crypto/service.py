@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,12 +28,13 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from clearguard.crypto import envelope
 from clearguard.crypto.blind import BlindIndexer
 from clearguard.crypto.cache import TtlLru
+from clearguard.crypto.erasure import ShredListener
 from clearguard.crypto.errors import DecryptionFailed, KeyShredded, KeyUnavailable
 from clearguard.crypto.fields import ERASED, Erased, FieldRef
 from clearguard.crypto.pending import NewKey, TransactionKeys
 from clearguard.crypto.providers import KeyProvider
 from clearguard.crypto.shares import ShareStore
-from clearguard.crypto.tables import DataKey, KekVersion
+from clearguard.crypto.tables import DataKey, KekVersion, ShredEpoch
 from clearguard.db import DriverStatement, bulk_insert, transaction, utcnow
 
 _V1: Final = bytes([envelope.FORMAT_V1])
@@ -46,6 +48,9 @@ _monotonic: Final = time.monotonic
 _TX: Final = "clearguard.crypto.transaction_keys"
 _MEMO_KINDS: Final = frozenset({"eori", "party"})
 _REGISTERED: Final = "clearguard.crypto.registered_kek"
+# (the session's transaction, the shred epoch it read): see _sync_epoch.
+_EPOCH: Final = "clearguard.crypto.shred_epoch"
+_EPOCH_ROW: Final = 1
 _VERSION_SECONDS: Final = 5.0
 # Built once: statement construction costs more than the indexed lookup itself.
 _KEY_COLUMNS: Final = (DataKey.id, DataKey.uid, DataKey.kek_version, DataKey.wrapped)
@@ -67,6 +72,8 @@ _KEYS_BY_PARTIES_SQL: Final = (
 _PLACEHOLDERS: Final = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _LOOKUP_CHUNK: Final = 500
 _KeyRow = tuple[int, str, int, bytes]
+# Once per transaction that uses keys: on the driver (see DriverStatement).
+_SHRED_EPOCH: Final = DriverStatement(select(ShredEpoch.epoch).where(ShredEpoch.id == _EPOCH_ROW))
 # Every few seconds, and first thing in each new process's first lodging: on the driver.
 _CURRENT_VERSION: Final = DriverStatement(select(func.max(KekVersion.version)))
 # Run before every commit that used a data key: on the driver (see DriverStatement).
@@ -121,7 +128,12 @@ class RotationResult:
 
 
 class CryptoService:
-    """Satisfies clearguard.declarations.ports.FieldVault. Thread-safe; one per process."""
+    """Satisfies clearguard.declarations.ports.FieldVault. Thread-safe; one per process.
+
+    Unwrapped keys are cached, and a shred committed by another process must still take effect here at
+    once: every shred moves the shred epoch (crypto_shred_epoch) in its own transaction, and the first
+    use of keys in each transaction reads it (one indexed row) and drops every cached key when it has
+    moved. A transaction that began before the shred may finish with what it had; the next one cannot."""
 
     def __init__(
         self,
@@ -147,6 +159,14 @@ class CryptoService:
         self._aad_prefix: tuple[str, str, bytes] = ("", "", b"")
         self._aad_suffixes: dict[str, tuple[int, bytes]] = {}
         self._new_prefix("", "")
+        self._epoch = -1  # the shred epoch the caches hold keys for; -1: none read yet
+        self._epoch_lock = threading.Lock()
+        self._listeners: list[ShredListener] = []
+
+    def add_shred_listener(self, listener: ShredListener) -> None:
+        """Called in every shred's transaction with the party reference (clearguard.wiring registers
+        the capabilities that keep blind indexes or references of parties)."""
+        self._listeners.append(listener)
 
     # --- FieldVault ---------------------------------------------------------------------------------
 
@@ -160,6 +180,7 @@ class CryptoService:
         else:
             tx = self._tx(session)
         # Next, a party known to this process (see _resolve): without _resolve's batch bookkeeping.
+        self._sync_epoch(session)
         index = self.party_index(party_ref)
         known = tx.parties.get(index)
         if known is None:
@@ -183,6 +204,7 @@ class CryptoService:
 
     def _resolve(self, session: Session, party_refs: Sequence[str]) -> list[int]:
         tx = self._tx(session)
+        self._sync_epoch(session)
         owner = _owner(session)
         resolved: dict[str, int] = {}  # party index -> key id
         unknown: list[str] = []
@@ -277,6 +299,7 @@ class CryptoService:
         The cipher and AAD look-ups are spelled out here and again in open_many, not called as helpers:
         a method call per value cost about 0.03 of the ratio to raw AESGCM in bench/crypto.py (measured
         side by side), and that ratio is a target of its own."""
+        self._sync_epoch(session)
         nonces = _urandom(_NONCE_BYTES * len(items))
         sealed: list[bytes] = []
         append = sealed.append
@@ -313,6 +336,7 @@ class CryptoService:
     def open_many(self, session: Session, items: Sequence[tuple[int, FieldRef, bytes]]) -> list[str | Erased]:
         """The values of one record opened in one pass (as seal_many); a value under a shredded key reads
         as ERASED, one that does not authenticate raises DecryptionFailed naming where it lives."""
+        self._sync_epoch(session)
         opened: list[str | Erased] = []
         append = opened.append
         prefix = self._aad_prefix
@@ -391,6 +415,8 @@ class CryptoService:
         tx.refs.clear()
         new = [key_id for key_id, key in tx.new.items() if key.row["party_index"] == index]
         self._mark_shredded(session, ids + new)
+        for listener in self._listeners:
+            listener.party_shredded(session, party_ref)
         return len(ids) + len(new)
 
     def shred_key(self, session: Session, key_id: int) -> bool:
@@ -636,9 +662,10 @@ class CryptoService:
             if aead is None:  # made and shredded in this transaction: its row is written shredded
                 self.shares.destroy(uid)
         dead = {key_id for key_id, _uid, _index in shredded}
-        for index, key_id in parties:
-            if key_id not in dead and key_id in self._cache:
-                self._parties.put(index, key_id)
+        if self._current(session):
+            for index, key_id in parties:
+                if key_id not in dead and key_id in self._cache:
+                    self._parties.put(index, key_id)
         for key_id, uid, party in shredded:
             # The point of no return: every copy of the wrapped key, backups included, is now dead.
             self.shares.destroy(uid)
@@ -655,6 +682,7 @@ class CryptoService:
 
     def _cipher(self, session: Session, key_id: int) -> AESGCM | None:
         """The field cipher of a data key, None when it is shredded (or its share is gone)."""
+        self._sync_epoch(session)
         tx: TransactionKeys | None = session.info.get(_TX)
         if tx is not None:
             new = tx.new.get(key_id)
@@ -685,7 +713,8 @@ class CryptoService:
             self._cache.put(key_id, _ERASED_KEY)
             return None
         aead = envelope.field_key(self._unwrap(key_id, uid, version, wrapped), share)
-        self._cache.put(key_id, aead)
+        if self._current(session):
+            self._cache.put(key_id, aead)
         return aead
 
     def _unwrap(self, key_id: int, uid: str, version: int, wrapped: bytes) -> bytes:
@@ -697,6 +726,42 @@ class CryptoService:
                 "wrong or replaced key-encryption key, or a tampered wrapped key"
             ) from None
 
+    def _sync_epoch(self, session: Session) -> None:
+        """Once per transaction: read the shred epoch, and drop every cached key (and party) if a shred
+        committed anywhere since the caches were filled. Later calls in the same transaction cost a
+        dict probe and an identity check."""
+        seen: tuple[SessionTransaction | None, int] | None = session.info.get(_EPOCH)
+        if seen is not None and seen[0] is session.get_transaction():
+            return
+        rows = _SHRED_EPOCH.rows(session)  # begins the transaction if it has not begun
+        epoch = int(rows[0][0]) if rows else 0
+        session.info[_EPOCH] = (session.get_transaction(), epoch)
+        if epoch != self._epoch:
+            # Any move, backwards too (a restored database): the caches are for another history.
+            with self._epoch_lock:
+                if epoch != self._epoch:
+                    self._cache.clear()
+                    self._parties.clear()
+                    self._epoch = epoch
+
+    def _current(self, session: Session) -> bool:
+        """Whether `session`'s transaction read the epoch the caches are at: only then may what it
+        unwrapped be cached (a transaction that began before a shred may still read the old key)."""
+        seen: tuple[SessionTransaction | None, int] | None = session.info.get(_EPOCH)
+        return seen is not None and seen[1] == self._epoch
+
+    @staticmethod
+    def _move_epoch(session: Session) -> None:
+        """epoch + 1 in the caller's transaction (the row is made on first use)."""
+        conn = session.connection()
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        statement = dialect_insert(ShredEpoch).values(id=_EPOCH_ROW, epoch=1)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[ShredEpoch.id], set_={"epoch": ShredEpoch.__table__.c.epoch + 1}
+            )
+        )
+
     def _mark_shredded(self, session: Session, key_ids: Sequence[int]) -> None:
         """Mark keys shredded in the session's transaction; their shares go when it commits."""
         if not key_ids:
@@ -704,6 +769,7 @@ class CryptoService:
         tx = self._tx(session)
         owner = _owner(session)
         now = utcnow()
+        self._move_epoch(session)
         for key_id in key_ids:
             new = tx.new.get(key_id)
             if new is not None:

@@ -1,10 +1,10 @@
-"""The crypto capability's tables: KEK versions and wrapped per-party data keys."""
+"""The crypto capability's tables: KEK versions, wrapped per-party data keys, the shred epoch."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clearguard.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -41,3 +41,14 @@ class DataKey(Base):
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_crypto_data_keys_kek_version", "kek_version"),)
+
+
+class ShredEpoch(Base):
+    """One row: a counter that every shred moves, in the shred's own transaction. Each process reads
+    it once per transaction that uses keys and drops the key material it caches when it has moved, so a
+    shred committed by any process takes effect in every other one from its next transaction."""
+
+    __tablename__ = "crypto_shred_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
+    epoch: Mapped[int] = mapped_column(BigInteger)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.categories import DataCategory
 from clearguard.crypto.fields import ERASED_TEXT, Erased
 from clearguard.declarations import documents
+from clearguard.declarations.cursors import open_cursor, seal_cursor
 from clearguard.declarations.mrn import validate_mrn
 from clearguard.declarations.parties import normalise_eori, normalise_name
 from clearguard.declarations.planner import audit_events
@@ -36,17 +37,6 @@ from clearguard.errors import InputError, NotFound
 
 def vars_of(filters: ListFilter) -> dict[str, Any]:
     return {f.name: getattr(filters, f.name) for f in dataclasses.fields(filters)}
-
-
-def _cursor(value: int) -> str:
-    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str) -> int:
-    try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (ValueError, UnicodeDecodeError):
-        raise InputError("cursor: not a cursor returned by a previous page", field="cursor") from None
 
 
 def summary_of(row: DeclarationRow, *, status: str | None = None) -> Summary:
@@ -258,7 +248,7 @@ class DeclarationQueries:
                 )
             )
         if cursor:
-            query = query.where(DeclarationRow.id < _uncursor(cursor))
+            query = query.where(DeclarationRow.id < open_cursor(self._vault, cursor))
         query = query.order_by(DeclarationRow.id.desc()).limit(limit + 1)
         with self._sf() as session, session.begin():
             rows: Sequence[DeclarationRow] = list(session.execute(query).scalars())
@@ -273,7 +263,7 @@ class DeclarationQueries:
                 )
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page([summary_of(r) for r in rows], _cursor(rows[-1].id) if more and rows else None)
+        return Page([summary_of(r) for r in rows], seal_cursor(self._vault, rows[-1].id) if more and rows else None)
 
     def count(self) -> int:
         with self._sf() as session:

@@ -22,6 +22,13 @@ class InvalidToken(Unauthenticated):
     title = "Token invalid or expired"
 
 
+class MfaAttemptsExhausted(InvalidToken):
+    """The mfa_token has had its share of wrong codes; the next attempt is refused unchecked."""
+
+    slug = "mfa-attempts-exhausted"
+    title = "Too many wrong second factors for this login"
+
+
 class TooManyAttempts(ClearGuardError):
     slug = "too-many-attempts"
     title = "Too many failed attempts"

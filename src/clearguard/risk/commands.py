@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,19 +15,22 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard import db
-from clearguard.cli_support import console, guarded, load_settings, print_json
+from clearguard.cli_support import console, guarded, load_settings, open_services, print_json
 from clearguard.config import Settings
 from clearguard.risk.errors import RiskInputError
 from clearguard.risk.kcs import ParseResult, RejectedRow, iter_kcs
 from clearguard.risk.metrics import REVENUE_DEFINITION
 from clearguard.risk.record import RiskRecord
 from clearguard.risk.service import RiskService
+from clearguard.user_files import open_regular
 
 risk_app = typer.Typer(help="Risk engine: history, models, evaluation, outcomes.", no_args_is_help=True)
 history_app = typer.Typer(help="Past declaration lines with control outcomes.", no_args_is_help=True)
 risk_app.add_typer(history_app, name="history")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+# A KCS line is a few hundred characters; a longer one is not a KCS file (and never fills memory).
+MAX_LINE_CHARS = 1 << 20
 FormatOpt = Annotated[Literal["kcs"], typer.Option("--format", help="Input format (kcs: KCS synthetic CSV).")]
 
 
@@ -45,12 +49,15 @@ def _read_kcs(file: Path, *, progress: Progress | None = None) -> ParseResult:
         total = file.stat().st_size
         result = ParseResult()
         task = progress.add_task("reading", total=total) if progress is not None else None
-        with file.open("r", encoding="utf-8", newline="") as handle:
+        # A regular file only (no /dev/zero, no FIFO), each line bounded (user_files, issue 13).
+        with io.TextIOWrapper(open_regular(file), encoding="utf-8", newline="") as handle:
             done = 0
 
             def lines() -> Iterator[str]:
                 nonlocal done
-                for line in handle:
+                while line := handle.readline(MAX_LINE_CHARS + 1):
+                    if len(line) > MAX_LINE_CHARS:
+                        raise RiskInputError(f"{file}: a line longer than {MAX_LINE_CHARS} characters", field="file")
                     done += len(line)
                     yield line
 
@@ -232,10 +239,10 @@ def outcome(
     json_output: JsonOpt = False,
 ) -> None:
     """Record a control outcome; the declaration's items join the history for the next `risk train`."""
-    settings = load_settings()
     officer = f"cli:{getpass.getuser()}"
-    with _sessions(settings) as factory, db.transaction(factory) as session:
-        lines = RiskService(settings).record_outcome(
+    # From the composition root: the scored records of live declarations are sealed (crypto service).
+    with open_services() as services, db.transaction(services.session_factory) as session:
+        lines = services.risk.record_outcome(
             session,
             mrn,
             officer=officer,
@@ -339,6 +346,7 @@ def show(mrn: str, json_output: JsonOpt = False) -> None:
         f"model {data['model']}"
     )
     for c in data["reasons"].get("contributions", []):
-        console.print(f"  {c['feature']} = {c['value']}: +{c['contribution']}")
+        value = "(withheld: from the price)" if c["value"] is None else c["value"]
+        console.print(f"  {c['feature']} = {value}: +{c['contribution']}")
     for h in data["reasons"].get("rule_hits", []):
         console.print(f"  rule {h['rule']} (item {h['item']}): {h['message']}")

@@ -59,6 +59,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"{key}_days_known" for key in NEWNESS_KEYS),
 )
 CATEGORICAL_FEATURES: tuple[str, ...] = (*CATEGORICAL, "hs_chapter")
+# Features computed from the item price (confidential): their values are never stored or shown.
+PRICE_FEATURES: frozenset[str] = frozenset({"log_item_price", "log_unit_value", "log_duty", "unit_value_z"})
 
 Vocabulary = dict[str, dict[str, int]]
 

@@ -5,8 +5,13 @@ commits with the declaration it belongs to, or not at all.
 
 Wiring (clearguard.wiring): the service satisfies the lifecycle's RiskAssessor port.
 
-    risk = RiskService(settings, party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)))
+    risk = RiskService(settings, party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)),
+                       vault=vault, item_owner=...)  # seals the scored records under the declarant's key
     DeclarationService(session_factory, ..., risk=risk)  # calls risk.assess_declaration(...) when lodging
+
+Nothing of an item's price is kept in clear: the scored records are sealed (risk.sealing), and the
+explanations leave out the values of the features computed from the price (PRICE_FEATURES), whose
+contributions still say how much they moved the score.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from clearguard.risk.errors import (
     OutcomeConflict,
     RiskError,
 )
-from clearguard.risk.features import FEATURE_NAMES
+from clearguard.risk.features import FEATURE_NAMES, PRICE_FEATURES
 from clearguard.risk.live import PartyIndex, records_from_declaration
 from clearguard.risk.lodging import ReviewFinding, RiskOutcome
 from clearguard.risk.metrics import FloatArray
@@ -48,6 +53,8 @@ from clearguard.risk.record import RiskRecord
 from clearguard.risk.registry import read_verified, write_model_file
 from clearguard.risk.rules import Rule, RuleHit, UnitValueContext, WatchlistRule, evaluate_rules
 from clearguard.risk.scorer import Scorer, dump_model, load_model
+from clearguard.risk.sealing import ItemVault, OwnerOf, open_items
+from clearguard.risk.sealing import where as items_ref
 from clearguard.risk.tables import RiskAssessmentRow, RiskHistoryRow, RiskModelRow, RiskOutcomeRow
 from clearguard.risk.training import TrainingConfig, train
 
@@ -206,14 +213,6 @@ def _identity(value: str) -> str:
     return value
 
 
-def _content_hash(records: Sequence[RiskRecord]) -> str:
-    return _json_hash([_record_json(r) for r in records])
-
-
-def _json_hash(items: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(_CONTENT.encode(items).encode()).hexdigest()
-
-
 def _row_record(row: Any) -> RiskRecord:
     return RiskRecord(
         row.declaration_ref, row.item, row.date, row.office, row.procedure, row.hs6, row.origin_country,
@@ -233,6 +232,11 @@ class RiskService:
     tax_rates: Mapping[str, float] | None = None
     rng: random.Random = field(default_factory=random.SystemRandom)
     clock: Callable[[], datetime] = utcnow
+    # The crypto service, and the party reference of a declarant id: with both, the scored records of
+    # live declarations are sealed under the declarant's key (clearguard.wiring sets them). Without,
+    # they are kept as they are: for pseudonymous history (KCS) and tests only.
+    vault: ItemVault | None = None
+    item_owner: OwnerOf | None = None
 
     def __post_init__(self) -> None:
         if self.policy is None:
@@ -411,6 +415,7 @@ class RiskService:
         the random draws taken in order, and one multi-row insert of the recorded assessments."""
         contents: list[str] = []
         items: list[list[dict[str, Any]]] = []  # the records as stored, and as their content hash covers them
+        texts: list[str] = []  # ... and as JSON text, what is sealed
         for records, _hits in declarations:
             if not records:
                 raise RiskError("assess: a declaration needs at least one item", field="items")
@@ -418,7 +423,8 @@ class RiskService:
             if any(r.declaration_ref != reference for r in records):
                 raise RiskError("assess: records of more than one declaration", field="declaration_ref")
             items.append([_record_json(r) for r in records])
-            contents.append(_json_hash(items[-1]))
+            texts.append(_CONTENT.encode(items[-1]))
+            contents.append(hashlib.sha256(texts[-1].encode()).hexdigest())
         results: list[Assessment | None] = [None] * len(declarations)
         earlier: list[Sequence[RiskAssessmentRow]] = [()] * len(declarations)
         if not fresh:  # a fresh declaration (an MRN just made) has no earlier decision to look up
@@ -430,7 +436,7 @@ class RiskService:
                     .order_by(RiskAssessmentRow.id.desc())
                 ).all()
                 for found in earlier[n]:
-                    if found.content_hash == content:
+                    if self._same_content(session, found, content, texts[n]):
                         results[n] = Assessment.from_row(found, created=False)
                         break
         todo = [n for n, found in enumerate(results) if found is None]
@@ -455,6 +461,7 @@ class RiskService:
         )
         now = self.clock()
         rows: list[dict[str, Any]] = []
+        to_seal: list[tuple[dict[str, Any], str, str]] = []  # (row, declarant id, records as JSON text)
         for k, n in enumerate(todo):
             records, extra_hits = declarations[n]
             office = records[0].office
@@ -486,15 +493,64 @@ class RiskService:
                     "declaration_ref": reference, "content_hash": contents[n], "office": office, "assessed_at": now,
                     "model_version": version, "score": score, "channel": channel.value,
                     "basis": decision.basis.value, "random": decision.random, "reasons": reasons, "items": items[n],
+                    "items_key_id": None, "sealed_items": None,
                 }
             )  # fmt: skip
+            to_seal.append((rows[-1], records[0].declarant_id, texts[n]))
             results[n] = Assessment(
                 reference, channel.value, decision.basis.value, decision.random, score, version, dict(reasons), now,
                 True,
             )  # fmt: skip
+        self._seal_items(session, to_seal)
         # In the caller's transaction: inserted together before it commits (or before a read of them).
         pending.add(session, rows)
         return [r for r in results if r is not None]
+
+    def _seal_items(self, session: Session, rows: Sequence[tuple[dict[str, Any], str, str]]) -> None:
+        """Seal each row's records under its declarant's key, when a vault is wired: the keys of a whole
+        batch looked up at once (lodging resolves the same parties right after, from the transaction's
+        own map), the values sealed in one call. The content hash is then taken of the sealed value: one
+        of the clear records would let anyone who can guess the other values try prices until it
+        matches."""
+        owner = self.item_owner
+        if self.vault is None or owner is None:
+            return
+        sealable = [(row, declarant_id, text) for row, declarant_id, text in rows if declarant_id]
+        if not sealable:
+            return
+        keys = self.vault.keys_for_parties(session, [owner(declarant_id) for _row, declarant_id, _t in sealable])
+        blobs = self.vault.seal_many(
+            session,
+            [
+                (key_id, items_ref(row["declaration_ref"]), text)
+                for key_id, (row, _d, text) in zip(keys, sealable, strict=True)
+            ],
+        )
+        for key_id, (row, _d, _t), blob in zip(keys, sealable, blobs, strict=True):
+            row.update(items=[], items_key_id=key_id, sealed_items=blob, content_hash=hashlib.sha256(blob).hexdigest())
+
+    def _same_content(self, session: Session, row: RiskAssessmentRow, content: str, text: str) -> bool:
+        """Whether an earlier assessment scored these very records."""
+        if row.sealed_items is None or row.items_key_id is None:
+            return row.content_hash == content
+        if self.vault is None:
+            return False  # cannot tell: assessed anew (never with a weaker channel)
+        return open_items(self.vault, session, row.declaration_ref, row.items_key_id, row.sealed_items) == text
+
+    def _scored_records(self, session: Session, row: RiskAssessmentRow) -> list[dict[str, Any]]:
+        """The records an assessment scored; none once the declarant's key is shredded."""
+        if row.sealed_items is None or row.items_key_id is None:
+            return list(row.items)
+        if self.vault is None:
+            raise RiskError(
+                f"{row.declaration_ref}: its scored records are sealed and no crypto service is wired",
+                field="mrn",
+            )
+        text = open_items(self.vault, session, row.declaration_ref, row.items_key_id, row.sealed_items)
+        if text is None:
+            return []
+        records: list[dict[str, Any]] = json.loads(text)
+        return records
 
     @staticmethod
     def _score_many(
@@ -527,7 +583,13 @@ class RiskService:
                 "items": [{"item": r.item, "score": round(float(s), 6)} for r, s in zip(records, scores, strict=True)],
                 "top_item": records[top].item,
                 "contributions": [
-                    {**c.to_json(), "value": scorer.describe_value(c.feature, c.value)} for c in contributions
+                    {
+                        **c.to_json(),
+                        # A value computed from the price would give the price back (with the clear mass,
+                        # rate or the model's own HS6 statistics): only its contribution is kept.
+                        "value": None if c.feature in PRICE_FEATURES else scorer.describe_value(c.feature, c.value),
+                    }
+                    for c in contributions
                 ],
             }
             out.append((score, top_share, contexts, reasons))
@@ -633,9 +695,10 @@ class RiskService:
                 "duty_recovered": duty_recovered if index == 0 else None, "selection": row.basis,
                 "recorded_at": now,
             }
-            for index, item in enumerate(row.items)
+            for index, item in enumerate(self._scored_records(session, row))
         ]  # fmt: skip
-        session.execute(insert(RiskHistoryRow), lines)
+        if lines:  # none when the declarant was erased: the outcome is kept, its records are gone
+            session.execute(insert(RiskHistoryRow), lines)
         session.flush()
         return len(lines)
 

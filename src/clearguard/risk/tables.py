@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -83,7 +83,12 @@ class RiskAssessmentRow(Base):
     basis: Mapped[str] = mapped_column(String(8))
     random: Mapped[bool] = mapped_column(Boolean)
     reasons: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)  # the risk records scored
+    # The risk records scored (they carry item prices): sealed under the declarant's data key, so that
+    # shredding it erases them; `items` then stays empty. Rows written before sealing, and assessments
+    # of pseudonymous data (no vault wired), keep them in `items`.
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    items_key_id: Mapped[int | None] = mapped_column(BigInteger)
+    sealed_items: Mapped[bytes | None] = mapped_column(LargeBinary)
     confirmed_channel: Mapped[str | None] = mapped_column(String(8))
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from clearguard.config import Settings
+from clearguard.crypto import init_keys
 from clearguard.risk import tables as risk_tables
 from clearguard.risk.commands import risk_app
 from clearguard.risk.kcs import COLUMNS
@@ -25,6 +26,7 @@ runner = CliRunner()
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     assert risk_tables.RiskModelRow.__tablename__
     clear_model_cache()
+    init_keys(Settings(var_dir=tmp_path / "var"))  # `risk outcome` gets its services from clearguard.wiring
     return {
         "CLEARGUARD_DATABASE_URL": database_url,
         "CLEARGUARD_VAR_DIR": str(tmp_path / "var"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from clearguard.compliance.findings import Finding, Severity
 from clearguard.config import Settings
 from clearguard.risk import tables as risk_tables
 from clearguard.risk.errors import AssessmentNotFound, ModelIntegrityError, OutcomeConflict, RiskError
+from clearguard.risk.features import PRICE_FEATURES
 from clearguard.risk.kcs import parse_kcs
 from clearguard.risk.policy import parse_policy
 from clearguard.risk.record import RiskRecord
@@ -128,6 +130,11 @@ def test_assess_with_a_model_explains_and_never_changes_a_recorded_decision(
     assert first.created and first.model_version == info.version and first.score is not None
     assert 0.0 <= first.reasons["top_share"] <= 1.0
     assert first.reasons["contributions"] and all(c["contribution"] > 0 for c in first.reasons["contributions"])
+    # Values computed from the price would give it back: only their contributions are kept.
+    explained = [c for d in decisions for c in d.reasons["contributions"]]
+    from_price = [c for c in explained if c["feature"] in PRICE_FEATURES]
+    assert from_price and all(c["value"] is None for c in from_price)
+    assert any(c["value"] is not None for c in explained if c["feature"] not in PRICE_FEATURES)
     assert {d.channel for d in decisions} <= {"green", "yellow", "red", "blue"}
     # re-scoring: other random draws, a new model; the recorded decisions come back unchanged
     service.rng = random.Random(999)
@@ -368,3 +375,38 @@ def test_a_savepoint_rollback_keeps_what_was_assessed_outside_it(
             service.assessment(session, "S1")
         assert service.assessment(session, "S0").declaration_ref == "S0"
     assert sorted(_refs(session_factory)) == ["S0", "S2", "S4"]
+
+
+def test_live_records_are_sealed_under_the_declarant_key(
+    session_factory: sessionmaker[Session], service: RiskService, tmp_path: Path
+) -> None:
+    """Item 5: the scored records (item prices) of a live declaration are stored sealed under its
+    declarant's key, read back for idempotence and outcomes, and gone once that key is shredded."""
+    from sqlalchemy import select
+
+    from clearguard.crypto import build_crypto_service, init_keys
+    from clearguard.declarations.erasure import trader_ref_from_index
+
+    settings = Settings(var_dir=tmp_path / "keys-var")
+    init_keys(settings)
+    vault = build_crypto_service(settings)
+    try:
+        service.vault, service.item_owner = vault, trader_ref_from_index
+        service.party_index = lambda eori: vault.blind_index("eori", eori)
+        payload = json.loads((SHARED / "examples" / "h1-import.json").read_text())
+        mrn = "26GB00000000000003"
+        with session_factory() as session, session.begin():
+            first = service.assess_declaration(session, mrn=mrn, payload=payload, findings=[], fresh=True)
+        with session_factory() as session, session.begin():
+            again = service.assess_declaration(session, mrn=mrn, payload=payload, findings=[])
+            [row] = session.scalars(select(risk_tables.RiskAssessmentRow)).all()
+        assert again.reasons == first.reasons  # the same content, recognised through the sealed records
+        assert row.items == [] and row.sealed_items is not None and b"11850" not in row.sealed_items
+        assert row.content_hash != hashlib.sha256(b"").hexdigest()
+        with session_factory() as session, session.begin():
+            vault.shred(session, trader_ref_from_index(vault.blind_index("eori", "GB123456789000")))
+        with session_factory() as session, session.begin():
+            lines = service.record_outcome(session, mrn, officer="o1", violation=True)
+        assert lines == 0  # the outcome is recorded, the erased declarant's records are not trained on
+    finally:
+        vault.close()
