@@ -46,6 +46,12 @@ class Services:
         self.engine.dispose()
 
 
+def build_ledger(settings: Settings) -> LedgerService:
+    """The ledger with its signing key, without commitment sources: enough to print its key or check
+    a receipt. build_services registers the sources on top."""
+    return LedgerService.from_settings(settings)
+
+
 def build_services(settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None) -> Services:
     """Every service, wired. The vault is the envelope-encryption service from the key provider in
     the settings (its keys must exist: `clearguard init`); tests and the benchmark may pass another."""
@@ -54,7 +60,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     read_factory = db.make_session_factory(engine, read_only=True)
     compliance = ComplianceService.from_settings(settings)
     vault = vault or build_crypto_service(settings)
-    ledger = LedgerService.from_settings(settings)
+    ledger = build_ledger(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
     ledger.add_source(DeclarationCommitments(vault, commitment, erased=LEDGER_ERASED))

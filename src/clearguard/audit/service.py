@@ -306,8 +306,8 @@ class AuditCommitmentSource:
             found[row.ledger_index] = commitment(LEDGER_KIND, row.event_id, canonical_event(row), row.salt)
         return found
 
-    def ledger_indices(self, session: Session) -> dict[int, str]:
-        rows = session.execute(
-            select(AuditEventRow.ledger_index, AuditEventRow.event_id).where(AuditEventRow.ledger_index.is_not(None))
-        )
-        return {int(idx): event_id for idx, event_id in rows}
+    def ledger_indices(self, session: Session) -> list[tuple[int | None, str]]:
+        # Every row, entered or not: the trail is written with its ledger entry, so a row without
+        # one was added by hand.
+        rows = session.execute(select(AuditEventRow.ledger_index, AuditEventRow.event_id))
+        return [(None if idx is None else int(idx), event_id) for idx, event_id in rows]

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clearguard.declarations import documents
+from clearguard.declarations.categorised import seal_plan
 from clearguard.declarations.ports import Erased, FieldRef, FieldVault
 from clearguard.declarations.service import (
     VERSION_KIND,
@@ -36,6 +37,15 @@ EVENT_KEYS = ("version", "from_status", "to_status", "actor", "role", "reason", 
 
 def _event(row: DeclarationEventRow) -> dict[str, Any]:
     return {key: getattr(row, key) for key in EVENT_KEYS}
+
+
+def _labels_match(declaration_type: str, protected: dict[str, Any]) -> bool:
+    """The category a sealed group is stored under decides which roles may open it, and it lies
+    outside the ciphertext: each group must carry the category the seal plan gives its name (a group
+    relabelled, say, personal -> trade, or one the plan does not know, is tampering). Values sealed
+    one by one ('/pointer' names, before groups existed) have no plan entry and are left as stored."""
+    plan = {group.name: group.category.value for group in seal_plan(declaration_type).groups}
+    return all(name.startswith("/") or plan.get(name) == entry[0] for name, entry in protected.items())
 
 
 class DeclarationCommitments:
@@ -84,6 +94,8 @@ class DeclarationCommitments:
         return found
 
     def _version(self, session: Session, row: DeclarationVersionRow, mrn: str, declaration_type: str) -> Any:
+        if not _labels_match(declaration_type, row.protected):
+            return UNREADABLE
         salt = self._vault.open(session, row.salt_key_id, FieldRef(VERSION_TABLE, mrn, "salt", row.version), row.salt)
         if isinstance(salt, Erased):
             return self._erased
@@ -120,18 +132,33 @@ class DeclarationCommitments:
         canonical = version_canonical(documents.canonical_json(doc), lodge_events)
         return self._commit(VERSION_KIND, f"{mrn}/{row.version}", canonical, bytes.fromhex(salt))
 
-    def ledger_indices(self, session: Session) -> dict[int, str]:
-        indices: dict[int, str] = {}
-        for index, mrn, version in session.execute(
-            select(DeclarationVersionRow.ledger_index, DeclarationRow.mrn, DeclarationVersionRow.version)
-            .join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
-            .where(DeclarationVersionRow.ledger_index.is_not(None))
+    def ledger_indices(self, session: Session) -> list[tuple[int | None, str]]:
+        """Every version and every transition. A transition of lodging has no entry of its own: it
+        must claim its declaration's first version's entry (which commits to it), or it is a row
+        that no entry covers."""
+        indices: list[tuple[int | None, str]] = []
+        first_entry: dict[int, int | None] = {}
+        for declaration_id, index, mrn, version in session.execute(
+            select(
+                DeclarationVersionRow.declaration_id,
+                DeclarationVersionRow.ledger_index,
+                DeclarationRow.mrn,
+                DeclarationVersionRow.version,
+            ).join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
         ):
-            indices[int(index)] = f"{mrn}/{version}"
-        for index, mrn in session.execute(
-            select(DeclarationEventRow.ledger_index, DeclarationRow.mrn)
-            .join(DeclarationRow, DeclarationRow.id == DeclarationEventRow.declaration_id)
-            .where(DeclarationEventRow.salt.is_not(None))
+            indices.append((None if index is None else int(index), f"{mrn}/{version}"))
+            if version == 1:
+                first_entry[declaration_id] = index
+        for declaration_id, index, mrn, own in session.execute(
+            select(
+                DeclarationEventRow.declaration_id,
+                DeclarationEventRow.ledger_index,
+                DeclarationRow.mrn,
+                DeclarationEventRow.salt.is_not(None),
+            ).join(DeclarationRow, DeclarationRow.id == DeclarationEventRow.declaration_id)
         ):
-            indices[int(index)] = mrn
+            if own:
+                indices.append((None if index is None else int(index), mrn))
+            elif index is None or first_entry.get(declaration_id) != index:
+                indices.append((None, f"{mrn} (a transition no entry covers)"))
         return indices

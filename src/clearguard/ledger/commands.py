@@ -11,11 +11,18 @@ from typing import Annotated
 import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from clearguard import db
-from clearguard.cli_support import console, err_console, fail, guarded, load_settings, print_json
+from clearguard.cli_support import (
+    console,
+    err_console,
+    fail,
+    guarded,
+    load_settings,
+    open_ledger,
+    open_services,
+    print_json,
+)
 from clearguard.config import Settings
 from clearguard.ledger.errors import LedgerError
 from clearguard.ledger.note import ed25519_verifier
@@ -33,23 +40,16 @@ ledger_app.add_typer(witness_app, name="witness")
 @dataclass
 class LedgerContext:
     settings: Settings
-    engine: Engine
     factory: sessionmaker[Session]
     ledger: LedgerService
 
 
 @contextmanager
 def ledger_context() -> Iterator[LedgerContext]:
-    settings = load_settings()
-    engine = db.make_engine(settings.database_url, echo=settings.database_echo)
-    ledger = LedgerService.from_settings(settings)
-    from clearguard.audit.service import AuditCommitmentSource
-
-    ledger.add_source(AuditCommitmentSource())
-    try:
-        yield LedgerContext(settings, engine, db.make_session_factory(engine), ledger)
-    finally:
-        engine.dispose()
+    """The ledger as the composition root wires it (every commitment source registered), so the CLI
+    verifies exactly what the server verifies."""
+    with open_services() as services:
+        yield LedgerContext(services.settings, services.session_factory, services.ledger)
 
 
 @contextmanager
@@ -68,8 +68,7 @@ def progress_bar(label: str) -> Iterator[ProgressFn]:
 @guarded
 def key() -> None:
     """Print the log's verifier key (name+hex8+base64), for tlog-tiles clients."""
-    settings = load_settings()
-    typer.echo(LedgerService.from_settings(settings).vkey())
+    typer.echo(open_ledger().vkey())
 
 
 @ledger_app.command("integrate")
@@ -124,7 +123,7 @@ def verify(
     for problem in report.problems[:20]:
         err_console.print(f"  {problem}", markup=False)
     first = report.first_divergent_index
-    where = f"first divergent entry: {first}" if first is not None else "checkpoints disagree"
+    where = f"first divergent entry: {first}" if first is not None else "rows or checkpoints disagree (see above)"
     raise fail(f"ledger verification failed ({len(report.problems)} problems); {where}", 1)
 
 
@@ -144,7 +143,7 @@ def verify_receipt_cmd(
 ) -> None:
     """Check a receipt offline: the checkpoint's signature, then the entry's inclusion proof."""
     parsed = loads_receipt(file.read_bytes())
-    verifier = ed25519_verifier(key) if key else LedgerService.from_settings(load_settings()).verifier
+    verifier = ed25519_verifier(key) if key else open_ledger().verifier
     signed = verify_receipt(parsed, [verifier])
     console.print(f"ok: entry {parsed.index} is in {signed.checkpoint.origin} at size {signed.checkpoint.size}")
 

@@ -32,8 +32,9 @@ class CommitmentSource(Protocol):
         salt, or ERASED. Indices absent from the answer have no row: the record was deleted."""
         ...
 
-    def ledger_indices(self, session: Session) -> dict[int, str]:
-        """ledger index -> record id for every row the capability holds; catches inserted rows."""
+    def ledger_indices(self, session: Session) -> Sequence[tuple[int | None, str]]:
+        """(ledger index, record id) of every row the capability holds, None for a row that has no
+        entry: catches inserted rows, rows that claim another row's entry and rows never entered."""
         ...
 
 

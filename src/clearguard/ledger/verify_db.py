@@ -159,7 +159,14 @@ def _check_sources(
                     continue
                 elif value != entry.commitment:
                     problems.append(Problem(idx, f"{entry.kind} {entry.record_id}: its row was altered"))
-        for index, record_id in source.ledger_indices(session).items():
+        claimed: set[int] = set()
+        for index, record_id in source.ledger_indices(session):
+            if index is None:
+                problems.append(Problem(None, f"{source.kind} {record_id}: row has no ledger entry"))
+                continue
             entered = by_index.get(index)
-            if entered is None or entered.record_id != record_id or not _matches(source.kind, entered.kind):
+            if index in claimed:
+                problems.append(Problem(index, f"{source.kind} {record_id}: a second row claims this entry"))
+            elif entered is None or entered.record_id != record_id or not _matches(source.kind, entered.kind):
                 problems.append(Problem(index, f"{source.kind} {record_id}: row not entered at this index"))
+            claimed.add(index)

@@ -1,0 +1,444 @@
+"""`clearguard ledger verify` as an operator runs it, against rows edited by hand.
+
+One database per kind is seeded through the CLI (init, import of generated declarations, officer
+decisions, an amendment, two checkpoints); each case works on a copy of it (SQLite: a file copy;
+PostgreSQL: CREATE DATABASE ... TEMPLATE), tampers with raw SQL as an operator with database access
+would, and runs `ledger verify`: exit 1, and the first divergent entry is named.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, create_engine, make_url, text
+from typer.testing import CliRunner
+
+from clearguard.cli import app
+from clearguard.declarations.samples import generate
+from tests.conftest import POSTGRES_URL_VAR
+from tests.helpers import example
+
+runner = CliRunner()
+LEDGER_TABLES = ("ledger_sequence", "ledger_entries", "ledger_tiles", "ledger_tree", "ledger_checkpoints")
+
+
+def cli(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def ok(*args: str) -> Any:
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def controlled(lrn: str) -> dict[str, Any]:
+    doc = example("h1-import.json")
+    doc["lrn"] = lrn
+    doc["items"][0]["origin_country"] = "KP"  # a risk rule sends every DPRK origin to control
+    return doc
+
+
+@dataclass
+class Seeded:
+    """A seeded database and what the cases need to know about it."""
+
+    url: str
+    var_dir: Path
+    policy: Path
+    checkpoint_a: int  # the size of the older checkpoint the log is rolled back to
+    held: str  # MRN of a declaration an officer holds, then releases
+    amended: str  # MRN of a controlled declaration with a second version
+
+
+def _quiet_policy(tmp: Path) -> Path:
+    # No random control budget: only rules send a declaration to control, so channels are fixed.
+    policy = (resources.files("clearguard.risk") / "policy.yaml").read_text()
+    quiet = policy.replace(
+        "default: {red: 0.02, yellow: 0.05, blue: 0.03}", "default: {red: 0.0, yellow: 0.0, blue: 0.0}"
+    )
+    assert quiet != policy
+    path = tmp / "policy.yaml"
+    path.write_text(quiet)
+    return path
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, url: str, var_dir: Path, policy: Path) -> None:
+    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
+    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(var_dir))
+    monkeypatch.setenv("CLEARGUARD_RISK_POLICY_FILE", str(policy))
+
+
+def _seed(tmp: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Seeded:
+    var_dir, policy = tmp / "var", _quiet_policy(tmp)
+    _use(monkeypatch, url, var_dir, policy)
+    ok("init", "--no-demo")
+    first = tmp / "first.jsonl"
+    docs = [*generate(4, seed=7), controlled("LRN-KP-HELD"), controlled("LRN-KP-AMEND")]
+    first.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    ok("declarations", "import", str(first))
+    listed = json.loads(ok("declarations", "list", "--status", "under_control", "--json").stdout)["items"]
+    by_lrn = {item["lrn"]: item["mrn"] for item in listed}
+    held, amended = by_lrn["LRN-KP-HELD"], by_lrn["LRN-KP-AMEND"]
+    ok("declarations", "decide", held, "hold", "--reason", "laboratory sample taken")
+    ok("ledger", "integrate")
+    with _connect(url) as conn:
+        checkpoint_a = int(conn.execute(text("SELECT max(size) FROM ledger_checkpoints")).scalar_one())
+        for table in LEDGER_TABLES:
+            conn.execute(text(f"CREATE TABLE snap_{table} AS SELECT * FROM {table}"))
+    # After checkpoint A: one more lodging, the release of the held one, an amendment.
+    second = tmp / "second.jsonl"
+    second.write_text(json.dumps(generate(1, seed=11)[0]) + "\n")
+    ok("declarations", "import", str(second))
+    ok("declarations", "decide", held, "release", "--reason", "laboratory result conforms")
+    amendment = controlled("LRN-KP-AMEND")
+    amendment["items"][0]["description"] = "amended description of the goods"
+    (tmp / "amend.json").write_text(json.dumps(amendment))
+    ok("declarations", "amend", amended, str(tmp / "amend.json"), "--reason", "description corrected")
+    ok("ledger", "integrate")
+    verified = ok("ledger", "verify")
+    assert verified.stdout.startswith("ok:"), verified.output
+    return Seeded(url, var_dir, policy, checkpoint_a, held, amended)
+
+
+def _connect(url: str) -> Any:
+    engine = create_engine(url)
+
+    class _Conn:
+        def __enter__(self) -> Connection:
+            self.conn = engine.connect()
+            self.tx = self.conn.begin()
+            return self.conn
+
+        def __exit__(self, *exc: object) -> None:
+            if exc[0] is None:
+                self.tx.commit()
+            self.conn.close()
+            engine.dispose()
+
+    return _Conn()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    monkeypatch = pytest.MonkeyPatch()
+    tmp = tmp_path_factory.mktemp(f"seed-{request.param}")
+    try:
+        if request.param == "sqlite":
+            yield _seed(tmp, f"sqlite:///{tmp / 'template.db'}", monkeypatch)
+            return
+        base = os.environ.get(POSTGRES_URL_VAR)
+        if not base:
+            pytest.skip(f"{POSTGRES_URL_VAR} not set")
+        name = f"h2tpl_{uuid.uuid4().hex[:10]}"
+        _admin(base, f'CREATE DATABASE "{name}"')
+        try:
+            yield _seed(tmp, make_url(base).set(database=name).render_as_string(hide_password=False), monkeypatch)
+        finally:
+            _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        monkeypatch.undo()
+
+
+def _admin(base: str, statement: str) -> None:
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.fixture
+def case_url(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private copy of the seeded database, with the CLI's environment pointing at it."""
+    url = make_url(seeded.url)
+    if url.get_backend_name() == "sqlite":
+        copy = tmp_path / "case.db"
+        source, target = sqlite3.connect(str(url.database)), sqlite3.connect(copy)
+        source.backup(target)
+        source.close()
+        target.close()
+        case = f"sqlite:///{copy}"
+        _use(monkeypatch, case, seeded.var_dir, seeded.policy)
+        yield case
+        return
+    base = os.environ[POSTGRES_URL_VAR]
+    name = f"h2case_{uuid.uuid4().hex[:10]}"
+    _admin(base, f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+    case = url.set(database=name).render_as_string(hide_password=False)
+    _use(monkeypatch, case, seeded.var_dir, seeded.policy)
+    try:
+        yield case
+    finally:
+        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- what a case tampers with -------------------------------------------------------------------
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """A JSON column value as the bound parameter `v` (see _jcast)."""
+    return {"v": json.dumps(value)}
+
+
+def _jcast(conn: Connection) -> str:
+    return "CAST(:v AS JSONB)" if conn.dialect.name == "postgresql" else ":v"
+
+
+def _flip(blob: bytes) -> bytes:
+    return bytes([blob[0] ^ 1]) + blob[1:]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One table whose rows the ledger commits to: how to find the row a case attacks (committed
+    after checkpoint A, so rolling the log back is visible too), a second row to swap it with,
+    and the raw SQL of each edit."""
+
+    table: str
+    pick: Callable[[Connection, Seeded], tuple[int, int]]  # (row id, ledger index)
+    other: Callable[[Connection, Seeded, int], tuple[int, int]]  # another row of the table
+    edit_clear: Callable[[Connection, int], None]
+    edit_sealed: Callable[[Connection, int], None]
+    insert: Callable[[Connection, int], int | None]  # the forged row's ledger index
+
+
+def _one(conn: Connection, sql: str, **params: Any) -> tuple[int, int]:
+    row = conn.execute(text(sql), params).one()
+    return int(row[0]), int(row[1])
+
+
+def _version_pick(conn: Connection, s: Seeded) -> tuple[int, int]:
+    return _one(
+        conn,
+        "SELECT v.id, v.ledger_index FROM declaration_versions v JOIN declarations d ON d.id = v.declaration_id"
+        " WHERE d.mrn = :mrn AND v.version = 2",
+        mrn=s.amended,
+    )
+
+
+def _version_other(conn: Connection, s: Seeded, not_id: int) -> tuple[int, int]:
+    return _one(conn, "SELECT id, ledger_index FROM declaration_versions WHERE id <> :i ORDER BY id LIMIT 1", i=not_id)
+
+
+def _version_clear(conn: Connection, row_id: int) -> None:
+    clear = conn.execute(text("SELECT clear_doc FROM declaration_versions WHERE id = :i"), {"i": row_id}).scalar_one()
+    clear = json.loads(clear) if isinstance(clear, str) else clear
+    clear["office_of_presentation"] = "GB000085"
+    conn.execute(
+        text(f"UPDATE declaration_versions SET clear_doc = {_jcast(conn)} WHERE id = :i"),
+        _json(clear) | {"i": row_id},
+    )
+
+
+def _version_sealed(conn: Connection, row_id: int) -> None:
+    salt = conn.execute(text("SELECT salt FROM declaration_versions WHERE id = :i"), {"i": row_id}).scalar_one()
+    conn.execute(
+        text("UPDATE declaration_versions SET salt = :s WHERE id = :i"), {"s": _flip(bytes(salt)), "i": row_id}
+    )
+
+
+def _copy_row(conn: Connection, table: str, row_id: int, changes: dict[str, Any]) -> None:
+    """INSERT a copy of a row (a new id) with some columns changed: a forged row."""
+    row = dict(conn.execute(text(f"SELECT * FROM {table} WHERE id = :i"), {"i": row_id}).mappings().one())
+    row.pop("id")
+    row.update(changes)
+    columns = ", ".join(row)
+    values = ", ".join(
+        (f"CAST(:{c} AS JSONB)" if conn.dialect.name == "postgresql" else f":{c}")
+        if isinstance(v, dict | list)
+        else f":{c}"
+        for c, v in row.items()
+    )
+    params = {c: json.dumps(v) if isinstance(v, dict | list) else v for c, v in row.items()}
+    conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), params)
+
+
+def _version_insert(conn: Connection, row_id: int) -> int | None:
+    # A forged version 3 claiming the amendment's ledger entry.
+    _copy_row(conn, "declaration_versions", row_id, {"version": 3})
+    return _index_of(conn, "declaration_versions", row_id)
+
+
+def _index_of(conn: Connection, table: str, row_id: int) -> int:
+    return int(conn.execute(text(f"SELECT ledger_index FROM {table} WHERE id = :i"), {"i": row_id}).scalar_one())
+
+
+def _groups_clear(conn: Connection, row_id: int) -> None:
+    protected = conn.execute(
+        text("SELECT protected FROM declaration_versions WHERE id = :i"), {"i": row_id}
+    ).scalar_one()
+    protected = json.loads(protected) if isinstance(protected, str) else protected
+    # Relabel a personal group as trade data: the label decides which roles may read it.
+    name = next(n for n, entry in protected.items() if entry[0] == "personal")
+    protected[name][0] = "trade"
+    conn.execute(
+        text(f"UPDATE declaration_versions SET protected = {_jcast(conn)} WHERE id = :i"),
+        _json(protected) | {"i": row_id},
+    )
+
+
+def _groups_sealed(conn: Connection, row_id: int) -> None:
+    protected = conn.execute(
+        text("SELECT protected FROM declaration_versions WHERE id = :i"), {"i": row_id}
+    ).scalar_one()
+    protected = json.loads(protected) if isinstance(protected, str) else protected
+    name = sorted(protected)[0]
+    blob = base64_flip(protected[name][2])
+    protected[name][2] = blob
+    conn.execute(
+        text(f"UPDATE declaration_versions SET protected = {_jcast(conn)} WHERE id = :i"),
+        _json(protected) | {"i": row_id},
+    )
+
+
+def base64_flip(encoded: str) -> str:
+    return base64.b64encode(_flip(base64.b64decode(encoded))).decode()
+
+
+def _groups_insert(conn: Connection, row_id: int) -> int | None:
+    # A forged extra group added to the version's sealed map.
+    protected = conn.execute(
+        text("SELECT protected FROM declaration_versions WHERE id = :i"), {"i": row_id}
+    ).scalar_one()
+    protected = json.loads(protected) if isinstance(protected, str) else protected
+    name = sorted(protected)[0]
+    protected[name + "x"] = list(protected[name])
+    conn.execute(
+        text(f"UPDATE declaration_versions SET protected = {_jcast(conn)} WHERE id = :i"),
+        _json(protected) | {"i": row_id},
+    )
+    return _index_of(conn, "declaration_versions", row_id)
+
+
+def _event_pick(conn: Connection, s: Seeded) -> tuple[int, int]:
+    return _one(
+        conn,
+        "SELECT e.id, e.ledger_index FROM declaration_events e JOIN declarations d ON d.id = e.declaration_id"
+        " WHERE d.mrn = :mrn AND e.to_status = 'released'",
+        mrn=s.held,
+    )
+
+
+def _event_other(conn: Connection, s: Seeded, not_id: int) -> tuple[int, int]:
+    return _one(
+        conn,
+        "SELECT e.id, e.ledger_index FROM declaration_events e JOIN declarations d ON d.id = e.declaration_id"
+        " WHERE d.mrn = :mrn AND e.to_status = 'held'",
+        mrn=s.held,
+    )
+
+
+def _event_clear(conn: Connection, row_id: int) -> None:
+    conn.execute(
+        text("UPDATE declaration_events SET to_status = 'rejected', reason = 'goods seized' WHERE id = :i"),
+        {"i": row_id},
+    )
+
+
+def _event_sealed(conn: Connection, row_id: int) -> None:
+    salt = conn.execute(text("SELECT salt FROM declaration_events WHERE id = :i"), {"i": row_id}).scalar_one()
+    conn.execute(text("UPDATE declaration_events SET salt = :s WHERE id = :i"), {"s": _flip(bytes(salt)), "i": row_id})
+
+
+def _event_insert(conn: Connection, row_id: int) -> int | None:
+    # A second "released" transition claiming the genuine one's entry.
+    _copy_row(conn, "declaration_events", row_id, {"reason": "released on a forged order"})
+    return _index_of(conn, "declaration_events", row_id)
+
+
+def _audit_pick(conn: Connection, s: Seeded) -> tuple[int, int]:
+    return _one(conn, "SELECT id, ledger_index FROM audit_events ORDER BY ledger_index DESC LIMIT 1")
+
+
+def _audit_other(conn: Connection, s: Seeded, not_id: int) -> tuple[int, int]:
+    return _one(
+        conn, "SELECT id, ledger_index FROM audit_events WHERE id <> :i ORDER BY ledger_index LIMIT 1", i=not_id
+    )
+
+
+def _audit_clear(conn: Connection, row_id: int) -> None:
+    conn.execute(text("UPDATE audit_events SET actor = 'somebody-else' WHERE id = :i"), {"i": row_id})
+
+
+def _audit_sealed(conn: Connection, row_id: int) -> None:
+    salt = conn.execute(text("SELECT salt FROM audit_events WHERE id = :i"), {"i": row_id}).scalar_one()
+    conn.execute(text("UPDATE audit_events SET salt = :s WHERE id = :i"), {"s": _flip(bytes(salt)), "i": row_id})
+
+
+def _audit_insert(conn: Connection, row_id: int) -> int | None:
+    # Audit rows claim distinct entries (a unique index): the forgery has none.
+    _copy_row(conn, "audit_events", row_id, {"event_id": uuid.uuid4().hex, "actor": "forger", "ledger_index": None})
+    return None
+
+
+TARGETS = {
+    "versions": Target(
+        "declaration_versions", _version_pick, _version_other, _version_clear, _version_sealed, _version_insert
+    ),
+    "sealed-groups": Target(
+        "declaration_versions", _version_pick, _version_other, _groups_clear, _groups_sealed, _groups_insert
+    ),
+    "transitions": Target("declaration_events", _event_pick, _event_other, _event_clear, _event_sealed, _event_insert),
+    "audit-events": Target("audit_events", _audit_pick, _audit_other, _audit_clear, _audit_sealed, _audit_insert),
+}
+TAMPERS = ("edit-clear", "edit-sealed", "delete", "insert", "swap", "truncate-tail", "rollback")
+
+
+def _swap(conn: Connection, table: str, a: tuple[int, int], b: tuple[int, int]) -> None:
+    """Swap which ledger entry two rows claim (their order in the log)."""
+    conn.execute(text(f"UPDATE {table} SET ledger_index = -1 WHERE id = :i"), {"i": a[0]})
+    conn.execute(text(f"UPDATE {table} SET ledger_index = :x WHERE id = :i"), {"x": a[1], "i": b[0]})
+    conn.execute(text(f"UPDATE {table} SET ledger_index = :x WHERE id = :i"), {"x": b[1], "i": a[0]})
+
+
+def _rollback(conn: Connection) -> None:
+    """Put the ledger's own tables back as they were at checkpoint A: a consistent, older log."""
+    for table in LEDGER_TABLES:
+        conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text(f"INSERT INTO {table} SELECT * FROM snap_{table}"))
+
+
+@pytest.mark.parametrize("tamper", TAMPERS)
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_tampering_is_named_by_ledger_verify(seeded: Seeded, case_url: str, target: str, tamper: str) -> None:
+    spec = TARGETS[target]
+    with _connect(case_url) as conn:
+        row_id, index = spec.pick(conn, seeded)
+        expected: int | None = index
+        if tamper == "edit-clear":
+            spec.edit_clear(conn, row_id)
+        elif tamper == "edit-sealed":
+            spec.edit_sealed(conn, row_id)
+        elif tamper == "delete":
+            conn.execute(text(f"DELETE FROM {spec.table} WHERE id = :i"), {"i": row_id})
+        elif tamper == "insert":
+            forged = spec.insert(conn, row_id)
+            if forged is None:  # a row with no entry at all: named by its record, no entry diverges
+                expected = None
+        elif tamper == "swap":
+            other = spec.other(conn, seeded, row_id)
+            _swap(conn, spec.table, (row_id, index), other)
+            expected = min(index, other[1])
+        elif tamper == "truncate-tail":
+            conn.execute(text("DELETE FROM ledger_entries WHERE idx >= :i"), {"i": index})
+        else:
+            _rollback(conn)
+            expected = seeded.checkpoint_a
+            assert index >= expected
+    result = cli("ledger", "verify")
+    assert result.exit_code == 1, result.output
+    if expected is None:
+        assert "row has no ledger entry" in result.output, result.output
+        return
+    assert f"first divergent entry: {expected}" in result.output, result.output
+    assert f"entry {index}:" in result.output, result.output
