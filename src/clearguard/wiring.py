@@ -16,11 +16,10 @@ from clearguard.audit.service import AuditCommitmentSource, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
-from clearguard.declarations.commitments import DeclarationCommitments
+from clearguard.declarations.commitments import DeclarationCommitments, DeclarationEntries
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.service import IdentityService
-from clearguard.ledger.commitment import commitment
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
 from clearguard.risk.service import RiskService
@@ -63,8 +62,9 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
     ledger = build_ledger(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
-    ledger.add_source(DeclarationCommitments(vault, commitment, erased=LEDGER_ERASED))
     risk = RiskService(settings, party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)))
+    entries = DeclarationEntries(ledger.record_ids)
+    ledger.add_source(DeclarationCommitments(vault, entries, erased=LEDGER_ERASED, risk=risk))
     declarations = DeclarationService(
         session_factory,
         compliance=compliance,
@@ -72,6 +72,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
         ledger=ledger,
         audit=audit,
         risk=risk,
+        entry_encoder=entries,
         receipts=lambda index: ledger.receipt_now(session_factory, index).to_json(),
         read_factory=read_factory,
     )

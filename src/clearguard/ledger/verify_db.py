@@ -150,7 +150,7 @@ def _check_sources(
         entries = [(idx, e) for idx, e in decoded if _matches(source.kind, e.kind)]
         for start in range(0, len(entries), 1000):
             part = entries[start : start + 1000]
-            found = source.recompute(session, [(idx, e.record_id) for idx, e in part])
+            found = source.recompute(session, part)
             for idx, entry in part:
                 value = found.get(idx)
                 if value is None:
@@ -160,13 +160,18 @@ def _check_sources(
                 elif value != entry.commitment:
                     problems.append(Problem(idx, f"{entry.kind} {entry.record_id}: its row was altered"))
         claimed: set[int] = set()
-        for index, record_id in source.ledger_indices(session):
+        for index, name, record_id in source.ledger_indices(session):
             if index is None:
-                problems.append(Problem(None, f"{source.kind} {record_id}: row has no ledger entry"))
+                problems.append(Problem(None, f"{source.kind} {name}: row has no ledger entry"))
                 continue
             entered = by_index.get(index)
             if index in claimed:
-                problems.append(Problem(index, f"{source.kind} {record_id}: a second row claims this entry"))
-            elif entered is None or entered.record_id != record_id or not _matches(source.kind, entered.kind):
-                problems.append(Problem(index, f"{source.kind} {record_id}: row not entered at this index"))
+                problems.append(Problem(index, f"{source.kind} {name}: a second row claims this entry"))
+            elif (
+                entered is None
+                or not _matches(source.kind, entered.kind)
+                or (record_id is not None and entered.record_id != record_id)
+            ):
+                problems.append(Problem(index, f"{source.kind} {name}: row not entered at this index"))
             claimed.add(index)
+        problems.extend(Problem(index, message) for index, message in source.consistency(session))
