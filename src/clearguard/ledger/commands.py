@@ -24,6 +24,7 @@ from clearguard.cli_support import (
     print_json,
 )
 from clearguard.config import Settings
+from clearguard.ledger.commitment import decode_entry
 from clearguard.ledger.errors import LedgerError
 from clearguard.ledger.note import ed25519_verifier
 from clearguard.ledger.receipt import loads_receipt, verify_receipt
@@ -140,12 +141,23 @@ def receipt(index: Annotated[int, typer.Argument(min=0)]) -> None:
 def verify_receipt_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="receipt JSON")],
     key: Annotated[str | None, typer.Option("--key", help="log verifier key; default: this log's")] = None,
+    record_id: Annotated[
+        str | None, typer.Option("--record-id", help="the opaque record id the entry must carry (from the lodging)")
+    ] = None,
 ) -> None:
-    """Check a receipt offline: the checkpoint's signature, then the entry's inclusion proof."""
+    """Check a receipt offline: the checkpoint's signature, then the entry's inclusion proof, and
+    with --record-id that the included entry is the record's (public entries carry opaque ids)."""
     parsed = loads_receipt(file.read_bytes())
     verifier = ed25519_verifier(key) if key else open_ledger().verifier
     signed = verify_receipt(parsed, [verifier])
-    console.print(f"ok: entry {parsed.index} is in {signed.checkpoint.origin} at size {signed.checkpoint.size}")
+    try:
+        entered: str | None = decode_entry(parsed.entry).record_id
+    except LedgerError:  # an entry of another format: it has no record id
+        entered = None
+    if record_id is not None and entered != record_id:
+        raise fail(f"record_id: the receipt's entry is record {entered}, not {record_id}", 1)
+    record = f" (record {entered})" if entered else ""
+    console.print(f"ok: entry {parsed.index}{record} is in {signed.checkpoint.origin} at size {signed.checkpoint.size}")
 
 
 @witness_app.command("add-log")

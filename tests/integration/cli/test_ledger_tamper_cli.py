@@ -2,8 +2,9 @@
 
 One database per kind is seeded through the CLI (init, import of generated declarations, officer
 decisions, an amendment, two checkpoints); each case works on a copy of it (SQLite: a file copy;
-PostgreSQL: CREATE DATABASE ... TEMPLATE), tampers with raw SQL as an operator with database access
-would, and runs `ledger verify`: exit 1, and the first divergent entry is named.
+PostgreSQL: the seeded schema, restored after each case), tampers with raw SQL as an operator with
+database access would, and runs `ledger verify`: exit 1, and the first divergent entry is named.
+Then the state checks of issue 13 item 2 and the public face of the log (item 7).
 """
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ from tests.conftest import POSTGRES_URL_VAR
 from tests.helpers import example
 
 runner = CliRunner()
+# Every table a case edits (parents before children): PostgreSQL cases restore them afterwards.
+TOUCHED = (
+    "declarations",
+    "declaration_versions",
+    "declaration_parties",
+    "declaration_events",
+    "audit_events",
+    "risk_assessments",
+    "ledger_sequence",
+    "ledger_entries",
+    "ledger_tiles",
+    "ledger_tree",
+    "ledger_checkpoints",
+)
 LEDGER_TABLES = ("ledger_sequence", "ledger_entries", "ledger_tiles", "ledger_tree", "ledger_checkpoints")
 
 
@@ -59,6 +74,8 @@ class Seeded:
     checkpoint_a: int  # the size of the older checkpoint the log is rolled back to
     held: str  # MRN of a declaration an officer holds, then releases
     amended: str  # MRN of a controlled declaration with a second version
+    holding: str  # MRN of a declaration an officer holds (and still does)
+    green: str  # MRN of a declaration released at lodging
 
 
 def _quiet_policy(tmp: Path) -> Path:
@@ -84,13 +101,15 @@ def _seed(tmp: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Seeded:
     _use(monkeypatch, url, var_dir, policy)
     ok("init", "--no-demo")
     first = tmp / "first.jsonl"
-    docs = [*generate(4, seed=7), controlled("LRN-KP-HELD"), controlled("LRN-KP-AMEND")]
+    docs = [*generate(4, seed=7), controlled("LRN-KP-HELD"), controlled("LRN-KP-AMEND"), controlled("LRN-KP-HOLD")]
     first.write_text("".join(json.dumps(d) + "\n" for d in docs))
     ok("declarations", "import", str(first))
     listed = json.loads(ok("declarations", "list", "--status", "under_control", "--json").stdout)["items"]
     by_lrn = {item["lrn"]: item["mrn"] for item in listed}
-    held, amended = by_lrn["LRN-KP-HELD"], by_lrn["LRN-KP-AMEND"]
+    held, amended, holding = by_lrn["LRN-KP-HELD"], by_lrn["LRN-KP-AMEND"], by_lrn["LRN-KP-HOLD"]
     ok("declarations", "decide", held, "hold", "--reason", "laboratory sample taken")
+    ok("declarations", "decide", holding, "hold", "--reason", "documents missing")
+    released = json.loads(ok("declarations", "list", "--status", "released", "--json").stdout)["items"]
     ok("ledger", "integrate")
     with _connect(url) as conn:
         checkpoint_a = int(conn.execute(text("SELECT max(size) FROM ledger_checkpoints")).scalar_one())
@@ -103,12 +122,16 @@ def _seed(tmp: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Seeded:
     ok("declarations", "decide", held, "release", "--reason", "laboratory result conforms")
     amendment = controlled("LRN-KP-AMEND")
     amendment["items"][0]["description"] = "amended description of the goods"
+    amendment["items"][0]["net_mass_kg"] = "170.000"  # a scored value: the amendment is assessed anew
     (tmp / "amend.json").write_text(json.dumps(amendment))
     ok("declarations", "amend", amended, str(tmp / "amend.json"), "--reason", "description corrected")
     ok("ledger", "integrate")
     verified = ok("ledger", "verify")
     assert verified.stdout.startswith("ok:"), verified.output
-    return Seeded(url, var_dir, policy, checkpoint_a, held, amended)
+    with _connect(url) as conn:
+        for table in TOUCHED:
+            conn.execute(text(f"CREATE TABLE pristine_{table} AS SELECT * FROM {table}"))
+    return Seeded(url, var_dir, policy, checkpoint_a, held, amended, holding, released[0]["mrn"])
 
 
 def _connect(url: str) -> Any:
@@ -140,26 +163,35 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         base = os.environ.get(POSTGRES_URL_VAR)
         if not base:
             pytest.skip(f"{POSTGRES_URL_VAR} not set")
-        name = f"h2tpl_{uuid.uuid4().hex[:10]}"
-        _admin(base, f'CREATE DATABASE "{name}"')
+        schema = f"h2tpl_{uuid.uuid4().hex[:10]}"
+        _admin(base, f'CREATE SCHEMA "{schema}"')
         try:
-            yield _seed(tmp, make_url(base).set(database=name).render_as_string(hide_password=False), monkeypatch)
+            yield _seed(tmp, _in_schema(base, schema), monkeypatch)
         finally:
-            _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _admin(base, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         monkeypatch.undo()
 
 
-def _admin(base: str, statement: str) -> None:
+def _admin(base: str, *statements: str) -> None:
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(statement))
+        for statement in statements:
+            conn.execute(text(statement))
     engine.dispose()
+
+
+def _in_schema(base: str, schema: str) -> str:
+    """The URL of one schema of the test database (as tests/conftest.py gives the CLI)."""
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture
 def case_url(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A private copy of the seeded database, with the CLI's environment pointing at it."""
+    """The seeded database for one case, with the CLI's environment pointing at it: a private copy
+    on SQLite; on PostgreSQL the seeded schema itself, put back afterwards from a pristine copy of
+    every table a case may touch (a database per case, CREATE DATABASE ... TEMPLATE, costs a
+    checkpoint at each drop: seconds per case on a loaded machine)."""
     url = make_url(seeded.url)
     if url.get_backend_name() == "sqlite":
         copy = tmp_path / "case.db"
@@ -171,15 +203,15 @@ def case_url(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         _use(monkeypatch, case, seeded.var_dir, seeded.policy)
         yield case
         return
-    base = os.environ[POSTGRES_URL_VAR]
-    name = f"h2case_{uuid.uuid4().hex[:10]}"
-    _admin(base, f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
-    case = url.set(database=name).render_as_string(hide_password=False)
-    _use(monkeypatch, case, seeded.var_dir, seeded.policy)
+    _use(monkeypatch, seeded.url, seeded.var_dir, seeded.policy)
     try:
-        yield case
+        yield seeded.url
     finally:
-        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with _connect(seeded.url) as conn:
+            for table in reversed(TOUCHED):
+                conn.execute(text(f"DELETE FROM {table}"))
+            for table in TOUCHED:
+                conn.execute(text(f"INSERT INTO {table} SELECT * FROM pristine_{table}"))
 
 
 # --- what a case tampers with -------------------------------------------------------------------
@@ -210,6 +242,9 @@ class Target:
     edit_clear: Callable[[Connection, int], None]
     edit_sealed: Callable[[Connection, int], None]
     insert: Callable[[Connection, int], int | None]  # the forged row's ledger index
+    # What the report says of a forged row that claims no entry.
+    unentered: str = "row has no ledger entry"
+    swap: Callable[[Connection, str, tuple[int, int], tuple[int, int]], None] | None = None
 
 
 def _one(conn: Connection, sql: str, **params: Any) -> tuple[int, int]:
@@ -381,7 +416,66 @@ def _audit_insert(conn: Connection, row_id: int) -> int | None:
     return None
 
 
+def _risk_pick(conn: Connection, s: Seeded) -> tuple[int, int]:
+    """The amendment's risk assessment (its version's entry commits to it)."""
+    return _risk_of(conn, s.amended, 2)
+
+
+def _risk_of(conn: Connection, mrn: str, version: int) -> tuple[int, int]:
+    row_id = conn.execute(
+        text("SELECT max(id) FROM risk_assessments WHERE declaration_ref = :m"), {"m": mrn}
+    ).scalar_one()
+    index = conn.execute(
+        text(
+            "SELECT v.ledger_index FROM declaration_versions v JOIN declarations d ON d.id = v.declaration_id"
+            " WHERE d.mrn = :m AND v.version = :v"
+        ),
+        {"m": mrn, "v": version},
+    ).scalar_one()
+    return int(row_id), int(index)
+
+
+def _risk_other(conn: Connection, s: Seeded, not_id: int) -> tuple[int, int]:
+    return _risk_of(conn, s.green, 1)  # a green decision, to swap with a controlled one
+
+
+def _risk_clear(conn: Connection, row_id: int) -> None:
+    conn.execute(text("UPDATE risk_assessments SET channel = 'green', basis = 'rules' WHERE id = :i"), {"i": row_id})
+
+
+def _risk_insert(conn: Connection, row_id: int) -> int | None:
+    # A later, milder decision for the same declaration, as if re-assessed.
+    _copy_row(conn, "risk_assessments", row_id, {"channel": "green", "score": 0.01})
+    return None
+
+
+def _risk_swap(conn: Connection, _table: str, a: tuple[int, int], b: tuple[int, int]) -> None:
+    """Swap which declaration two recorded decisions belong to."""
+    refs = {
+        i: conn.execute(text("SELECT declaration_ref FROM risk_assessments WHERE id = :i"), {"i": i}).scalar_one()
+        for i in (a[0], b[0])
+    }
+    for mine, theirs in ((a[0], b[0]), (b[0], a[0])):
+        conn.execute(
+            text("UPDATE risk_assessments SET declaration_ref = :r WHERE id = :i"), {"r": refs[theirs], "i": mine}
+        )
+
+
+def _no_sealed_bytes(conn: Connection, row_id: int) -> None:
+    raise AssertionError("risk assessments hold no sealed bytes")
+
+
 TARGETS = {
+    "risk-decisions": Target(
+        "risk_assessments",
+        _risk_pick,
+        _risk_other,
+        _risk_clear,
+        _no_sealed_bytes,
+        _risk_insert,
+        unentered="is not committed",
+        swap=_risk_swap,
+    ),
     "versions": Target(
         "declaration_versions", _version_pick, _version_other, _version_clear, _version_sealed, _version_insert
     ),
@@ -408,8 +502,11 @@ def _rollback(conn: Connection) -> None:
         conn.execute(text(f"INSERT INTO {table} SELECT * FROM snap_{table}"))
 
 
-@pytest.mark.parametrize("tamper", TAMPERS)
-@pytest.mark.parametrize("target", sorted(TARGETS))
+# Risk assessments hold no sealed bytes (nothing of theirs is encrypted), so that edit does not apply.
+CASES = [(t, k) for t in sorted(TARGETS) for k in TAMPERS if (t, k) != ("risk-decisions", "edit-sealed")]
+
+
+@pytest.mark.parametrize(("target", "tamper"), CASES)
 def test_tampering_is_named_by_ledger_verify(seeded: Seeded, case_url: str, target: str, tamper: str) -> None:
     spec = TARGETS[target]
     with _connect(case_url) as conn:
@@ -427,7 +524,7 @@ def test_tampering_is_named_by_ledger_verify(seeded: Seeded, case_url: str, targ
                 expected = None
         elif tamper == "swap":
             other = spec.other(conn, seeded, row_id)
-            _swap(conn, spec.table, (row_id, index), other)
+            (spec.swap or _swap)(conn, spec.table, (row_id, index), other)
             expected = min(index, other[1])
         elif tamper == "truncate-tail":
             conn.execute(text("DELETE FROM ledger_entries WHERE idx >= :i"), {"i": index})
@@ -438,7 +535,107 @@ def test_tampering_is_named_by_ledger_verify(seeded: Seeded, case_url: str, targ
     result = cli("ledger", "verify")
     assert result.exit_code == 1, result.output
     if expected is None:
-        assert "row has no ledger entry" in result.output, result.output
+        assert spec.unentered in result.output, result.output
         return
     assert f"first divergent entry: {expected}" in result.output, result.output
     assert f"entry {index}:" in result.output, result.output
+
+
+# --- item 2: current state against committed history --------------------------------------------
+
+
+def _verify_fails(*needles: str) -> str:
+    result = cli("ledger", "verify")
+    assert result.exit_code == 1, result.output
+    flat = " ".join(result.output.split())  # the console wraps long lines
+    for needle in needles:
+        assert needle in flat, result.output
+    return flat
+
+
+def test_a_held_declaration_set_released_by_hand_is_named(seeded: Seeded, case_url: str) -> None:
+    with _connect(case_url) as conn:
+        conn.execute(
+            text("UPDATE declarations SET status = 'released', channel = 'green', office = 'GB000085' WHERE mrn = :m"),
+            {"m": seeded.holding},
+        )
+    _verify_fails(
+        f"{seeded.holding} (last committed entry",
+        "status released, its last committed transition says held",
+        "channel green, its committed history says yellow",
+        "office GB000085, its committed version says",
+    )
+
+
+def test_a_deleted_risk_assessment_is_named(seeded: Seeded, case_url: str) -> None:
+    with _connect(case_url) as conn:
+        conn.execute(text("DELETE FROM risk_assessments WHERE declaration_ref = :m"), {"m": seeded.holding})
+    _verify_fails(f"{seeded.holding} (last committed entry", "its risk assessment is missing", "its row was altered")
+
+
+def test_a_declaration_with_no_history_is_named(seeded: Seeded, case_url: str) -> None:
+    with _connect(case_url) as conn:
+        _copy_row(
+            conn,
+            "declarations",
+            int(conn.execute(text("SELECT id FROM declarations WHERE mrn = :m"), {"m": seeded.green}).scalar_one()),
+            {"mrn": "26GB00000000000001", "lrn": "FORGED-1"},
+        )
+    _verify_fails("26GB00000000000001: a declaration with no committed version")
+
+
+def test_a_committed_declaration_with_no_rows_is_named(seeded: Seeded, case_url: str) -> None:
+    with _connect(case_url) as conn:
+        declaration_id = conn.execute(text("SELECT id FROM declarations WHERE mrn = :m"), {"m": seeded.green})
+        declaration_id = declaration_id.scalar_one()
+        index = conn.execute(
+            text("SELECT ledger_index FROM declaration_versions WHERE declaration_id = :d"), {"d": declaration_id}
+        ).scalar_one()
+        for table in ("declaration_events", "declaration_parties", "declaration_versions"):
+            conn.execute(text(f"DELETE FROM {table} WHERE declaration_id = :d"), {"d": declaration_id})
+        conn.execute(text("DELETE FROM declarations WHERE id = :d"), {"d": declaration_id})
+        conn.execute(text("DELETE FROM risk_assessments WHERE declaration_ref = :m"), {"m": seeded.green})
+    _verify_fails(f"first divergent entry: {index}", "its row is missing")
+
+
+# --- item 7: what the public log shows ----------------------------------------------------------
+
+
+def test_the_published_log_shows_no_mrn_and_one_kind_for_declarations(
+    seeded: Seeded, case_url: str, tmp_path: Path
+) -> None:
+    ok("ledger", "publish", str(tmp_path / "pub"))
+    bundles = b"".join(p.read_bytes() for p in (tmp_path / "pub").rglob("*") if "entries" in p.parts and p.is_file())
+    with _connect(case_url) as conn:
+        mrns = [m for (m,) in conn.execute(text("SELECT mrn FROM declarations"))]
+        entries = [bytes(d) for (d,) in conn.execute(text("SELECT data FROM ledger_entries ORDER BY idx"))]
+    assert mrns and entries and bundles
+    for mrn in mrns:
+        assert mrn.encode() not in bundles
+    kinds = {e.split(b"\n")[1] for e in entries}
+    assert kinds == {b"declaration.event", b"audit.event"}, kinds
+    ids = [e.split(b"\n")[2] for e in entries if e.split(b"\n")[1] == b"declaration.event"]
+    assert len(ids) == len(set(ids))  # one id per entry: a declaration's entries cannot be counted
+    assert all(len(i) == 32 for i in ids)
+
+
+def test_a_receipt_proves_the_declarants_entry(seeded: Seeded, case_url: str, tmp_path: Path) -> None:
+    """The declarant gets the MRN and a receipt whose entry carries the record's opaque id; the
+    receipt proves that entry is in the signed log, and that it is the record with that id."""
+    doc = controlled("LRN-RECEIPT")
+    lodged = json.loads(ok("declarations", "lodge", str(_write(tmp_path / "d.json", doc)), "--json").stdout)
+    receipt = lodged["receipt"]
+    entry = base64.b64decode(receipt["entry"]).decode()
+    _header, kind, record_id, _commitment, _end = entry.split("\n")
+    assert kind == "declaration.event" and lodged["mrn"] not in entry
+    path = _write(tmp_path / "receipt.json", receipt)
+    checked = ok("ledger", "verify-receipt", str(path), "--record-id", record_id)
+    assert f"record {record_id}" in checked.stdout
+    other = cli("ledger", "verify-receipt", str(path), "--record-id", "0" * 32)
+    assert other.exit_code == 1 and "not 00000000" in " ".join(other.output.split())
+    assert ok("ledger", "verify").stdout.startswith("ok:")
+
+
+def _write(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data))
+    return path
