@@ -87,3 +87,10 @@ def open_ledger() -> Any:
     from clearguard.wiring import build_ledger
 
     return build_ledger(load_settings())
+
+
+def open_witness() -> Any:
+    """This instance's witness, from the composition root."""
+    from clearguard.wiring import build_witness
+
+    return build_witness(load_settings())

@@ -22,6 +22,7 @@ from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.service import IdentityService
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
+from clearguard.ledger.witness_service import WitnessService
 from clearguard.risk.service import RiskService
 
 
@@ -49,6 +50,11 @@ def build_ledger(settings: Settings) -> LedgerService:
     """The ledger with its signing key, without commitment sources: enough to print its key or check
     a receipt. build_services registers the sources on top."""
     return LedgerService.from_settings(settings)
+
+
+def build_witness(settings: Settings) -> WitnessService:
+    """This instance's witness (cosigning other logs), with its key."""
+    return WitnessService.from_settings(settings)
 
 
 def build_services(settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None) -> Services:

@@ -18,9 +18,9 @@ from clearguard.cli_support import (
     err_console,
     fail,
     guarded,
-    load_settings,
     open_ledger,
     open_services,
+    open_witness,
     print_json,
 )
 from clearguard.config import Settings
@@ -31,7 +31,7 @@ from clearguard.ledger.receipt import loads_receipt, verify_receipt
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.tiles_dir import publish, verify_tiles_dir
 from clearguard.ledger.verification import Progress as ProgressFn
-from clearguard.ledger.witness_service import WitnessService, add_peer, submit
+from clearguard.ledger.witness_service import add_peer, submit
 
 ledger_app = typer.Typer(help="Tamper-evident ledger: checkpoints, tiles, receipts, witnesses.", no_args_is_help=True)
 witness_app = typer.Typer(help="Witnessing: cosign other logs, get ours cosigned.", no_args_is_help=True)
@@ -169,7 +169,7 @@ def add_log(
 ) -> None:
     """Start cosigning another log's checkpoints."""
     with ledger_context() as ctx, ctx.factory() as session, session.begin():
-        WitnessService.from_settings(ctx.settings).add_log(session, origin, vkey, url)
+        open_witness().add_log(session, origin, vkey, url)
     console.print(f"witnessing {origin}")
 
 
@@ -177,7 +177,7 @@ def add_log(
 @guarded
 def witness_key() -> None:
     """Print this instance's cosigner verifier key."""
-    typer.echo(WitnessService.from_settings(load_settings()).vkey())
+    typer.echo(open_witness().vkey())
 
 
 @witness_app.command("add-peer")
