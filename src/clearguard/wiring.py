@@ -20,6 +20,7 @@ from clearguard.declarations.commitments import DeclarationCommitments, Declarat
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.service import IdentityService
+from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
 from clearguard.ledger.witness_service import WitnessService
@@ -44,6 +45,10 @@ class Services:
         if close_vault is not None:
             close_vault()
         self.engine.dispose()
+
+    def log_continuity(self) -> LogContinuity:
+        """What `backup restore` needs so that the log never signs a size twice across a restore."""
+        return LogContinuity(self.ledger, self.session_factory)
 
 
 def build_ledger(settings: Settings) -> LedgerService:

@@ -50,34 +50,81 @@ def backup_verify(file: Path) -> None:
 def backup_restore(
     file: Path,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    accept_loss: Annotated[
+        bool,
+        typer.Option(
+            "--accept-loss",
+            help="restore a backup older than the last signed ledger checkpoint: the signed entries it lacks "
+            "are recorded as lost by restore and the log continues past the last signed size",
+        ),
+    ] = False,
 ) -> None:
     """Verify the whole file, then replace the database's content with it. Parties shredded since the
-    backup was taken stay erased."""
-    from clearguard import db
+    backup was taken stay erased. A backup that lacks ledger entries the log has signed is refused
+    unless --accept-loss is given (the loss is recorded in the ledger and the audit trail)."""
+    import getpass
+
+    from clearguard.backup.contents import backup_integer
+    from clearguard.backup.errors import RestoreRefused
     from clearguard.backup.service import restore_backup, verify_backup
-    from clearguard.crypto.setup import build_crypto_service, load_backup_key
+    from clearguard.cli_support import open_services
+    from clearguard.crypto.setup import load_backup_key
 
     settings = load_settings()
     key = load_backup_key(settings)
     info = verify_backup(key, file)  # before asking: a bad file is refused without a prompt
-    if not yes:
-        typer.confirm(f"Replace the database with the backup taken {info.created:%Y-%m-%d %H:%M:%S} UTC?", abort=True)
-    service = build_crypto_service(settings)
-    engine = db.make_engine(settings.database_url)
-    try:
-        factory = db.make_session_factory(engine)
+    with open_services() as services:
+        continuity = services.log_continuity()
+        table, column = continuity.sequence_location
+        plan = continuity.plan(backup_integer(key, file, table, column) or 0)
+        lost = plan.lost
+        if lost is not None and not accept_loss:
+            raise RestoreRefused(
+                f"backup holds ledger entries up to {lost[0]} but the log has signed {lost[1]}: restoring it "
+                f"would lose {lost[1] - lost[0]} signed entries and hand their indices out again; pass "
+                "--accept-loss to restore it anyway (the loss is recorded)"
+            )
+        if not yes:
+            question = f"Replace the database with the backup taken {info.created:%Y-%m-%d %H:%M:%S} UTC?"
+            if lost is not None:
+                question += f" Ledger entries {lost[0]}..{lost[1] - 1} will be recorded as lost."
+            typer.confirm(question, abort=True)
+        vault, factory = services.vault, services.session_factory
         marked: list[int] = []
+        resumed: list[object] = []
 
-        def settle_keys() -> None:
+        def record(session: object, record_id: str, lost_range: tuple[int, int]) -> None:
+            services.audit.record(
+                session,
+                actor=f"cli:{getpass.getuser()}",
+                role="system",
+                action="backup.restore.accept_loss",
+                record_type="ledger",
+                record_id=record_id,
+                party=None,
+                source="cli",
+                details={
+                    "lost_from": lost_range[0],
+                    "lost_to": lost_range[1],
+                    "backup_created": info.created.isoformat(),
+                },
+            )
+
+        def after_apply() -> None:
+            services.engine.dispose()  # connections opened before the restore may hold the old schema
             # Keys shredded since the backup was taken: their shares are gone, say so in the database.
-            marked.append(service.reconcile(factory))
-            service.finish_shreds(factory)
+            marked.append(vault.reconcile(factory))
+            vault.finish_shreds(factory)
+            resumed.append(continuity.resume(plan, backup_created=info.created.isoformat(), record=record))
 
-        restore_backup(settings.database_url, key, file, after=settle_keys)
-    finally:
-        engine.dispose()
-        service.close()
+        restore_backup(settings.database_url, key, file, after=after_apply)
     console.print(
         f"restored {file}; {marked[0] if marked else 0} data keys shredded since the backup stay erased",
         soft_wrap=True,
     )
+    if lost is not None:
+        size = getattr(resumed[0], "signed_size", None) if resumed else None
+        console.print(
+            f"ledger: entries {lost[0]}..{lost[1] - 1} recorded as lost by restore; the log continues at size {size}",
+            soft_wrap=True,
+        )

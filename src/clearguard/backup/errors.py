@@ -22,3 +22,13 @@ class BackupCorrupt(BackupError):
     title = "Backup does not verify"
     status = 422
     exit_code = 2
+
+
+class RestoreRefused(BackupError):
+    """The restore would lose what must not be lost unasked (ledger entries the log has signed):
+    nothing was restored."""
+
+    slug = "restore-refused"
+    title = "Restore refused"
+    status = 409
+    exit_code = 2

@@ -68,7 +68,7 @@ def create_backup(
 
 def verify_backup(backup_key: bytes, path: Path) -> BackupInfo:
     """Authenticate every chunk of `path` without writing anything; BackupCorrupt otherwise."""
-    with _open(path) as handle:
+    with open_backup(path) as handle:
         header, chunks = fmt.read_backup(handle, backup_key)
         total = sum(len(chunk) for chunk in chunks)
     return BackupInfo(
@@ -87,7 +87,7 @@ def restore_backup(
         raise BackupError(f"{path} is a {info.kind} backup but the database is {expected}")
     if expected == "sqlite":
         # Read into memory while verifying again: the file could have changed since the first pass.
-        with _open(path) as handle:
+        with open_backup(path) as handle:
             _header, chunks = fmt.read_backup(handle, backup_key)
             image = b"".join(chunks)
         snapshot.sqlite_apply(database_url, image)
@@ -101,12 +101,12 @@ def restore_backup(
 def _verified_stream(path: Path, backup_key: bytes) -> Iterator[bytes]:
     # Second pass for pg_restore: still verified chunk by chunk; a failure kills pg_restore, whose
     # single transaction then rolls back.
-    with _open(path) as handle:
+    with open_backup(path) as handle:
         _header, chunks = fmt.read_backup(handle, backup_key)
         yield from chunks
 
 
-def _open(path: Path) -> io.BufferedReader:
+def open_backup(path: Path) -> io.BufferedReader:
     try:
         return open(path, "rb")  # the caller closes it in a with-block
     except FileNotFoundError:

@@ -219,7 +219,7 @@ def read(
 
 @router.get("/{mrn}/receipt")
 def receipt(
-    request: Request, principal: Reader, mrn: MrnPath, version: Annotated[int | None, Query(ge=1)] = None
+    request: Request, principal: Reader, mrn: MrnPath, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
 ) -> dict[str, Any]:
     """The signed ledger receipt of a declaration version (current by default): entry index, signed
     checkpoint and inclusion proof; check it offline with the log's key (`clearguard ledger key`)."""

@@ -11,7 +11,8 @@ from clearguard.ledger.errors import NoteError
 from clearguard.ledger.hashing import HASH_SIZE
 from clearguard.ledger.note import OpenedNote, Signer, Verifier, b64decode_strict, open_note, sign_note
 
-_SIZE = re.compile(r"0|[1-9][0-9]*")
+# At most 20 digits: 2**64 - 1 has 20, and int() of thousands of digits raises ValueError.
+_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if not origin:
         raise NoteError("checkpoint: empty origin line")
     if not _SIZE.fullmatch(size_line):
-        raise NoteError("checkpoint: tree size must be a decimal without leading zeros")
+        raise NoteError("checkpoint: tree size must be a decimal of at most 20 digits without leading zeros")
     root = b64decode_strict(root_line, "checkpoint root hash")
     if len(root) != HASH_SIZE:
         raise NoteError(f"checkpoint: root hash must be {HASH_SIZE} bytes")

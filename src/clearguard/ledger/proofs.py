@@ -5,7 +5,11 @@ proof needs (as (level, index) node ids, level 0 being leaves), the store reads 
 batch, and the pure part folds them. A proof for a tree of n leaves needs O(log n) node reads.
 
 Verification follows the RFC algorithms step by step, including their refusals: an empty
-consistency path fails, sizes outside 0 < size1 < size2 fail, an index at or past the tree size fails.
+consistency path between different sizes fails (step 1), an index at or past the tree size fails, a
+path too long or too short for the sizes fails. Between equal sizes (0 < size1 = size2) the proof is
+empty and holds when the roots are equal, as RFC 9162 2.1.4.1 defines it; size1 = 0 is refused (the
+empty tree proves nothing). Sizes are uint64 in the RFC's structures and refused beyond. Every
+refusal is a ProofError, whatever the input.
 """
 
 from __future__ import annotations
@@ -24,9 +28,20 @@ NodeReader = Callable[[Sequence[NodeId]], Sequence[bytes]]
 
 Range = tuple[int, int]
 
+MAX_SIZE = (1 << 64) - 1
+"""Tree sizes and indices are uint64 in RFC 9162 (and in C2SP checkpoints)."""
+
+
+def _check_size(value: int, what: str) -> None:
+    # bool is an int but never a size; anything else would raise TypeError deep in the bit loops.
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SIZE:
+        raise ProofError(f"{what} must be an integer from 0 to 2**64 - 1")
+
 
 def inclusion_ranges(index: int, size: int) -> list[Range]:
     """Leaf ranges whose tree hashes form PATH(index, D[size]), bottom-up (RFC 9162 2.1.3.1)."""
+    _check_size(index, "inclusion proof: index")
+    _check_size(size, "inclusion proof: tree size")
     if not 0 <= index < size:
         raise ProofError(f"inclusion proof: index {index} is outside a tree of size {size}")
     ranges: list[Range] = []
@@ -44,9 +59,14 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
 
 
 def consistency_ranges(size1: int, size2: int) -> list[Range]:
-    """Leaf ranges whose tree hashes form PROOF(size1, D[size2]), bottom-up (RFC 9162 2.1.4.1)."""
-    if not 0 < size1 < size2:
-        raise ProofError(f"consistency proof: sizes must satisfy 0 < size1 < size2, got {size1}, {size2}")
+    """Leaf ranges whose tree hashes form PROOF(size1, D[size2]), bottom-up (RFC 9162 2.1.4.1); none
+    between equal sizes."""
+    _check_size(size1, "consistency proof: size1")
+    _check_size(size2, "consistency proof: size2")
+    if not 0 < size1 <= size2:
+        raise ProofError(f"consistency proof: sizes must satisfy 0 < size1 <= size2, got {size1}, {size2}")
+    if size1 == size2:
+        return []
     ranges: list[Range] = []
     begin, end, whole = 0, size2, True
     while True:
@@ -106,16 +126,35 @@ def consistency_proof(size1: int, size2: int, read: NodeReader) -> list[bytes]:
 
 
 def _check_hash(value: bytes, what: str) -> None:
+    if not isinstance(value, bytes | bytearray):
+        raise ProofError(f"{what} is not bytes")
     if len(value) != HASH_SIZE:
         raise ProofError(f"{what} is {len(value)} bytes, a SHA-256 hash is {HASH_SIZE}")
+
+
+def _check_path(proof: Sequence[bytes], what: str) -> list[bytes]:
+    # A path longer than a uint64 tree is high can only be refused; checking the count first keeps
+    # a hostile caller from making us check or hash millions of elements.
+    try:
+        if isinstance(proof, str | bytes | bytearray):
+            raise TypeError
+        path = list(proof)
+    except TypeError:
+        raise ProofError(f"{what} is not a list of hashes") from None
+    if len(path) > 2 * 64:
+        raise ProofError(f"{what} has {len(path)} elements, more than any tree of 2**64 leaves needs")
+    for i, p in enumerate(path):
+        _check_hash(p, f"{what} element {i}")
+    return path
 
 
 def root_from_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes]) -> bytes:
     """RFC 9162 2.1.3.2 steps 1 to 4: the root the proof leads to."""
     _check_hash(leaf_hash, "leaf hash")
-    for i, p in enumerate(proof):
-        _check_hash(p, f"proof element {i}")
-    if index < 0 or index >= tree_size:
+    proof = _check_path(proof, "inclusion proof")
+    _check_size(index, "inclusion: index")
+    _check_size(tree_size, "inclusion: tree size")
+    if index >= tree_size:
         raise ProofError(f"inclusion: index {index} is not below tree size {tree_size}")
     fn, sn, r = index, tree_size - 1, leaf_hash
     for p in proof:
@@ -145,16 +184,22 @@ def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: Sequen
 
 def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes) -> None:
     """RFC 9162 2.1.4.2: raises ProofError unless the tree of size2 with root2 extends the tree of
-    size1 with root1."""
+    size1 with root1. Equal sizes take an empty proof and equal roots (PROOF(m, D[m]) is empty)."""
     _check_hash(root1, "root1")
     _check_hash(root2, "root2")
-    for i, p in enumerate(proof):
-        _check_hash(p, f"proof element {i}")
-    if not 0 < size1 < size2:
-        raise ProofError(f"consistency: sizes must satisfy 0 < size1 < size2, got {size1}, {size2}")
-    if not proof:
+    path = _check_path(proof, "consistency proof")
+    _check_size(size1, "consistency: size1")
+    _check_size(size2, "consistency: size2")
+    if not 0 < size1 <= size2:
+        raise ProofError(f"consistency: sizes must satisfy 0 < size1 <= size2, got {size1}, {size2}")
+    if size1 == size2:
+        if path:
+            raise ProofError(f"consistency: the proof between equal sizes ({size1}) must be empty")
+        if root1 != root2:
+            raise ProofError(f"consistency: two different roots for size {size1}")
+        return
+    if not path:  # step 1
         raise ProofError("consistency: empty proof")
-    path = list(proof)
     if size1 & (size1 - 1) == 0:
         path.insert(0, root1)
     fn, sn = size1 - 1, size2 - 1

@@ -88,7 +88,13 @@ def tile(path: str, request: Request) -> Response:
     try:
         ref = parse_tile_path("tile/" + path)
     except TileError:
-        return Response("not a tile path\n", status_code=404, media_type=_TEXT)
+        # A path naming no tile is a 404 to tlog-tiles clients; the body says which rule it breaks.
+        return _problem(
+            404,
+            "Not a tile path",
+            "path: not a C2SP tlog-tiles path (tile/<level>/<index in groups of 3 digits>[.p/<width>], "
+            "level 0-63, index below 2**64, width 1-255)",
+        )
     with _factory(request)() as session:
         data = _ledger(request).read_tile(session, ref)
     if data is None:
@@ -143,6 +149,8 @@ async def add_checkpoint(request: Request) -> Response:
         # Off the event loop: the check-and-store holds a database lock.
         lines = await run_in_threadpool(locked_check_and_store)
     except WitnessError as exc:
-        content_type, text = exc.body()
-        return Response(text, status_code=exc.http_status, media_type=content_type)
+        if exc.latest_size is not None:  # the spec's 409: the witness's size as text/x.tlog.size
+            content_type, text = exc.body()
+            return Response(text, status_code=exc.http_status, media_type=content_type)
+        return _problem(exc.http_status, "Witness refused the checkpoint", exc.detail)
     return Response(lines, media_type=_TEXT)

@@ -26,6 +26,7 @@ from clearguard.ledger.keys import load_or_create_key, load_or_create_record_key
 from clearguard.ledger.note import Ed25519Signer, Ed25519Verifier
 from clearguard.ledger.proofs import consistency_proof, inclusion_proof
 from clearguard.ledger.receipt import Receipt, verify_receipt
+from clearguard.ledger.signed_state import SignedState
 from clearguard.ledger.tiles import TILE_WIDTH, TileBuilder, TileRef, encode_bundle, tile_width
 from clearguard.ledger.verification import CommitmentSource, Progress, VerifyReport
 
@@ -38,10 +39,13 @@ class LedgerService:
         batch_size: int = 1000,
         sources: Sequence[CommitmentSource] = (),
         entry_check: Callable[[bytes], object] | None = check_entry,
+        signed_state: SignedState | None = None,
         record_ids: RecordIds | None = None,
     ) -> None:
         """`entry_check` refuses entries that are not commitments (clearguard/entry/v1), so nothing
-        but a kind, an opaque id and a hash can enter; None accepts any bytes (tests, benchmarks)."""
+        but a kind, an opaque id and a hash can enter; None accepts any bytes (tests, benchmarks).
+        `signed_state` (the file beside the key, see signed_state.py) stops a rolled-back database
+        from reusing a signed index or size."""
         self.signer = signer
         self.origin = signer.name
         self.batch_size = batch_size
@@ -52,13 +56,20 @@ class LedgerService:
         self.record_ids = record_ids or RecordIds(secrets.token_bytes(32))
         self._tile_cache = store.TileCache()
         self._known_size = 0
+        self.signed_state = signed_state
+        self._restore_epoch = 0 if signed_state is None else signed_state.epoch()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LedgerService:
         path = settings.ledger_key_file or settings.keys_dir / "ledger-log.key"
         signer = Ed25519Signer(settings.ledger_origin, load_or_create_key(Path(path)))
-        record_key = load_or_create_record_key(settings.keys_dir / "ledger-record.key")
-        return cls(signer, batch_size=settings.ledger_batch_size, record_ids=RecordIds(record_key))
+        record_ids = RecordIds(load_or_create_record_key(settings.keys_dir / "ledger-record.key"))
+        return cls(
+            signer,
+            batch_size=settings.ledger_batch_size,
+            signed_state=SignedState.from_settings(settings),
+            record_ids=record_ids,
+        )
 
     @property
     def strict_entries(self) -> bool:
@@ -81,7 +92,10 @@ class LedgerService:
         """Sequences one entry inside the caller's open transaction; returns its index."""
         if self._entry_check is not None:
             self._entry_check(entry)
-        return store.append_entries(session, [entry])
+        first = store.append_entries(session, [entry])
+        if self.signed_state is not None:
+            self.signed_state.check_index(first)
+        return first
 
     def append_many(self, session: Session, entries: Sequence[bytes]) -> int:
         """Sequences several entries at once; returns the first index (the rest follow in order)."""
@@ -89,7 +103,10 @@ class LedgerService:
         if check is not None:
             for entry in entries:
                 check(entry)
-        return store.append_entries(session, entries)
+        first = store.append_entries(session, entries)
+        if self.signed_state is not None:
+            self.signed_state.check_index(first)
+        return first
 
     def integrate(self, session: Session, max_entries: int | None = None) -> SignedCheckpoint | None:
         """Hashes pending entries into the tiles and signs a checkpoint over the new tree, all in the
@@ -97,6 +114,9 @@ class LedgerService:
         tree row, so the log never signs two checkpoints for diverging trees."""
         limit = max_entries or self.batch_size
         size, _ = store.lock_tree(session)
+        guard = self.signed_state
+        if guard is not None:  # reach the last signed size in one step: never re-sign a smaller one
+            limit = max(limit, guard.current().size - size)
         builder: TileBuilder | None = None
         total = 0
         while total < limit:
@@ -119,9 +139,13 @@ class LedgerService:
         if builder is None:
             return None
         root = builder.root()
+        if guard is not None:
+            guard.check_signing(session, size, root)
         store.set_tree(session, size, root)
         checkpoint = Checkpoint(self.origin, size, root)
         note = checkpoint.sign(self.signer)
+        if guard is not None:
+            guard.record_signed(size, root, note)  # durable before this transaction commits
         store.add_checkpoint(session, size, root, note)
         return open_checkpoint(note, [self.verifier], self.origin)
 
@@ -150,14 +174,24 @@ class LedgerService:
 
     def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
         self._check_size(session, size)
-        return inclusion_proof(index, size, store.node_reader(session, self._tile_cache))
+        return inclusion_proof(index, size, store.node_reader(session, self._cache()))
 
     def consistency_proof(self, session: Session, size1: int, size2: int) -> list[bytes]:
         self._check_size(session, size2)
-        return consistency_proof(size1, size2, store.node_reader(session, self._tile_cache))
+        return consistency_proof(size1, size2, store.node_reader(session, self._cache()))
+
+    def _cache(self) -> store.TileCache:
+        # A restore (its epoch in the signed-state file) may have replaced the tree under us: the
+        # tiles and sizes this process saw may no longer be the log's.
+        if self.signed_state is not None and self.signed_state.epoch() != self._restore_epoch:
+            self._restore_epoch = self.signed_state.epoch()
+            self._tile_cache = store.TileCache()
+            self._known_size = 0
+        return self._tile_cache
 
     def _check_size(self, session: Session, size: int) -> None:
         # The integrated size only grows, so a size this process has seen integrated stays valid.
+        self._cache()
         if size <= self._known_size:
             return
         integrated, _ = store.tree_state(session)
@@ -173,7 +207,7 @@ class LedgerService:
         data = store.entry(session, index)
         if data is None:
             raise LedgerError(f"entry {index} is missing from the ledger")
-        proof = inclusion_proof(index, row.size, store.node_reader(session, self._tile_cache))
+        proof = inclusion_proof(index, row.size, store.node_reader(session, self._cache()))
         return Receipt(index, data, row.note, tuple(proof))
 
     def receipt_now(self, factory: sessionmaker[Session], index: int) -> Receipt:

@@ -16,13 +16,16 @@ from clearguard.ledger.hashing import EMPTY_ROOT, HASH_SIZE, compact_roots, fold
 TILE_HEIGHT: Final = 8
 TILE_WIDTH: Final = 1 << TILE_HEIGHT
 MAX_ENTRY_SIZE: Final = 0xFFFF
-_PATH = re.compile(r"tile/(entries|\d+)/((?:x\d{3}/)*\d{3})(?:\.p/(\d{1,3}))?")
+MAX_TILE_INDEX: Final = (1 << 64) - 1
+# Bounded repetitions: a tile index below 2**64 has at most 20 digits (7 groups), a level at most 2,
+# so no path can make int() convert thousands of digits (Python refuses beyond 4,300: a 500).
+_PATH = re.compile(r"tile/(entries|\d{1,2})/((?:x\d{3}/){0,6}\d{3})(?:\.p/(\d{1,3}))?")
 
 
 def format_index(n: int) -> str:
     """1234067 -> x001/x234/067: groups of three digits, all but the last prefixed with x."""
-    if n < 0:
-        raise TileError("tile index must be non-negative")
+    if not 0 <= n <= MAX_TILE_INDEX:
+        raise TileError("tile index must be from 0 to 2**64 - 1")
     digits = f"{n:d}"
     digits = "0" * (-len(digits) % 3) + digits
     groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
@@ -58,10 +61,11 @@ class TileRef:
 
 
 def parse_tile_path(path: str) -> TileRef:
-    """Refuses anything but canonical tile paths (no leading zeros beyond the groups, no .p/256)."""
-    match = _PATH.fullmatch(path)
+    """Refuses anything but canonical tile paths (no leading zeros beyond the groups, no .p/256, an
+    index below 2**64); the error quotes at most the path's first 80 characters."""
+    match = _PATH.fullmatch(path) if len(path) <= 64 else None
     if match is None:
-        raise TileError(f"not a tile path: {path!r}")
+        raise TileError(f"not a tile path: {path[:80]!r}")
     kind, encoded, width_text = match.groups()
     groups = encoded.split("/")
     index = int("".join(g.lstrip("x") for g in groups))

@@ -21,7 +21,8 @@ from clearguard.ledger.proofs import verify_consistency
 
 MAX_PROOF_LINES: Final = 63
 SIZE_CONTENT_TYPE: Final = "text/x.tlog.size"
-_OLD = re.compile(r"old (0|[1-9][0-9]*)")
+# At most 20 digits (uint64): int() of thousands of digits would raise ValueError.
+_OLD = re.compile(r"old (0|[1-9][0-9]{0,19})")
 
 
 class WitnessError(LedgerError):
@@ -60,7 +61,7 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpointRequest:
     lines = head.split("\n")
     match = _OLD.fullmatch(lines[0])
     if match is None:
-        raise WitnessError(400, "request body: first line must be 'old <size>'")
+        raise WitnessError(400, "request body: first line must be 'old <size>', a decimal below 2**64")
     if len(lines) - 1 > MAX_PROOF_LINES:
         raise WitnessError(400, f"request body: more than {MAX_PROOF_LINES} proof lines")
     try:
@@ -69,7 +70,10 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpointRequest:
         raise WitnessError(400, str(exc)) from exc
     if any(len(h) != HASH_SIZE for h in proof):
         raise WitnessError(400, "request body: proof hashes must be 32 bytes")
-    return AddCheckpointRequest(int(match.group(1)), proof, note)
+    old_size = int(match.group(1))
+    if old_size >= 1 << 64:
+        raise WitnessError(400, "request body: old size does not fit 64 bits")
+    return AddCheckpointRequest(old_size, proof, note)
 
 
 def peek_origin(note: str) -> str:

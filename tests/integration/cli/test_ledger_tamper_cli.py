@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -193,6 +194,10 @@ def case_url(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     every table a case may touch (a database per case, CREATE DATABASE ... TEMPLATE, costs a
     checkpoint at each drop: seconds per case on a loaded machine)."""
     url = make_url(seeded.url)
+    # The keys and the last signed size beside them are the case's own too: a case that signs
+    # (a lodging with its receipt) must not leave the next one a log "rolled back" behind them.
+    var_dir = tmp_path / "var"
+    shutil.copytree(seeded.var_dir, var_dir)
     if url.get_backend_name() == "sqlite":
         copy = tmp_path / "case.db"
         source, target = sqlite3.connect(str(url.database)), sqlite3.connect(copy)
@@ -200,10 +205,10 @@ def case_url(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         source.close()
         target.close()
         case = f"sqlite:///{copy}"
-        _use(monkeypatch, case, seeded.var_dir, seeded.policy)
+        _use(monkeypatch, case, var_dir, seeded.policy)
         yield case
         return
-    _use(monkeypatch, seeded.url, seeded.var_dir, seeded.policy)
+    _use(monkeypatch, seeded.url, var_dir, seeded.policy)
     try:
         yield seeded.url
     finally:
