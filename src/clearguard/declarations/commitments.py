@@ -105,6 +105,7 @@ class _Run:
     current: set[str] = field(default_factory=set)  # MRNs with a version in the current format
     legacy: set[str] = field(default_factory=set)  # MRNs with a version written before it
     erased: set[str] = field(default_factory=set)  # MRNs with a shredded version: decisions unprovable
+    undecided: set[str] = field(default_factory=set)  # MRNs with a version lodged with no risk engine
     committed: set[tuple[str, bytes]] = field(default_factory=set)  # (MRN, decision) a version commits to
 
 
@@ -241,7 +242,9 @@ class DeclarationCommitments:
             canonical = version_canonical(document, lodge_events, decision)
             value = self._entries.commit(VERSION_KIND, label, canonical, salt)[1]
             if value == entry.commitment:
-                if decision is not None:
+                if decision is None:
+                    run.undecided.add(mrn)
+                else:
                     run.committed.add((mrn, _decision_key(decision)))
                 break
         return value
@@ -365,6 +368,8 @@ class DeclarationCommitments:
         if mrn in run.erased:
             return []  # a shredded version's decision cannot be recomputed, by design
         if not assessments:
+            if mrn in run.undecided and mrn not in run.legacy:
+                return []  # committed as lodged without a risk engine: there is nothing to find
             return [(None, f"{where}: its risk assessment is missing")]
         if mrn in run.legacy or mrn not in run.current:
             # Versions written before decisions were committed: the lodging channel is, so some
