@@ -4,7 +4,9 @@ Checks, in one pass over the entries: contiguous indices; the stored tiles again
 the entries (naming the first leaf whose hash differs); every signed checkpoint's signature and
 root at its size; each checkpoint's consistency with the next, through a proof built from the
 stored tiles; and, through each capability's CommitmentSource, that the records the entries commit
-to still hash to those commitments (an edited, deleted, inserted or reordered row is named)."""
+to still hash to those commitments (an edited, deleted, inserted or reordered row is named), that
+every row has an entry of its own kind and no two rows claim one, and that the current state the
+capability keeps beside its records follows from them (`consistency`)."""
 
 from __future__ import annotations
 
