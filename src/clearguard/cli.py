@@ -72,6 +72,7 @@ def serve(
     """Start the API server (uvicorn): HTTPS only (TLS 1.2 minimum) unless --insecure-http."""
     import uvicorn
 
+    from clearguard.api.middleware import access_log_config
     from clearguard.app import create_app
     from clearguard.crypto.tls import uvicorn_ssl_kwargs
 
@@ -82,7 +83,7 @@ def serve(
     console.print(f"ClearGuard on {scheme}://{host}:{port}  (health: {scheme}://{host}:{port}/health)")
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="info", proxy_headers=insecure_http,
-        server_header=False, **tls,
+        server_header=False, log_config=access_log_config(), **tls,
     )  # fmt: skip
 
 

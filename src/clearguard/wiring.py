@@ -19,6 +19,7 @@ from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments, DeclarationEntries
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
+from clearguard.identity.clock import Clock
 from clearguard.identity.service import IdentityService
 from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
@@ -62,7 +63,9 @@ def build_witness(settings: Settings) -> WitnessService:
     return WitnessService.from_settings(settings)
 
 
-def build_services(settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None) -> Services:
+def build_services(
+    settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None, clock: Clock | None = None
+) -> Services:
     """Every service, wired. The vault is the envelope-encryption service from the key provider in
     the settings (its keys must exist: `clearguard init`); tests and the benchmark may pass another."""
     engine = engine or db.make_engine(settings.database_url, echo=settings.database_echo)
@@ -88,6 +91,11 @@ def build_services(settings: Settings, *, engine: Engine | None = None, vault: F
         read_factory=read_factory,
     )
     identity = IdentityService(
-        session_factory, settings, secret_box=build_secret_box(settings), events=audit, read_factory=read_factory
+        session_factory,
+        settings,
+        secret_box=build_secret_box(settings),
+        events=audit,
+        read_factory=read_factory,
+        clock=clock,  # tests pass a frozen clock (TOTP steps, throttle waits)
     )
     return Services(settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from clearguard.access.principal import MandateGrant
@@ -60,13 +61,26 @@ def revoke_mandates(session: Session, *, broker_id: int, trader_eori: str, now: 
     return len(rows)
 
 
+_CURRENT = select(Mandate.trader_eori, Mandate.valid_from, Mandate.valid_until).where(
+    Mandate.broker_id == bindparam("broker_id"),
+    Mandate.revoked_at.is_(None),
+    Mandate.valid_from <= bindparam("today"),
+    Mandate.valid_until >= bindparam("today"),
+)
+
+
 def current_mandates(session: Session, broker_id: int, today: date) -> tuple[MandateGrant, ...]:
-    rows = session.execute(
-        select(Mandate.trader_eori, Mandate.valid_from, Mandate.valid_until).where(
-            Mandate.broker_id == broker_id,
-            Mandate.revoked_at.is_(None),
-            Mandate.valid_from <= today,
-            Mandate.valid_until >= today,
-        )
-    ).all()
+    rows = session.execute(_CURRENT, {"broker_id": broker_id, "today": today}).all()
     return tuple(MandateGrant(trader_eori=r[0], valid_from=r[1], valid_until=r[2]) for r in rows)
+
+
+def mandate_reader(engine: Engine) -> Callable[[int, date], tuple[MandateGrant, ...]]:
+    """`current_mandates` on a connection of its own, without a Session: for the per-request token
+    check (identity asks here; the mandates table stays access's own)."""
+
+    def read(broker_id: int, today: date) -> tuple[MandateGrant, ...]:
+        with engine.connect() as connection:
+            rows = connection.execute(_CURRENT, {"broker_id": broker_id, "today": today}).all()
+        return tuple(MandateGrant(trader_eori=r[0], valid_from=r[1], valid_until=r[2]) for r in rows)
+
+    return read

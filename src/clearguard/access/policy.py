@@ -204,6 +204,31 @@ def view_for(role: Role) -> View:
     return _VIEWS.get(role, _NOTHING)
 
 
+def refuse_withheld_filters(principal: Principal, used: Mapping[str, frozenset[DataCategory]]) -> None:
+    """Forbidden (403, naming the filter) for a filter on data the principal's view withholds: which
+    records match would reveal it (an auditor asking `party=` learns who imported what)."""
+    view = view_for(principal.role)
+    for name, categories in used.items():
+        hidden = sorted(c.value for c in categories - view.categories)
+        if hidden:
+            raise Forbidden(
+                f"{name}: the {principal.role.value} view withholds {' and '.join(hidden)} data, "
+                "and a filter on withheld data is refused",
+                field=name,
+            )
+
+
+# A declarant sees the lane it acts on: green (go), yellow (documents), red (physical control). A
+# blue selection (post-clearance audit) is risk data: it sees the green it was released as.
+_DECLARANT_CHANNELS: Final = {"blue": "green"}
+
+
+def channel_for(role: Role, channel: str | None) -> str | None:
+    if channel is not None and role in (Role.TRADER, Role.BROKER):
+        return _DECLARANT_CHANNELS.get(channel, channel)
+    return channel
+
+
 Path = tuple[str | int, ...]
 
 

@@ -2,12 +2,17 @@
 
 SecurityHeaders adds the headers every response carries; BodyLimit refuses bodies over the limit
 before the application reads them, by Content-Length when given, else by counting the stream.
+ScrubQueryValues keeps query values (EORIs, names searched for) out of the server's access log.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
+import re
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -149,3 +154,42 @@ class BodyLimit:
         except BodyTooLarge:
             if not started:
                 await _problem_413(send, self.max_bytes)
+
+
+# ------------------------------------------------------------------ access log
+_QUERY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,31}")
+
+
+def scrub_query(target: str) -> str:
+    """A request target with every query value replaced by `*`: `?party=GB555555555000&limit=5`
+    logs as `?party=*&limit=*`. Values are what callers search for (EORIs, names, LRNs); names stay,
+    unless they too look like data."""
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    names = []
+    for part in query.split("&"):
+        name, has_value, _value = part.partition("=")
+        names.append(f"{name}=*" if has_value and _QUERY_NAME.fullmatch(name) else "*")
+    return f"{path}?{'&'.join(names)}"
+
+
+class ScrubQueryValues(logging.Filter):
+    """On uvicorn's access logger: the logged request target loses its query values. uvicorn logs
+    (client, method, target, http version, status) as the record's args; only the target changes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], scrub_query(args[2]), *args[3:])
+        return True
+
+
+def access_log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration, with the access log scrubbed of query values."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["scrub_query"] = {"()": f"{__name__}.ScrubQueryValues"}
+    config["handlers"]["access"].setdefault("filters", []).append("scrub_query")
+    return config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clearguard.errors import ConfigurationError
+from clearguard.errors import ConfigurationError, InputError
 
 
 class RulePackError(ConfigurationError):
@@ -13,3 +13,12 @@ class RulePackError(ConfigurationError):
 
     slug = "rule-pack-invalid"
     title = "Rule pack is invalid"
+
+
+class InvalidEori(InputError):
+    """An EORI number given outside a declaration (a filter, an account, a mandate) that breaks the
+    format rule of the pack in effect: 422 naming the field and the rule, exit 2 from the CLI."""
+
+    slug = "invalid-eori"
+    title = "Not a well-formed EORI number"
+    status = 422

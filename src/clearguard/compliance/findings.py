@@ -21,8 +21,12 @@ class Finding:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "severity": self.severity.value, "pointer": self.pointer,
-                "message": self.message}
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity.value,
+            "pointer": self.pointer,
+            "message": self.message,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from clearguard.compliance.checks import REGISTRY
-from clearguard.compliance.checks.base import COMMON_PLACEHOLDERS, Evaluator
+from clearguard.compliance.checks.base import COMMON_PLACEHOLDERS, Evaluator, Params
 from clearguard.compliance.errors import RulePackError
 from clearguard.compliance.findings import Finding, Severity
 from clearguard.compliance.reference import ReferenceData, reference_data
@@ -76,6 +76,7 @@ class Rule:
     severity: Severity
     message: str
     run: Evaluator
+    params: Params | None = None  # the check's validated params, for callers that apply them alone
 
     def finding(self, pointer: str, values: dict[str, object]) -> Finding:
         try:
@@ -179,7 +180,11 @@ def _compile_rule(source: str, index: int, raw: object, ref: ReferenceData) -> t
     _check_template(source, spec.id, spec.message, check.placeholders | COMMON_PLACEHOLDERS)
     if not spec.enabled:
         return spec.id, None
-    return spec.id, Rule(spec.id, spec.check, spec.severity, spec.message, check.factory(params, ref))
+    try:
+        run = check.factory(params, ref)
+    except ValueError as exc:  # params that only the reference data can judge (e.g. country codes)
+        raise RulePackError(f"{source}: rule {spec.id}: key 'params': {exc}") from None
+    return spec.id, Rule(spec.id, spec.check, spec.severity, spec.message, run, params)
 
 
 def parse_pack(text: str, source: str, default_name: str, ref: ReferenceData | None = None) -> RulePack:

@@ -13,9 +13,12 @@ from datetime import date
 from pathlib import Path
 
 from clearguard.compliance.checks import LrnLookup
+from clearguard.compliance.checks.codes import EoriParams, eori_formats
 from clearguard.compliance.engine import evaluate, make_context
+from clearguard.compliance.errors import InvalidEori
 from clearguard.compliance.findings import Finding
 from clearguard.compliance.reference import ReferenceData, reference_data
+from clearguard.compliance.reference.identifiers import EoriFormats
 from clearguard.compliance.rule_pack import RulePack, RulePackSet, load_rule_packs
 from clearguard.config import Settings
 from clearguard.declarations.model import DeclarationModel
@@ -30,6 +33,7 @@ class ComplianceService:
         # the day's pack is looked up once per day, not once per declaration; one attribute holding
         # a tuple, so a thread never sees one day's date with another day's pack
         self._day_pack: tuple[date, RulePack] | None = None
+        self._eori: dict[str, tuple[str, EoriFormats]] = {}  # pack ref -> (rule id, its EORI table)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ComplianceService:
@@ -52,6 +56,29 @@ class ComplianceService:
     def pack_ref(self) -> str:
         """'<pack>@<version>' of the pack in effect today, to record with a validation's outcome."""
         return self.pack_for().ref
+
+    def check_eori(self, eori: str, *, field: str, today: date | None = None) -> str:
+        """`eori` normalised (trimmed, upper case) when it has the format the pack in effect states
+        (rule CG-EORI-001's table), for EORIs taken outside a declaration: list filters, accounts,
+        mandates. InvalidEori (422, exit 2) naming the field and the rule otherwise; the value is not
+        echoed (a filter's value stays out of responses and logs)."""
+        value = eori.strip().upper()
+        rule, formats = self._eori_rule(self.pack_for(today))
+        reason = formats.problem(value)
+        if reason is not None:
+            raise InvalidEori(f"{field}: not an EORI number: {reason} (rule {rule})", field=field)
+        return value
+
+    def _eori_rule(self, pack: RulePack) -> tuple[str, EoriFormats]:
+        cached = self._eori.get(pack.ref)
+        if cached is None:
+            found = next((r for r in pack.rules if r.check == "eori_format"), None)
+            if found is not None and isinstance(found.params, EoriParams):
+                cached = (found.id, eori_formats(found.params, self._ref))
+            else:  # the pack has no (enabled) EORI rule: the generic form still holds
+                cached = ("generic EORI form", EoriFormats(self._ref.countries))
+            self._eori[pack.ref] = cached
+        return cached
 
     def validate(
         self, declaration: DeclarationModel, *, lrn_in_use: LrnLookup | None = None, today: date | None = None

@@ -13,10 +13,10 @@ from rich.table import Table
 
 from clearguard.cli_support import console, err_console, guarded, load_settings, open_services, print_json
 from clearguard.compliance.findings import Finding, Severity
-from clearguard.declarations.files import read_document, read_json_lines
+from clearguard.declarations.files import count_lines, read_document, read_json_lines
 from clearguard.declarations.lifecycle import Decision
 from clearguard.declarations.results import Actor, ListFilter, LodgeResult
-from clearguard.errors import ClearGuardError, InputError
+from clearguard.errors import ClearGuardError
 
 app = typer.Typer(help="Lodge, validate and clear customs declarations.", no_args_is_help=True)
 
@@ -99,7 +99,7 @@ def import_(
     """Bulk-lodge a JSON Lines file (one declaration per line). Rejected lines are listed, never dropped;
     importing the same file twice adds nothing."""
     settings = load_settings()
-    total_lines = _count_lines(file)
+    total_lines = count_lines(file)
     created = existing = 0
     rejected: list[dict[str, Any]] = []
     with (
@@ -136,14 +136,6 @@ def import_(
                     console.print(f"    {f['rule_id']} {f['pointer'] or '/'}: {f['message']}", soft_wrap=True)
     if rejected:
         raise typer.Exit(1)
-
-
-def _count_lines(file: Path) -> int:
-    try:
-        with file.open("rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such file") from None
 
 
 @app.command()
@@ -191,10 +183,12 @@ def list_(
         from datetime import UTC
 
         since = since.replace(tzinfo=UTC)
-    filters = ListFilter(
-        status=status, office=office, type=type, party_eori=party, party_name=name, lrn=lrn, since=since
-    )
     with open_services() as services:
+        if party is not None:
+            party = services.compliance.check_eori(party, field="party")
+        filters = ListFilter(
+            status=status, office=office, type=type, party_eori=party, party_name=name, lrn=lrn, since=since
+        )
         page = services.declarations.list(filters, limit=limit, cursor=cursor)
     if json_output:
         print_json({"items": [s.to_dict() for s in page.items], "next_cursor": page.next_cursor})

@@ -8,24 +8,28 @@ API and the CLI refuse bad input with the same findings.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
 from clearguard.access.gate import DeclarationGate, actor_of
-from clearguard.access.policy import Action, authorize_read
+from clearguard.access.policy import Action, authorize_read, channel_for, refuse_withheld_filters, view_for
 from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm, Role
 from clearguard.api.models import StrictModel
 from clearguard.api.problems import PROBLEM_JSON
 from clearguard.api.security import PermissionRoute, identity_of, require, source_of
+from clearguard.categories import DataCategory
+from clearguard.declarations.categorised import category_at
 from clearguard.declarations.parse import parse_json
 from clearguard.declarations.results import ListFilter, LodgeResult
 from clearguard.declarations.service import DeclarationService
+from clearguard.errors import InputError
 
 _PROBLEM = {"content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
 router = APIRouter(
@@ -80,7 +84,7 @@ class AmendmentIn(StrictModel):
 
 class SummaryOut(StrictModel):
     mrn: str
-    lrn: str
+    lrn: str | None  # None for views that withhold confidential data
     type: str
     office: str
     status: str
@@ -107,12 +111,50 @@ def _today(request: Request) -> date:
     return identity_of(request).clock.now().date()
 
 
-def _lodge_body(result: LodgeResult) -> dict[str, Any]:
+# What a list filter matches on: a role whose view withholds one of these may not filter on it.
+# Parties are traders (confidential) or natural persons (personal); an LRN is the declarant's own
+# reference, confidential in the views that withhold confidential data.
+PARTY_DATA = frozenset({DataCategory.CONFIDENTIAL, DataCategory.PERSONAL})
+FILTER_DATA = {"party": PARTY_DATA, "lrn": frozenset({DataCategory.CONFIDENTIAL})}
+_CHANNEL_IN_REASON = re.compile(r"\bchannel (\w+)")
+
+
+def _withheld(principal: Principal, item: dict[str, Any], *, reason_key: str | None = None) -> dict[str, Any]:
+    """`item` (a summary, a declaration body or an event) as the principal's role may see it: the LRN
+    and free-text reasons are confidential; traders and brokers see their lane, never a blue."""
+    confidential = DataCategory.CONFIDENTIAL in view_for(principal.role).categories
+    if "lrn" in item and not confidential:
+        item["lrn"] = None
+    if reason_key is not None and item.get(reason_key) is not None:
+        if not confidential:
+            item[reason_key] = None
+        elif principal.role in DECLARANT_ROLES:
+            item[reason_key] = _CHANNEL_IN_REASON.sub(
+                lambda m: f"channel {channel_for(principal.role, m.group(1))}", item[reason_key]
+            )
+    if "channel" in item:
+        item["channel"] = channel_for(principal.role, item["channel"])
+    if not confidential and isinstance(item.get("document"), dict):
+        item["document"].pop("lrn", None)
+        item["redacted"] = sorted({*item.get("redacted", ()), DataCategory.CONFIDENTIAL.value})
+        # A finding's message quotes its field's value: keep only those on fields the view shows.
+        item["findings"] = [f for f in item.get("findings", []) if _shown(principal, item["type"], f["pointer"])]
+    return item
+
+
+def _shown(principal: Principal, declaration_type: str, at: str) -> bool:
+    if at in ("", "/lrn"):
+        return False
+    path = tuple(int(t) if t.isdigit() else t.replace("~1", "/").replace("~0", "~") for t in at.split("/")[1:])
+    return category_at(declaration_type, path) in view_for(principal.role).categories
+
+
+def _lodge_body(result: LodgeResult, principal: Principal) -> dict[str, Any]:
     """LodgeOut's members, in its order, straight from the result."""
     return {
         "mrn": result.mrn,
         "status": result.status,
-        "channel": result.channel,
+        "channel": channel_for(principal.role, result.channel),
         "version": result.version,
         "findings": [f.to_dict() for f in result.findings],
         "ledger_index": result.ledger_index,
@@ -121,12 +163,12 @@ def _lodge_body(result: LodgeResult) -> dict[str, Any]:
     }
 
 
-def _lodge_out(result: LodgeResult) -> LodgeOut:
+def _lodge_out(result: LodgeResult, principal: Principal) -> LodgeOut:
     data = result.to_dict()
     return LodgeOut(
         mrn=data["mrn"],
         status=data["status"],
-        channel=data["channel"],
+        channel=channel_for(principal.role, data["channel"]),
         version=data["version"],
         findings=[FindingOut(**f) for f in data["findings"]],
         ledger_index=data["ledger_index"],
@@ -161,7 +203,7 @@ async def lodge(
     # Serialised here, in LodgeOut's shape (the documented response_model), rather than validated
     # against it again by FastAPI: every field comes from our own LodgeResult.
     return Response(
-        orjson.dumps(_lodge_body(result)),
+        orjson.dumps(_lodge_body(result, principal)),
         status_code=201 if result.created else 200,
         media_type="application/json",
         headers={"Location": f"/api/v1/declarations/{result.mrn}"},
@@ -172,7 +214,8 @@ async def lodge(
 def list_declarations(
     request: Request,
     principal: Reader,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    # Shapes of the stored values, so nothing else (a NUL, which PostgreSQL refuses) reaches a query.
+    status: Annotated[str | None, Query(max_length=16, pattern=r"^[a-z_]+$")] = None,
     office: Annotated[str | None, Query(pattern=r"^[A-Z]{2}[A-Z0-9]{6}$")] = None,
     type: Annotated[Literal["H1", "H7"] | None, Query()] = None,
     party: Annotated[
@@ -180,12 +223,16 @@ def list_declarations(
         str | None,
         Query(min_length=3, max_length=17, pattern=r"^[A-Za-z]{2}[0-9A-Za-z]{1,15}$", description="EORI of any party"),
     ] = None,
-    lrn: Annotated[str | None, Query(max_length=22)] = None,
+    lrn: Annotated[str | None, Query(max_length=22, pattern=r"^[A-Za-z0-9._/-]+$")] = None,
     since: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PageOut:
-    """Declarations the caller may see, newest first; `next_cursor` fetches the next page."""
+    """Declarations the caller may see, newest first; `next_cursor` fetches the next page. A filter
+    on data the caller's role does not see (`party` for an auditor or a risk analyst) is refused."""
+    refuse_withheld_filters(principal, {k: FILTER_DATA[k] for k, v in (("party", party), ("lrn", lrn)) if v})
+    if party is not None:
+        party = request.app.state.services.compliance.check_eori(party, field="party")
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     base = ListFilter(status=status, office=office, type=type, party_eori=party, lrn=lrn, since=since)
@@ -193,7 +240,8 @@ def list_declarations(
     if scoped is None:
         return PageOut(items=[], next_cursor=None)
     page = _service(request).list(scoped, limit=limit, cursor=cursor, actor=actor_of(principal, source_of(request)))
-    return PageOut(items=[SummaryOut(**s.to_dict()) for s in page.items], next_cursor=page.next_cursor)
+    items = [SummaryOut(**_withheld(principal, s.to_dict())) for s in page.items]
+    return PageOut(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{mrn}")
@@ -201,20 +249,39 @@ def read(
     request: Request,
     principal: Reader,
     mrn: MrnPath,
-    justification: Annotated[
-        str | None, Query(max_length=2000, description="break-glass: why an officer opens another office's record")
+    x_justification: Annotated[
+        str | None,
+        Header(max_length=2000, description="break-glass: why an officer opens another office's record (UTF-8)"),
     ] = None,
+    justification: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> dict[str, Any]:
-    """One declaration, redacted to what the caller's role may see; every read is audited."""
+    """One declaration, redacted to what the caller's role may see; every read is audited. An officer
+    opening another office's record gives the reason in the `X-Justification` header (never in the
+    URL, which proxies and access logs record)."""
+    if justification is not None:
+        raise InputError(
+            "justification: send it in the X-Justification header, not in the URL (URLs are logged)",
+            field="justification",
+        )
     body = _gate(request).read(
-        principal, mrn.upper(), _today(request), source=source_of(request), justification=justification
+        principal, mrn.upper(), _today(request), source=source_of(request), justification=_utf8(x_justification)
     )
     events = _service(request).events(mrn)
     if principal.role in DECLARANT_ROLES:
         # Declarants see what happened and why, not which officer did it (staff are data subjects too).
         events = [{k: v for k, v in e.items() if k != "actor"} for e in events]
-    body["events"] = events
-    return body
+    body["events"] = [_withheld(principal, e, reason_key="reason") for e in events]
+    return _withheld(principal, body)
+
+
+def _utf8(header: str | None) -> str | None:
+    """A header value as sent: HTTP hands it over as Latin-1, a justification is written in UTF-8."""
+    if header is None:
+        return None
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise InputError("X-Justification: not UTF-8 text", field="X-Justification") from None
 
 
 @router.get("/{mrn}/receipt")
@@ -235,7 +302,7 @@ def amend(request: Request, principal: Amender, mrn: MrnPath, body: AmendmentIn)
     gate.check_action(principal, mrn.upper(), Action.AMEND, _today(request))
     gate.check_lodge(principal, body.declaration, _today(request))
     result = gate.declarations.amend(mrn, body.declaration, actor_of(principal, source_of(request)), reason=body.reason)
-    return _lodge_out(result)
+    return _lodge_out(result, principal)
 
 
 @router.post("/{mrn}/decisions", response_model=SummaryOut)

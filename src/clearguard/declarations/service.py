@@ -26,6 +26,7 @@ from clearguard.db import DriverStatement, bulk_insert, utcnow
 from clearguard.declarations import documents, parties
 from clearguard.declarations.categorised import leaves as documents_leaves
 from clearguard.declarations.categorised import pointer
+from clearguard.declarations.cursors import open_cursor, seal_cursor
 from clearguard.declarations.lifecycle import (
     CHANNEL_STATUS,
     DECISION_TARGET,
@@ -208,17 +209,6 @@ def vars_of(filters: ListFilter) -> dict[str, Any]:
 
 normalise_name = parties.normalise_name
 normalise_eori = parties.normalise_eori
-
-
-def _cursor(value: int) -> str:
-    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str) -> int:
-    try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (ValueError, UnicodeDecodeError):
-        raise InputError("cursor: not a cursor returned by a previous page", field="cursor") from None
 
 
 class DeclarationService:
@@ -1056,7 +1046,7 @@ class DeclarationService:
                 )
             )
         if cursor:
-            query = query.where(DeclarationRow.id < _uncursor(cursor))
+            query = query.where(DeclarationRow.id < open_cursor(self._vault, cursor))
         query = query.order_by(DeclarationRow.id.desc()).limit(limit + 1)
         with self._sf() as session, session.begin():
             rows = list(session.execute(query).scalars())
@@ -1072,7 +1062,7 @@ class DeclarationService:
                 )
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page([self._summary(r) for r in rows], _cursor(rows[-1].id) if more and rows else None)
+        return Page([self._summary(r) for r in rows], seal_cursor(self._vault, rows[-1].id) if more and rows else None)
 
     def count(self) -> int:
         with self._sf() as session:

@@ -86,6 +86,8 @@ def create(
     parsed = accounts.parse_role(role)
     password = _read_password()
     with _admin() as (services, session):
+        # The issuing country's EORI format, from the rule pack (issue 13, item 14).
+        party = services.compliance.check_eori(party, field="party") if party else party
         account = accounts.create_account(
             session,
             services.identity.passwords,
@@ -198,6 +200,7 @@ def grant(
     except ValueError:
         raise InputError("until: a date as YYYY-MM-DD", field="until") from None
     with _admin() as (services, session):
+        trader = services.compliance.check_eori(trader, field="for")
         account = session.scalars(
             select(Account).where(Account.username == accounts.normalize_username(broker))
         ).one_or_none()

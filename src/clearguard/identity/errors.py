@@ -22,6 +22,13 @@ class InvalidToken(Unauthenticated):
     title = "Token invalid or expired"
 
 
+class MfaAttemptsExhausted(InvalidToken):
+    """The mfa_token has had its share of wrong codes; the next attempt is refused unchecked."""
+
+    slug = "mfa-attempts-exhausted"
+    title = "Too many wrong second factors for this login"
+
+
 class StepUpRequired(Unauthenticated):
     """RFC 9470 in spirit: the session is valid but its MFA proof is too old for this action."""
 

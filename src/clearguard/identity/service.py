@@ -2,18 +2,24 @@
 
 Login is two steps. `login` checks the password and answers an `mfa_token` (never tokens); a second
 factor (TOTP, passkey or recovery code) presented with that `mfa_token` opens a session. Failures of
-either step count against the username and the source address (see throttle_policy).
+either step count against the pair (username, source address), the source address, and softly
+against the account (see throttle_policy: nobody can lock anyone else out).
+
+Single use holds under any concurrency: every secret is spent by a conditional UPDATE whose WHERE
+requires it unspent (a TOTP step later than the last one, an unused recovery code, an unused
+mfa_token), and the rowcount says who won; each attempt on an mfa_token is reserved against its
+failure cap before the code is looked at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Result, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.access.principal import Principal
@@ -22,13 +28,16 @@ from clearguard.identity import passkeys, sessions, totp
 from clearguard.identity.accounts import has_mfa, normalize_username
 from clearguard.identity.clock import Clock, SystemClock
 from clearguard.identity.errors import (
+    Busy,
     InvalidCredentials,
     InvalidMfa,
     InvalidToken,
+    MfaAttemptsExhausted,
     MfaStateError,
     TooManyAttempts,
 )
 from clearguard.identity.passwords import Argon2Params, PasswordService
+from clearguard.identity.retrying import in_transaction
 from clearguard.identity.sessions import TokenLifetimes, TokenPair
 from clearguard.identity.tables import (
     Account,
@@ -38,14 +47,30 @@ from clearguard.identity.tables import (
     RefreshToken,
     WebAuthnCredential,
 )
-from clearguard.identity.throttle import DatabaseThrottle, RedisThrottle, Throttle
-from clearguard.identity.throttle_policy import ACCOUNT_POLICY, ADDRESS_POLICY
+from clearguard.identity.throttle import Attempt, DatabaseThrottle, RedisThrottle, Throttle
+from clearguard.identity.throttle_policy import ACCOUNT_POLICY, ADDRESS_POLICY, PAIR_POLICY, STEP_UP_POLICY
 from clearguard.identity.tokens import digest, new_recovery_codes, new_token, recovery_digest
 from clearguard.identity.totp_secrets import SecretSealer, TotpSecrets
 
 MFA_PREFIX = "cgm_"
 # Wrong second factors one mfa_token survives before the password must be given again.
 MFA_TOKEN_MAX_FAILURES = 5
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """The throttle's keys for one attempt (see throttle_policy)."""
+
+    account: str
+    address: str
+    pair: str
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows a conditional UPDATE changed: 1 means this caller won the row."""
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 class AuthEvents(Protocol):
@@ -153,32 +178,66 @@ class IdentityService:
             **kw,
         )
 
+    # ---------------------------------------------------------------- throttling (throttle_policy)
     @staticmethod
-    def _keys(username: str, source: str) -> tuple[str, str]:
-        return "acct:" + normalize_username(username)[:128], "addr:" + source[:64]
+    def _keys(username: str, source: str) -> _Keys:
+        # Digests: bounded length, and neither the attempted name nor the address is kept in clear.
+        account = normalize_username(username)[:128]
+        return _Keys(
+            account="acct:" + digest("acct:" + account)[:40],
+            address="addr:" + digest("addr:" + source[:64])[:40],
+            pair="pair:" + digest(f"pair:{account}\x00{source[:64]}")[:40],
+        )
 
-    def _check_throttle(self, username: str, source: str) -> None:
-        acct, addr = self._keys(username, source)
-        wait = max(self.throttle.retry_after(acct, ACCOUNT_POLICY), self.throttle.retry_after(addr, ADDRESS_POLICY))
-        if wait > 0:
-            raise TooManyAttempts(wait)
+    def _admit(self, username: str, source: str) -> list[Attempt]:
+        """Reserve this attempt on the source address and on the (account, source) pair, or answer
+        429 at once. Failures on the account made from other sources do not hold this one back."""
+        keys = self._keys(username, source)
+        taken: list[Attempt] = []
+        for key, policy in ((keys.address, ADDRESS_POLICY), (keys.pair, PAIR_POLICY)):
+            attempt = self.throttle.attempt(key, policy)
+            if attempt.retry_after:
+                self._refund(taken)
+                raise TooManyAttempts(attempt.retry_after)
+            taken.append(attempt)
+        return taken
 
-    def _fail(self, username: str, source: str) -> None:
-        acct, addr = self._keys(username, source)
-        self.throttle.record_failure(acct, ACCOUNT_POLICY)
-        self.throttle.record_failure(addr, ADDRESS_POLICY)
+    def _refund(self, taken: list[Attempt]) -> None:
+        for attempt in taken:
+            self.throttle.refund(attempt)
+
+    def _failed(self, username: str, source: str) -> None:
+        """A reserved attempt failed (it stays counted): add it to the account's soft count, whose
+        slowdown then applies to this source alone, on top of its own pair's wait."""
+        keys = self._keys(username, source)
+        wait = ACCOUNT_POLICY.wait_after(self.throttle.count_failure(keys.account, ACCOUNT_POLICY))
+        if wait:
+            self.throttle.penalise(keys.pair, wait)
+
+    def _succeeded(self, username: str, source: str, taken: list[Attempt]) -> None:
+        """A complete login: the pair's count is cleared and the address's reservation refunded.
+        Outside any open transaction: on SQLite a second writer would wait for the first. The
+        address keeps its other failures, so an attacker cannot launder them with an account of
+        their own; the account's soft count runs out with its window."""
+        keys = self._keys(username, source)
+        self._refund([a for a in taken if a.key != keys.pair])
+        self.throttle.reset(keys.pair)
 
     # ---------------------------------------------------------------- step 1: password
     def login(self, username: str, password: str, *, source: str) -> LoginStep:
-        self._check_throttle(username, source)
+        taken = self._admit(username, source)
         now = self.clock.now()
-        with self.factory() as session:
-            account = session.scalars(
-                select(Account).where(Account.username == normalize_username(username))
-            ).one_or_none()
-            usable = account is not None and not account.disabled
-            # Unknown and disabled accounts are verified against a dummy hash: same cost, same answer.
-            ok = self.passwords.verify(account.password_hash if usable and account else None, password)
+        try:
+            with self.factory() as session:
+                account = session.scalars(
+                    select(Account).where(Account.username == normalize_username(username))
+                ).one_or_none()
+                usable = account is not None and not account.disabled
+                # Unknown and disabled accounts are verified against a dummy hash: same cost, same answer.
+                ok = self.passwords.verify(account.password_hash if usable and account else None, password)
+        except Busy:
+            self._refund(taken)  # not checked: hashing capacity was used up (503, retry shortly)
+            raise
         # Parameters changed since this hash was made: rehash now that the password is known good
         # (and before the write transaction, which must stay short).
         new_hash = (
@@ -187,15 +246,19 @@ class IdentityService:
             else None
         )
         if not ok or account is None:
-            self._fail(username, source)
+            self._failed(username, source)
             with self._tx() as session:
                 # The attempted name is kept for the security log (it is not a secret).
                 attempted = {"username": normalize_username(username)[:64]}
                 self._event(session, None, "auth.login", source, outcome="denied", details=attempted)
             raise InvalidCredentials("invalid username or password")
+        # The password was right: this attempt does not count; the second factor is its own attempt.
+        self._refund(taken)
         token = new_token(MFA_PREFIX)
-        with self._tx() as session:
-            account = session.get(Account, account.id)
+        account_id = account.id
+
+        def open_challenge(session: Session) -> tuple[bool, tuple[str, ...]]:
+            account = session.get(Account, account_id)
             assert account is not None
             if new_hash is not None:
                 account.password_hash = new_hash
@@ -210,6 +273,9 @@ class IdentityService:
             enrolled = has_mfa(session, account)
             methods = self._methods(session, account)
             self._event(session, account, "auth.password", source)
+            return enrolled, methods
+
+        enrolled, methods = in_transaction(self.factory, open_challenge)
         return LoginStep(mfa_token=token, enrolment_required=not enrolled, methods=methods)
 
     def _methods(self, session: Session, account: Account) -> tuple[str, ...]:
@@ -224,7 +290,9 @@ class IdentityService:
             methods.append("recovery")
         return tuple(methods) or ("totp-enrolment",)
 
+    # ---------------------------------------------------------------- step 2: a second factor
     def _challenge(self, session: Session, mfa_token: str) -> tuple[MfaChallenge, Account]:
+        """A live challenge and its account, for the steps that check no secret (options, enrolment)."""
         now = self.clock.now()
         challenge = session.scalars(
             select(MfaChallenge).where(MfaChallenge.token_hash == digest(mfa_token))
@@ -232,35 +300,135 @@ class IdentityService:
         if challenge is None or challenge.used_at is not None or challenge.expires_at <= now:
             raise InvalidToken("mfa_token unknown, used or expired: log in again")
         if challenge.failures >= MFA_TOKEN_MAX_FAILURES:
-            raise InvalidToken("mfa_token unknown, used or expired: log in again")
+            raise MfaAttemptsExhausted("mfa_token has had too many wrong codes: log in again")
         account = session.get(Account, challenge.account_id)
         if account is None or account.disabled:
             raise InvalidToken("mfa_token unknown, used or expired: log in again")
         return challenge, account
 
-    def _mfa_failed(self, challenge_id: int, account: Account, source: str, what: str) -> InvalidMfa:
-        """Count a wrong second factor on the mfa_token and the throttle, in their own transaction."""
-        with self._tx() as session:
-            challenge = session.get(MfaChallenge, challenge_id)
-            if challenge is not None:
-                challenge.failures += 1
-            self._event(session, account, f"auth.{what}", source, outcome="denied")
-        self._fail(account.username, source)
-        return InvalidMfa(f"{what}: code refused")
+    def _token_owner(self, mfa_token: str) -> str:
+        """The username behind an mfa_token (for the throttle keys), or InvalidToken."""
+        with self.factory() as session:
+            username = session.scalar(
+                select(Account.username)
+                .join(MfaChallenge, MfaChallenge.account_id == Account.id)
+                .where(MfaChallenge.token_hash == digest(mfa_token))
+            )
+        if username is None:
+            raise InvalidToken("mfa_token unknown, used or expired: log in again")
+        return username
 
-    def _finish(self, session: Session, challenge: MfaChallenge, account: Account, source: str, how: str) -> TokenPair:
+    def _reserve(self, mfa_token: str) -> int:
+        """Count this attempt on the mfa_token before any code is checked, atomically against the
+        cap (a conditional UPDATE); the challenge's id. Past the cap the code is never looked at."""
         now = self.clock.now()
-        challenge.used_at = now
-        pair = sessions.open_session(session, account, now=now, lifetimes=self.lifetimes)
-        self._event(session, account, "auth.login", source, details={"mfa": how})
-        return pair
+        with self._tx() as session:
+            reserved = session.scalar(
+                update(MfaChallenge)
+                .where(
+                    MfaChallenge.token_hash == digest(mfa_token),
+                    MfaChallenge.used_at.is_(None),
+                    MfaChallenge.expires_at > now,
+                    MfaChallenge.failures < MFA_TOKEN_MAX_FAILURES,
+                )
+                .values(failures=MfaChallenge.failures + 1)
+                .returning(MfaChallenge.id)
+            )
+            if reserved is not None:
+                return int(reserved)
+            self._challenge(session, mfa_token)  # raises the reason
+        raise InvalidToken("mfa_token unknown, used or expired: log in again")
 
-    def _succeeded(self, username: str, source: str) -> None:
-        """Clear the account's failure count after a complete login. Outside any open transaction:
-        on SQLite a second writer would wait for the first. The address count is left alone, so an
-        attacker cannot launder one address's failures with an account of their own."""
-        acct, _ = self._keys(username, source)
-        self.throttle.reset(acct)
+    def _locked(self, session: Session, challenge_id: int) -> tuple[MfaChallenge, Account]:
+        """The challenge and its account, row-locked in this order (every flow takes locks in the
+        same order: challenge, account, session), and still live."""
+        challenge = session.scalars(
+            select(MfaChallenge).where(MfaChallenge.id == challenge_id).with_for_update()
+        ).one_or_none()
+        if challenge is None or challenge.used_at is not None or challenge.expires_at <= self.clock.now():
+            raise InvalidToken("mfa_token unknown, used or expired: log in again")
+        account = session.scalars(
+            select(Account).where(Account.id == challenge.account_id).with_for_update()
+        ).one_or_none()
+        if account is None or account.disabled:
+            raise InvalidToken("mfa_token unknown, used or expired: log in again")
+        return challenge, account
+
+    def _second_factor(
+        self,
+        mfa_token: str,
+        source: str,
+        what: str,
+        how: str,
+        check: Callable[[Session, MfaChallenge, Account], R | None],
+    ) -> tuple[TokenPair, R]:
+        """The one path of every second factor after the password: 429 while the (account, source)
+        pair waits; the attempt reserved on the mfa_token; `check` (None: refused; it spends what it
+        accepts with conditional updates) and the mfa_token spent with a conditional update, in one
+        transaction; every reserved attempt that does not open a session counted and audited."""
+        username = self._token_owner(mfa_token)
+        taken = self._admit(username, source)
+        try:
+            challenge_id = self._reserve(mfa_token)
+        except (InvalidToken, MfaStateError):
+            self._refund(taken)  # no code was checked
+            raise
+
+        def work(session: Session) -> tuple[TokenPair, R] | None:
+            challenge, account = self._locked(session, challenge_id)
+            result = check(session, challenge, account)
+            if result is None:
+                return None
+            now = self.clock.now()
+            spent = session.execute(
+                update(MfaChallenge)
+                .where(MfaChallenge.id == challenge_id, MfaChallenge.used_at.is_(None))
+                # The reservation made for this attempt is taken back: it did not fail.
+                .values(used_at=now, failures=MfaChallenge.failures - 1)
+            )
+            if _rowcount(spent) != 1:
+                raise InvalidToken("mfa_token unknown, used or expired: log in again")
+            pair = sessions.open_session(session, account, now=now, lifetimes=self.lifetimes)
+            self._event(session, account, "auth.login", source, details={"mfa": how})
+            return pair, result
+
+        try:
+            done = in_transaction(self.factory, work)
+        except (InvalidToken, MfaStateError):
+            self._mfa_failed(challenge_id, source, what)
+            raise
+        if done is None:
+            self._mfa_failed(challenge_id, source, what)
+            raise InvalidMfa(f"{what}: code refused")
+        self._succeeded(username, source, taken)
+        return done
+
+    def _mfa_failed(self, challenge_id: int, source: str, what: str) -> None:
+        """Audit a refused second factor (already counted on the mfa_token) and count it on the throttle."""
+        with self._tx() as session:
+            account_id = session.scalar(select(MfaChallenge.account_id).where(MfaChallenge.id == challenge_id))
+            account = session.get(Account, account_id) if account_id is not None else None
+            self._event(session, account, f"auth.{what}", source, outcome="denied")
+            username = account.username if account else None
+        if username is not None:
+            self._failed(username, source)
+
+    def _spend_step(self, session: Session, account: Account, seed: str, code: str, **values: Any) -> bool:
+        """Accept a TOTP code once: its time step must be later than the last one spent, and the
+        UPDATE that records it says so in its WHERE, so that of concurrent uses only one wins."""
+        step = totp.match_step(seed, code, self.clock.now(), last_step=account.totp_last_step)
+        if step is None:
+            return False
+        spent = session.execute(
+            update(Account)
+            .where(
+                Account.id == account.id,
+                (Account.totp_last_step.is_(None)) | (Account.totp_last_step < step),
+            )
+            .values(totp_last_step=step, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(spent) == 1
 
     # ---------------------------------------------------------------- TOTP
     def totp_enroll(self, mfa_token: str, *, source: str) -> totp.Enrolment:
@@ -275,77 +443,49 @@ class IdentityService:
             return totp.enrolment(seed, account=account.username, issuer=self.settings.auth_issuer)
 
     def totp_confirm(self, mfa_token: str, code: str, *, source: str) -> Confirmed:
-        self._check_throttle_for_token(mfa_token, source)
-        with self._tx() as session:
-            challenge, account = self._challenge(session, mfa_token)
+        def check(session: Session, challenge: MfaChallenge, account: Account) -> list[str] | None:
             seed = None if account.totp_confirmed else self.totp_secrets.seed(account)
             if seed is None:
                 raise MfaStateError("totp: no pending enrolment; call /mfa/totp/enroll first")
-            step = totp.match_step(seed, code, self.clock.now(), last_step=account.totp_last_step)
-            if step is not None:
-                account.totp_confirmed = True
-                account.totp_last_step = step
-                codes = self._replace_recovery_codes(session, account)
-                confirmed = Confirmed(self._finish(session, challenge, account, source, "totp-enrol"), codes)
-            failed = None if step is not None else (challenge.id, account)
-        if failed is not None:
-            raise self._mfa_failed(*failed, source, "totp")
-        self._succeeded(account.username, source)
-        return confirmed
+            if not self._spend_step(session, account, seed, code, totp_confirmed=True):
+                return None
+            return self._replace_recovery_codes(session, account)
+
+        pair, codes = self._second_factor(mfa_token, source, "totp", "totp-enrol", check)
+        return Confirmed(pair, codes)
 
     def totp_login(self, mfa_token: str, code: str, *, source: str) -> TokenPair:
-        self._check_throttle_for_token(mfa_token, source)
-        with self._tx() as session:
-            challenge, account = self._challenge(session, mfa_token)
+        def check(session: Session, challenge: MfaChallenge, account: Account) -> bool | None:
             seed = self.totp_secrets.seed(account) if account.totp_confirmed else None
             if seed is None:
                 raise MfaStateError("totp: not enrolled for this account")
-            step = totp.match_step(seed, code, self.clock.now(), last_step=account.totp_last_step)
-            if step is not None:
-                account.totp_last_step = step
-                pair = self._finish(session, challenge, account, source, "totp")
-            failed = None if step is not None else (challenge.id, account)
-        if failed is not None:
-            raise self._mfa_failed(*failed, source, "totp")
-        self._succeeded(account.username, source)
-        return pair
+            return True if self._spend_step(session, account, seed, code) else None
 
-    def _check_throttle_for_token(self, mfa_token: str, source: str) -> None:
-        with self.factory() as session:
-            challenge = session.scalars(
-                select(MfaChallenge).where(MfaChallenge.token_hash == digest(mfa_token))
-            ).one_or_none()
-            account = session.get(Account, challenge.account_id) if challenge else None
-        if account is not None:
-            self._check_throttle(account.username, source)
+        return self._second_factor(mfa_token, source, "totp", "totp", check)[0]
 
     # ---------------------------------------------------------------- recovery codes
     def _replace_recovery_codes(self, session: Session, account: Account) -> list[str]:
-        for old in session.scalars(select(RecoveryCode).where(RecoveryCode.account_id == account.id)):
-            session.delete(old)
+        session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
         codes = new_recovery_codes()
         session.add_all(RecoveryCode(account_id=account.id, code_hash=recovery_digest(c)) for c in codes)
         return codes
 
     def recovery_login(self, mfa_token: str, code: str, *, source: str) -> TokenPair:
-        self._check_throttle_for_token(mfa_token, source)
-        with self._tx() as session:
-            challenge, account = self._challenge(session, mfa_token)
-            row = session.scalars(
-                select(RecoveryCode).where(
+        def check(session: Session, challenge: MfaChallenge, account: Account) -> bool | None:
+            # Spent by the UPDATE whose WHERE requires it unspent: of concurrent uses one wins.
+            spent = session.execute(
+                update(RecoveryCode)
+                .where(
                     RecoveryCode.account_id == account.id,
                     RecoveryCode.code_hash == recovery_digest(code),
                     RecoveryCode.used_at.is_(None),
                 )
-            ).one_or_none()
-            if row is not None:
-                row.used_at = self.clock.now()
-                pair = self._finish(session, challenge, account, source, "recovery-code")
-            failed = None if row is not None else (challenge.id, account)
-        if failed is not None:
-            raise self._mfa_failed(*failed, source, "recovery")
-        self._succeeded(account.username, source)
-        return pair
+                .values(used_at=self.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            return True if _rowcount(spent) == 1 else None
+
+        return self._second_factor(mfa_token, source, "recovery", "recovery-code", check)[0]
 
     def regenerate_recovery_codes(self, principal: Principal) -> list[str]:
         with self._tx() as session:
@@ -371,24 +511,18 @@ class IdentityService:
             return options
 
     def webauthn_login(self, mfa_token: str, credential: dict[str, Any], *, source: str) -> TokenPair:
-        self._check_throttle_for_token(mfa_token, source)
-        with self._tx() as session:
-            challenge, account = self._challenge(session, mfa_token)
+        def check(session: Session, challenge: MfaChallenge, account: Account) -> bool | None:
             expected = challenge.webauthn_challenge
             if expected is None:
                 raise MfaStateError("webauthn: request options first")
-            challenge.webauthn_challenge = None  # one assertion per challenge
-            failed: tuple[int, Account] | None = None
+            challenge.webauthn_challenge = None  # one assertion per challenge (kept when refused)
             try:
                 self._verify_assertion(session, account, credential, expected)
             except InvalidMfa:
-                failed = (challenge.id, account)
-            else:
-                pair = self._finish(session, challenge, account, source, "webauthn")
-        if failed is not None:
-            raise self._mfa_failed(*failed, source, "webauthn")
-        self._succeeded(account.username, source)
-        return pair
+                return None
+            return True
+
+        return self._second_factor(mfa_token, source, "webauthn", "webauthn", check)[0]
 
     def webauthn_enroll_options(self, mfa_token: str) -> dict[str, Any]:
         """First second factor as a passkey (instead of TOTP), for an account without MFA yet."""
@@ -404,37 +538,31 @@ class IdentityService:
             return options
 
     def webauthn_enroll(self, mfa_token: str, credential: dict[str, Any], *, name: str, source: str) -> Confirmed:
-        self._check_throttle_for_token(mfa_token, source)
-        failed: tuple[int, Account] | None = None
-        with self._tx() as session:
-            challenge, account = self._challenge(session, mfa_token)
+        def check(session: Session, challenge: MfaChallenge, account: Account) -> list[str] | None:
             if has_mfa(session, account):
                 raise MfaStateError("webauthn: this account already has a second factor; log in with it")
             expected = challenge.webauthn_challenge
             if expected is None:
                 raise MfaStateError("webauthn: request enrolment options first")
-            challenge.webauthn_challenge = None  # one attestation per challenge
+            challenge.webauthn_challenge = None  # one attestation per challenge (kept when refused)
             try:
                 new = passkeys.verify_registration(self.rp, credential, expected)
             except InvalidMfa:
-                failed = (challenge.id, account)
-            else:
-                session.add(
-                    WebAuthnCredential(
-                        account_id=account.id,
-                        credential_id=new.credential_id,
-                        public_key=new.public_key,
-                        sign_count=new.sign_count,
-                        name=name[:64] or "passkey",
-                        created_at=self.clock.now(),
-                    )
+                return None
+            session.add(
+                WebAuthnCredential(
+                    account_id=account.id,
+                    credential_id=new.credential_id,
+                    public_key=new.public_key,
+                    sign_count=new.sign_count,
+                    name=name[:64] or "passkey",
+                    created_at=self.clock.now(),
                 )
-                codes = self._replace_recovery_codes(session, account)
-                confirmed = Confirmed(self._finish(session, challenge, account, source, "webauthn-enrol"), codes)
-        if failed is not None:
-            raise self._mfa_failed(*failed, source, "webauthn")
-        self._succeeded(account.username, source)
-        return confirmed
+            )
+            return self._replace_recovery_codes(session, account)
+
+        pair, codes = self._second_factor(mfa_token, source, "webauthn", "webauthn-enrol", check)
+        return Confirmed(pair, codes)
 
     def _verify_assertion(
         self, session: Session, account: Account, credential: dict[str, Any], expected: bytes
@@ -489,30 +617,59 @@ class IdentityService:
             session.flush()
             return row.id
 
-    def _session_rows(self, session: Session, principal: Principal) -> tuple[Account, AuthSession]:
-        account = session.get(Account, principal.user_id)
-        auth = session.get(AuthSession, principal.session_id) if principal.session_id else None
+    def _session_rows(
+        self, session: Session, principal: Principal, *, lock: bool = False
+    ) -> tuple[Account, AuthSession]:
+        # Locks in the one order: account, then session.
+        query = select(Account).where(Account.id == principal.user_id)
+        account = session.scalars(query.with_for_update() if lock else query).one_or_none()
+        auth = None
+        if principal.session_id is not None:
+            own = select(AuthSession).where(AuthSession.id == principal.session_id)
+            auth = session.scalars(own.with_for_update() if lock else own).one_or_none()
         if account is None or auth is None or auth.revoked_at is not None:
             raise InvalidToken("session revoked")
         return account, auth
 
     # ---------------------------------------------------------------- step-up (inside a session)
+    def _step_up(
+        self, principal: Principal, source: str, what: str, verify: Callable[[Session, Account, AuthSession], bool]
+    ) -> None:
+        """A second factor inside a valid session. Throttled on that session alone: failures made
+        elsewhere (a password guesser, other sessions) never hold it back. Its own failures count
+        there and in the account's soft count."""
+        key = f"step:{principal.session_id}"
+        attempt = self.throttle.attempt(key, STEP_UP_POLICY)
+        if attempt.retry_after:
+            raise TooManyAttempts(attempt.retry_after)
+
+        def work(session: Session) -> bool:
+            account, auth = self._session_rows(session, principal, lock=True)
+            if not verify(session, account, auth):
+                return False
+            auth.mfa_at = self.clock.now()
+            self._event(session, account, "auth.step-up", source, details={"mfa": what})
+            return True
+
+        try:
+            ok = in_transaction(self.factory, work)
+        except (InvalidToken, MfaStateError):
+            self.throttle.refund(attempt)  # nothing was checked
+            raise
+        if ok:
+            self.throttle.reset(key)
+            return
+        self.throttle.count_failure(self._keys(principal.username, source).account, ACCOUNT_POLICY)
+        raise InvalidMfa(f"{what}: code refused" if what == "totp" else f"{what}: assertion refused")
+
     def step_up_totp(self, principal: Principal, code: str, *, source: str) -> None:
-        self._check_throttle(principal.username, source)
-        with self._tx() as session:
-            account, auth = self._session_rows(session, principal)
+        def verify(session: Session, account: Account, auth: AuthSession) -> bool:
             seed = self.totp_secrets.seed(account) if account.totp_confirmed else None
             if seed is None:
                 raise MfaStateError("totp: not enrolled for this account")
-            now = self.clock.now()
-            step = totp.match_step(seed, code, now, last_step=account.totp_last_step)
-            if step is not None:
-                account.totp_last_step = step
-                auth.mfa_at = now
-                self._event(session, account, "auth.step-up", source, details={"mfa": "totp"})
-                return
-        self._fail(principal.username, source)
-        raise InvalidMfa("totp: code refused")
+            return self._spend_step(session, account, seed, code)
+
+        self._step_up(principal, source, "totp", verify)
 
     def step_up_webauthn_options(self, principal: Principal) -> dict[str, Any]:
         with self._tx() as session:
@@ -522,23 +679,18 @@ class IdentityService:
             return options
 
     def step_up_webauthn(self, principal: Principal, credential: dict[str, Any], *, source: str) -> None:
-        self._check_throttle(principal.username, source)
-        with self._tx() as session:
-            account, auth = self._session_rows(session, principal)
+        def verify(session: Session, account: Account, auth: AuthSession) -> bool:
             expected = auth.webauthn_challenge
             if expected is None:
                 raise MfaStateError("webauthn: request options first")
-            auth.webauthn_challenge = None
+            auth.webauthn_challenge = None  # one assertion per challenge (kept when refused)
             try:
                 self._verify_assertion(session, account, credential, expected)
             except InvalidMfa:
-                pass
-            else:
-                auth.mfa_at = self.clock.now()
-                self._event(session, account, "auth.step-up", source, details={"mfa": "webauthn"})
-                return
-        self._fail(principal.username, source)
-        raise InvalidMfa("webauthn: assertion refused")
+                return False
+            return True
+
+        self._step_up(principal, source, "webauthn", verify)
 
     # ---------------------------------------------------------------- tokens
     def refresh(self, refresh_token: str, *, source: str) -> TokenPair:

@@ -16,10 +16,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from clearguard.access.mandates import current_mandates
+from clearguard.access.mandates import current_mandates, mandate_reader
 from clearguard.access.principal import MandateGrant, Principal
 from clearguard.access.roles import Role
-from clearguard.access.tables import Mandate
 from clearguard.identity.errors import InvalidToken
 from clearguard.identity.tables import AccessToken, Account, AuthSession, RefreshToken
 from clearguard.identity.tokens import digest, new_token
@@ -220,12 +219,6 @@ _TOKEN_STATEMENT = (
     .join(Account, Account.id == AuthSession.account_id)
     .where(AccessToken.token_hash == bindparam("token_hash"))
 )
-_MANDATE_STATEMENT = select(Mandate.trader_eori, Mandate.valid_from, Mandate.valid_until).where(
-    Mandate.broker_id == bindparam("broker_id"),
-    Mandate.revoked_at.is_(None),
-    Mandate.valid_from <= bindparam("today"),
-    Mandate.valid_until >= bindparam("today"),
-)
 
 
 class PrincipalLookup:
@@ -236,7 +229,8 @@ class PrincipalLookup:
 
     def __init__(self, engine: Engine) -> None:
         self._token = _DriverQuery(engine, _TOKEN_STATEMENT)
-        self._mandates = _DriverQuery(engine, _MANDATE_STATEMENT)
+        # Mandates are access's: asked through its read API (only brokers' requests need them).
+        self._current_mandates = mandate_reader(engine)
 
     @classmethod
     def of(cls, factory: sessionmaker[Session]) -> PrincipalLookup | None:
@@ -250,7 +244,3 @@ class PrincipalLookup:
         if not rows or rows[0][0] <= now:
             raise InvalidToken("access token unknown or expired")
         return _principal(rows[0][1:], now, self._current_mandates)
-
-    def _current_mandates(self, broker_id: int, today: date) -> tuple[MandateGrant, ...]:
-        rows = self._mandates.all(broker_id=broker_id, today=today)
-        return tuple(MandateGrant(trader_eori=r[0], valid_from=r[1], valid_until=r[2]) for r in rows)

@@ -21,7 +21,8 @@ def new_token(prefix: str) -> str:
 
 
 def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+    # surrogatepass: a lone surrogate from JSON ("\ud800") must hash to nothing known, not raise.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:

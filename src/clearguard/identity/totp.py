@@ -47,7 +47,9 @@ def code_at(secret: str, at: datetime) -> str:
 def match_step(secret: str, code: str, at: datetime, *, last_step: int | None) -> int | None:
     """The time step the code belongs to, if valid and later than `last_step`; else None."""
     code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    # ASCII digits only: str.isdigit() also accepts fullwidth and other scripts' digits, which
+    # compare_digest cannot take (a TypeError, once a 500): any other input is just a wrong code.
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD)
     now_step = time_step(at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +22,15 @@ from clearguard.risk.kcs import ParseResult, RejectedRow, iter_kcs
 from clearguard.risk.metrics import REVENUE_DEFINITION
 from clearguard.risk.record import RiskRecord
 from clearguard.risk.service import RiskService
+from clearguard.user_files import open_regular
 
 risk_app = typer.Typer(help="Risk engine: history, models, evaluation, outcomes.", no_args_is_help=True)
 history_app = typer.Typer(help="Past declaration lines with control outcomes.", no_args_is_help=True)
 risk_app.add_typer(history_app, name="history")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+# A KCS line is a few hundred characters; a longer one is not a KCS file (and never fills memory).
+MAX_LINE_CHARS = 1 << 20
 FormatOpt = Annotated[Literal["kcs"], typer.Option("--format", help="Input format (kcs: KCS synthetic CSV).")]
 
 
@@ -45,12 +49,15 @@ def _read_kcs(file: Path, *, progress: Progress | None = None) -> ParseResult:
         total = file.stat().st_size
         result = ParseResult()
         task = progress.add_task("reading", total=total) if progress is not None else None
-        with file.open("r", encoding="utf-8", newline="") as handle:
+        # A regular file only (no /dev/zero, no FIFO), each line bounded (user_files, issue 13).
+        with io.TextIOWrapper(open_regular(file), encoding="utf-8", newline="") as handle:
             done = 0
 
             def lines() -> Iterator[str]:
                 nonlocal done
-                for line in handle:
+                while line := handle.readline(MAX_LINE_CHARS + 1):
+                    if len(line) > MAX_LINE_CHARS:
+                        raise RiskInputError(f"{file}: a line longer than {MAX_LINE_CHARS} characters", field="file")
                     done += len(line)
                     yield line
 

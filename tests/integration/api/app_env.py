@@ -81,7 +81,8 @@ class RealApp:
         return result.mrn
 
 
-def make_real_app(engine: Engine, database_url: str) -> RealApp:
+def make_real_app(engine: Engine, database_url: str, *, risk: Any = None) -> RealApp:
+    """`risk`: the assessor that routes lodged declarations (default Yellow: every one to an officer)."""
     settings = Settings(env="test", database_url=database_url, auth_argon2_time_cost=1, auth_argon2_memory_kib=8192)
     init_keys(settings)
     services = build_services(settings, engine=engine)  # real envelope encryption, ledger and audit
@@ -101,7 +102,7 @@ def make_real_app(engine: Engine, database_url: str) -> RealApp:
         vault=services.vault,
         ledger=ledger,
         audit=services.audit,
-        risk=Yellow(),
+        risk=risk or Yellow(),
         entry_encoder=DeclarationEntries(ledger.record_ids),  # the ledger format wiring gives the product
         receipts=lambda index: ledger.receipt_now(services.session_factory, index).to_json(),
     )

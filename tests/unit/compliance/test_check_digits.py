@@ -12,9 +12,7 @@ from clearguard.compliance.reference import container_id_problem, iso6346_check_
 
 # ISO 6346 letter values: A=10, then upwards skipping 11, 22 and 33 (written out, not computed, so
 # the table under test is checked against the standard rather than against itself)
-LETTER_TABLE = (
-    "A10 B12 C13 D14 E15 F16 G17 H18 I19 J20 K21 L23 M24 N25 O26 P27 Q28 R29 S30 T31 U32 V34 W35 X36 Y37 Z38"
-)
+LETTER_TABLE = "A10 B12 C13 D14 E15 F16 G17 H18 I19 J20 K21 L23 M24 N25 O26 P27 Q28 R29 S30 T31 U32 V34 W35 X36 Y37 Z38"
 LETTER_VALUES = {entry[0]: int(entry[1:]) for entry in LETTER_TABLE.split()}
 VALUES = {**{d: int(d) for d in string.digits}, **LETTER_VALUES}
 

@@ -55,9 +55,7 @@ def test_incoterms_2020() -> None:
     assert "DPU" in INCOTERMS_2020 and "DAT" not in INCOTERMS_2020
 
 
-@pytest.mark.parametrize(
-    "eori", ["GB123456789000", "NL812345678", "XI123456789000", "DE1", "FR" + "A1" * 7 + "Z"]
-)
+@pytest.mark.parametrize("eori", ["GB123456789000", "NL812345678", "XI123456789000", "DE1", "FR" + "A1" * 7 + "Z"])
 def test_valid_eori(eori: str) -> None:
     assert eori_problem(eori, reference_data().countries) is None
 

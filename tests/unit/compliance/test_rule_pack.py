@@ -22,9 +22,7 @@ from clearguard.errors import ClearGuardError
 from .conftest import Document, example, parse
 from .test_rules import H1, H7, apply
 
-DEFAULT_TEXT = (
-    resources.files("clearguard.compliance.packs").joinpath("default/2026.1.yaml").read_text("utf-8")
-)
+DEFAULT_TEXT = resources.files("clearguard.compliance.packs").joinpath("default/2026.1.yaml").read_text("utf-8")
 DEFAULT: dict[str, Any] = yaml.safe_load(DEFAULT_TEXT)
 
 
@@ -85,12 +83,8 @@ def test_list_changes_in_yaml(tmp_path: Path) -> None:
     )
     rule(document, "CG-CTY-001")["params"]["also_allowed"] = ["EU"]
     path = write(tmp_path / "p.yaml", document)
-    assert [(f.rule_id, f.pointer) for f in findings(path, example(H7))] == [
-        ("CG-PRO-001", "/items/0/commodity_code")
-    ]
-    assert [(f.rule_id, f.pointer) for f in findings(path, example(H1))] == [
-        ("CG-RES-001", "/items/1/documents")
-    ]
+    assert [(f.rule_id, f.pointer) for f in findings(path, example(H7))] == [("CG-PRO-001", "/items/0/commodity_code")]
+    assert [(f.rule_id, f.pointer) for f in findings(path, example(H1))] == [("CG-RES-001", "/items/1/documents")]
     assert (
         findings(
             path,
@@ -209,9 +203,7 @@ BAD_PACKS: list[tuple[str, Mutation, list[str]]] = [
     ),
     (
         "restricted without document",
-        lambda d: rule(d, "CG-RES-001")["params"]["goods"].append(
-            {"hs_prefix": "85", "name": "x", "documents": []}
-        ),
+        lambda d: rule(d, "CG-RES-001")["params"]["goods"].append({"hs_prefix": "85", "name": "x", "documents": []}),
         ["rule CG-RES-001", "documents"],
     ),
     (
@@ -226,6 +218,16 @@ BAD_PACKS: list[tuple[str, Mutation, list[str]]] = [
     ),
     ("broken template", _set("CG-HS-001", "message", "{field"), ["rule CG-HS-001", "key 'message'"]),
     ("duplicate id", _set("CG-HS-002", "id", "CG-HS-001"), ["rule CG-HS-001", "twice"]),
+    (
+        "eori table: bad regex",
+        lambda d: rule(d, "CG-EORI-001")["params"]["national"].__setitem__("GB", {"pattern": "[0-9", "text": "x"}),
+        ["rule CG-EORI-001", "key 'params.national.GB.pattern'", "regular expression"],
+    ),
+    (
+        "eori table: no country",
+        lambda d: rule(d, "CG-EORI-001")["params"]["national"].__setitem__("QQ", {"pattern": "[0-9]", "text": "x"}),
+        ["rule CG-EORI-001", "key 'params'", "QQ"],
+    ),
     ("unquoted version", lambda d: d.__setitem__("version", 2026.1), ["key 'version'", "quoted"]),
     ("missing effective date", lambda d: d.pop("effective_from"), ["key 'effective_from'"]),
     ("no rules", lambda d: d.__setitem__("rules", []), ["key 'rules'"]),
@@ -234,9 +236,7 @@ BAD_PACKS: list[tuple[str, Mutation, list[str]]] = [
 
 
 @pytest.mark.parametrize(("name", "mutate", "expected"), BAD_PACKS, ids=[b[0] for b in BAD_PACKS])
-def test_bad_pack_fails_loading_clearly(
-    name: str, mutate: Mutation, expected: list[str], tmp_path: Path
-) -> None:
+def test_bad_pack_fails_loading_clearly(name: str, mutate: Mutation, expected: list[str], tmp_path: Path) -> None:
     document = pack_document()
     mutate(document)
     path = write(tmp_path / "bad.yaml", document)
@@ -270,3 +270,35 @@ def test_rule_pack_error_is_a_configuration_problem() -> None:
     error = RulePackError("x")
     assert error.exit_code == 2
     assert error.to_problem()["type"].endswith("rule-pack-invalid")
+
+
+def test_the_eori_table_is_data_of_the_pack(tmp_path: Path) -> None:
+    """Issue 13, item 14: GB12 fails by the shipped table; a pack that states another GB format
+    changes the result (and the words of the finding) without a code change."""
+    doc = example(H1)
+    apply(doc, {"/declarant/eori": "GB12"})
+    shipped = [f for f in findings("default", doc) if f.rule_id == "CG-EORI-001"]
+    assert [f.pointer for f in shipped] == ["/declarant/eori"]
+    assert "GB followed by 12 digits" in shipped[0].message and "(rule CG-EORI-001)" in shipped[0].message
+    document = pack_document()
+    rule(document, "CG-EORI-001")["params"]["national"]["GB"] = {"pattern": "[0-9]{2}", "text": "2 digits"}
+    path = write(tmp_path / "gb-two.yaml", document)
+    assert "/declarant/eori" not in {f.pointer for f in findings(path, doc) if f.rule_id == "CG-EORI-001"}
+    service = ComplianceService(path)
+    assert service.check_eori("gb12", field="party") == "GB12"
+    with pytest.raises(
+        ClearGuardError, match=r"party: not an EORI number: GB EORI numbers are GB followed by 2 digits"
+    ):
+        service.check_eori("GB123456789000", field="party")
+
+
+def test_samples_demo_accounts_and_bench_use_eoris_the_shipped_table_accepts() -> None:
+    """The generators and fixed accounts stay valid under the per-country formats (issue 13, item 14)."""
+    from clearguard.declarations.samples import generate
+    from clearguard.identity.demo import DEMO_ACCOUNTS, DEMO_MANDATE
+
+    service = ComplianceService("default")
+    for doc in generate(400, seed=13):
+        assert not [f for f in service.validate(parse(doc)) if f.rule_id == "CG-EORI-001"], doc["declarant"]
+    for party in [p for _n, _r, p, _o in DEMO_ACCOUNTS if p] + [DEMO_MANDATE[1], "GB123456789000"]:
+        assert service.check_eori(party, field="party") == party

@@ -68,9 +68,7 @@ CASES = [
     Case("hs 4 digits", H7, {"/items/0/commodity_code": "9503"}, "CG-HS-001", "/items/0/commodity_code"),
     # CG-HS-002: first six digits a level-6 subheading
     Case("hs unknown", H1, {"/items/1/commodity_code": "9999990000"}, "CG-HS-002", "/items/1/commodity_code"),
-    Case(
-        "hs heading padded", H1, {"/items/0/commodity_code": "851700"}, "CG-HS-002", "/items/0/commodity_code"
-    ),
+    Case("hs heading padded", H1, {"/items/0/commodity_code": "851700"}, "CG-HS-002", "/items/0/commodity_code"),
     Case("hs short not double-reported", H7, {"/items/0/commodity_code": "9503"}, "CG-HS-002", None),
     # CG-CTY-001: every country field
     Case(
@@ -87,12 +85,8 @@ CASES = [
         "CG-CTY-001",
         "/declarant/address/country",
     ),
-    Case(
-        "country importer", H1, {"/importer/address/country": "UK"}, "CG-CTY-001", "/importer/address/country"
-    ),
-    Case(
-        "country exporter", H1, {"/exporter/address/country": "QQ"}, "CG-CTY-001", "/exporter/address/country"
-    ),
+    Case("country importer", H1, {"/importer/address/country": "UK"}, "CG-CTY-001", "/importer/address/country"),
+    Case("country exporter", H1, {"/exporter/address/country": "QQ"}, "CG-CTY-001", "/exporter/address/country"),
     Case("country seller", H1, {"/seller/address/country": "QQ"}, "CG-CTY-001", "/seller/address/country"),
     Case(
         "country buyer",
@@ -110,9 +104,7 @@ CASES = [
         "/transport/nationality_of_means",
     ),
     Case("country origin", H1, {"/items/1/origin_country": "UK"}, "CG-CTY-001", "/items/1/origin_country"),
-    Case(
-        "country office", H1, {"/office_of_presentation": "ZZ000060"}, "CG-CTY-001", "/office_of_presentation"
-    ),
+    Case("country office", H1, {"/office_of_presentation": "ZZ000060"}, "CG-CTY-001", "/office_of_presentation"),
     Case(
         "country consignee",
         H7,
@@ -136,12 +128,8 @@ CASES = [
     Case("currency newer than pycountry", H1, {"/invoice/currency": "XCG"}, "CG-CUR-001", None),
     # CG-INC-001
     Case("incoterm DPU", H1, {"/delivery_terms/incoterm": "DPU"}, "CG-INC-001", None),
-    Case(
-        "incoterm 2010 DAT", H1, {"/delivery_terms/incoterm": "DAT"}, "CG-INC-001", "/delivery_terms/incoterm"
-    ),
-    Case(
-        "incoterm unknown", H1, {"/delivery_terms/incoterm": "cif"}, "CG-INC-001", "/delivery_terms/incoterm"
-    ),
+    Case("incoterm 2010 DAT", H1, {"/delivery_terms/incoterm": "DAT"}, "CG-INC-001", "/delivery_terms/incoterm"),
+    Case("incoterm unknown", H1, {"/delivery_terms/incoterm": "cif"}, "CG-INC-001", "/delivery_terms/incoterm"),
     # CG-EORI-001
     Case("eori XI", H1, {"/declarant/eori": "XI123456789000"}, "CG-EORI-001", None),
     Case("eori 15 after country", H1, {"/declarant/eori": "DE123456789012345"}, "CG-EORI-001", None),
@@ -150,6 +138,15 @@ CASES = [
     Case("eori symbol", H1, {"/importer/eori": "GB-123456"}, "CG-EORI-001", "/importer/eori"),
     Case("eori lowercase", H1, {"/exporter/eori": "cn12345"}, "CG-EORI-001", "/exporter/eori"),
     Case("eori consignee", H7, {"/consignee/eori": "NL 1234"}, "CG-EORI-001", "/consignee/eori"),
+    # Issue 13, item 14: the issuing country's published format (the pack's table), generic elsewhere.
+    Case("eori GB12", H1, {"/declarant/eori": "GB12"}, "CG-EORI-001", "/declarant/eori"),
+    Case("eori GB 13 digits", H1, {"/importer/eori": "GB1234567890001"}, "CG-EORI-001", "/importer/eori"),
+    Case("eori GB letter", H1, {"/declarant/eori": "GB12345678900A"}, "CG-EORI-001", "/declarant/eori"),
+    Case("eori XI short", H7, {"/declarant/eori": "XI12345"}, "CG-EORI-001", "/declarant/eori"),
+    Case("eori NL 8 digits", H7, {"/declarant/eori": "NL81234567"}, "CG-EORI-001", "/declarant/eori"),
+    Case("eori BE 10 digits", H1, {"/importer/eori": "BE0123456789"}, "CG-EORI-001", None),
+    Case("eori BE 9 digits", H1, {"/importer/eori": "BE123456789"}, "CG-EORI-001", "/importer/eori"),
+    Case("eori generic FR", H1, {"/importer/eori": "FR12"}, "CG-EORI-001", None),
     # CG-CTR-001
     Case(
         "container J and Z",
@@ -248,9 +245,7 @@ CASES = [
     ),
     # CG-VAL-003 (warning)
     Case("rate 1 in own currency", H7, {"/invoice/exchange_rate": "1"}, "CG-VAL-003", None),
-    Case(
-        "rate in own currency", H7, {"/invoice/exchange_rate": "1.10"}, "CG-VAL-003", "/invoice/exchange_rate"
-    ),
+    Case("rate in own currency", H7, {"/invoice/exchange_rate": "1.10"}, "CG-VAL-003", "/invoice/exchange_rate"),
     # CG-LVC-001
     Case(
         "h7 at 150 EUR",

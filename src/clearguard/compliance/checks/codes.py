@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from clearguard.compliance.checks.base import (
     NO_HITS,
@@ -17,7 +18,8 @@ from clearguard.compliance.checks.base import (
     parties,
     register,
 )
-from clearguard.compliance.reference import ReferenceData, container_id_problem, eori_problem
+from clearguard.compliance.reference import ReferenceData, container_id_problem
+from clearguard.compliance.reference.identifiers import EoriFormat, EoriFormats
 
 
 class CommodityCodeParams(Params):
@@ -128,16 +130,55 @@ def incoterm(params: IncotermParams, ref: ReferenceData) -> Evaluator:
     return run
 
 
-@register("eori_format", NoParams, ["value", "reason"])
-def eori_format(params: NoParams, ref: ReferenceData) -> Evaluator:
-    """Every EORI number present is a country code (XI included) and up to 15 alphanumerics."""
-    countries = ref.countries
+class EoriFormatSpec(Params):
+    """One country's published format: a regular expression over what follows the country code
+    (uppercase letters and digits only), and the same rule in words for the finding."""
+
+    pattern: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=200)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        return value
+
+
+class EoriParams(Params):
+    national: dict[str, EoriFormatSpec] = Field(default_factory=dict)
+
+    @field_validator("national")
+    @classmethod
+    def _countries(cls, value: dict[str, EoriFormatSpec]) -> dict[str, EoriFormatSpec]:
+        for country in value:
+            if not (len(country) == 2 and country.isascii() and country.isalpha() and country.isupper()):
+                raise ValueError(f"{country!r} is not a 2-letter country code")
+        return value
+
+
+def eori_formats(params: EoriParams, ref: ReferenceData) -> EoriFormats:
+    """The formats a rule's params state; countries not listed take the generic form."""
+    unknown = sorted(set(params.national) - ref.countries)
+    if unknown:
+        raise ValueError(f"national: {', '.join(unknown)} not ISO 3166-1 country codes")
+    national = {c: EoriFormat(re.compile(f.pattern), f.text) for c, f in params.national.items()}
+    return EoriFormats(ref.countries, national)
+
+
+@register("eori_format", EoriParams, ["value", "reason"])
+def eori_format(params: EoriParams, ref: ReferenceData) -> Evaluator:
+    """Every EORI number present has its issuing country's published format (params.national), or
+    the generic form (country code and up to 15 alphanumerics) for other countries."""
+    formats = eori_formats(params, ref)
 
     def run(ctx: Context) -> Iterator[Hit]:
         for pointer, party in parties(ctx.declaration):
             eori = party.eori
             if eori is not None:
-                reason = eori_problem(eori, countries)
+                reason = formats.problem(eori)
                 if reason is not None:
                     yield f"{pointer}/eori", {"value": eori, "reason": reason}
 
