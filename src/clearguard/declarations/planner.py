@@ -39,6 +39,7 @@ from clearguard.declarations.lifecycle import (
 from clearguard.declarations.ports import BlindIndexer
 from clearguard.declarations.record_format import (
     group_ref,
+    risk_decision,
     transition_canonical,
     version_canonical,
     version_record_id,
@@ -133,9 +134,11 @@ def plan_version(
     salt: bytes,
     committed: bool,
     lodge_events: Sequence[dict[str, Any]] = (),
+    decision: dict[str, Any] | None = None,
 ) -> VersionDraft:
     """The rows of one declaration version. `committed`: the version gets a ledger entry (there is a
-    ledger); `lodge_events`: the automatic transitions the first version's entry also commits to."""
+    ledger); `lodge_events`: the automatic transitions the first version's entry also commits to;
+    `decision`: the risk decision taken on the version (record_format.risk_decision), committed too."""
     model = prepared.model
     clear, groups = documents.split_doc(model.type, prepared.doc)
     to_seal = [
@@ -144,7 +147,7 @@ def plan_version(
     to_seal.append(("", version_salt_ref(mrn, version), salt.hex()))
     record = None
     if committed:
-        record = (version_record_id(mrn, version), version_canonical(prepared.canonical, lodge_events), salt)
+        record = (version_record_id(mrn, version), version_canonical(prepared.canonical, lodge_events, decision), salt)
     row = {
         "version": version,
         "clear_doc": clear,
@@ -271,7 +274,7 @@ def plan_lodging(
     # every later transition (an officer's decision, an amendment) gets an entry of its own.
     version = plan_version(
         indexer, mrn, 1, prepared, actor, now, reason=None, refs=refs, salt=salt, committed=committed,
-        lodge_events=events,
+        lodge_events=events, decision=risk_decision(outcome.reasons),
     )  # fmt: skip
     row = {
         "mrn": mrn,

@@ -11,6 +11,7 @@ declarant's key and bound to the entry's ledger index.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from clearguard.crypto.fields import FieldRef
@@ -29,12 +30,34 @@ def version_record_id(mrn: str, version: int) -> str:
     return f"{mrn}/{version}"
 
 
-def version_canonical(document: bytes, lodge_events: Sequence[dict[str, Any]]) -> bytes:
-    """What a version's ledger entry commits to: the canonical document, and for the first version
-    the automatic transitions that came with it."""
-    if not lodge_events:
-        return document
-    return document + b"\n" + documents.canonical_json([e | {"at": e["at"].isoformat()} for e in lodge_events])
+def version_canonical(
+    document: bytes, lodge_events: Sequence[dict[str, Any]], decision: dict[str, Any] | None = None
+) -> bytes:
+    """What a version's ledger entry commits to: the canonical document, for the first version the
+    automatic transitions that came with it, and the risk decision taken on it (commitments.py,
+    `risk_decision`; entries written before decisions were committed have none)."""
+    out = document
+    if lodge_events:
+        out += b"\n" + documents.canonical_json([e | {"at": e["at"].isoformat()} for e in lodge_events])
+    if decision is not None:
+        out += b"\n" + documents.canonical_json({"risk": decision})
+    return out
+
+
+# What of a recorded risk assessment a version commits to: the decision and what it rests on, not
+# the officer's later confirmation (added beside it) nor the explanation (free-form).
+DECISION_FIELDS = ("channel", "basis", "random", "score", "model", "assessed_at")
+
+
+def risk_decision(assessment: dict[str, Any]) -> dict[str, Any] | None:
+    """The committed part of a risk assessment in its JSON form (the risk engine's `to_json`, which
+    lodging receives as the outcome's reasons); None when no assessment was recorded (no engine)."""
+    if "assessed_at" not in assessment or "basis" not in assessment:
+        return None
+    decision = {key: assessment.get(key) for key in DECISION_FIELDS}
+    # One spelling of the instant, whatever offset the clock or the database gave it.
+    decision["assessed_at"] = datetime.fromisoformat(str(decision["assessed_at"])).astimezone(UTC).isoformat()
+    return decision
 
 
 def transition_canonical(mrn: str, event: dict[str, Any]) -> bytes:

@@ -51,7 +51,7 @@ from clearguard.declarations.planner import (
 )
 from clearguard.declarations.ports import AuditRecorder, FieldVault, LedgerSink, OneByOne, RiskAssessor
 from clearguard.declarations.queries import DeclarationQueries, find_by_lrn, summary_of
-from clearguard.declarations.record_format import TRANSITION_KIND, VERSION_KIND, transition_salt_ref
+from clearguard.declarations.record_format import TRANSITION_KIND, VERSION_KIND, risk_decision, transition_salt_ref
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
 from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationPartyRow, DeclarationRow
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
@@ -421,12 +421,14 @@ class DeclarationService:
             version = stored.version + 1
             now = utcnow()
             refs = party_refs(self._vault, model)
+            # Assessed first: the version's entry commits to the decision taken on it.
+            outcome = self._risk.assess_declaration(session, mrn=mrn, payload=prepared.doc, findings=prepared.findings)
             draft = plan_version(
                 self._vault, mrn, version, prepared, actor, now, reason=reason, refs=refs,
                 salt=secrets.token_bytes(_SALT_BYTES), committed=self._ledger is not None,
+                decision=risk_decision(outcome.reasons),
             )  # fmt: skip
             ledger_index = self._store_version(session, row.id, draft, refs)
-            outcome = self._risk.assess_declaration(session, mrn=mrn, payload=prepared.doc, findings=prepared.findings)
             amendment = plan_amendment(stored, outcome, reason)
             if amendment.routing is not None:
                 current, target, why = amendment.routing
