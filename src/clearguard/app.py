@@ -20,8 +20,7 @@ from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
-from clearguard.ledger.witness_service import WitnessService
-from clearguard.wiring import Services, build_services
+from clearguard.wiring import Services, build_services, build_witness
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -44,7 +43,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.router.route_class = PermissionRoute
     app.state.services = services
     app.state.ledger = services.ledger
-    app.state.witness = WitnessService.from_settings(settings)
+    app.state.witness = build_witness(settings)
     app.state.lodger = lodger
     app.state.gate = DeclarationGate(
         services.declarations,

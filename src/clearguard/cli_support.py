@@ -79,3 +79,18 @@ def open_services() -> Iterator[Any]:
         yield services
     finally:
         services.close()
+
+
+def open_ledger() -> Any:
+    """The ledger alone, from the composition root: for commands that need its keys, not the
+    database or the other capabilities (`ledger key`, offline receipt checks)."""
+    from clearguard.wiring import build_ledger
+
+    return build_ledger(load_settings())
+
+
+def open_witness() -> Any:
+    """This instance's witness, from the composition root."""
+    from clearguard.wiring import build_witness
+
+    return build_witness(load_settings())

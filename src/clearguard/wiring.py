@@ -17,16 +17,16 @@ from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
 from clearguard.crypto.service import CryptoService
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
-from clearguard.declarations.commitments import DeclarationCommitments
+from clearguard.declarations.commitments import DeclarationCommitments, DeclarationEntries
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.clock import Clock
 from clearguard.identity.service import IdentityService
-from clearguard.ledger.commitment import commitment
 from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
+from clearguard.ledger.witness_service import WitnessService
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
 
@@ -59,6 +59,17 @@ class Services:
         return LogContinuity(self.ledger, self.session_factory)
 
 
+def build_ledger(settings: Settings) -> LedgerService:
+    """The ledger with its signing key, without commitment sources: enough to print its key or check
+    a receipt. build_services registers the sources on top."""
+    return LedgerService.from_settings(settings)
+
+
+def build_witness(settings: Settings) -> WitnessService:
+    """This instance's witness (cosigning other logs), with its key."""
+    return WitnessService.from_settings(settings)
+
+
 def build_services(
     settings: Settings, *, engine: Engine | None = None, vault: FieldVault | None = None, clock: Clock | None = None
 ) -> Services:
@@ -74,16 +85,17 @@ def build_services(
     if crypto is not None:
         crypto.add_shred_listener(erasure)
         crypto.add_shred_listener(RiskErasure(trader_index_of))
-    ledger = LedgerService.from_settings(settings)
+    ledger = build_ledger(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
-    ledger.add_source(DeclarationCommitments(vault, commitment, erased=LEDGER_ERASED))
     risk = RiskService(
         settings,
         party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)),
         vault=crypto,  # the scored records (item prices) sealed under the declarant's key
         item_owner=trader_ref_from_index,
     )
+    entries = DeclarationEntries(ledger.record_ids)
+    ledger.add_source(DeclarationCommitments(vault, entries, erased=LEDGER_ERASED, risk=risk))
     declarations = DeclarationService(
         session_factory,
         compliance=compliance,
@@ -91,6 +103,7 @@ def build_services(
         ledger=ledger,
         audit=audit,
         risk=risk,
+        entry_encoder=entries,
         receipts=lambda index: ledger.receipt_now(session_factory, index).to_json(),
         read_factory=read_factory,
     )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from clearguard.audit.tables import AuditEventRow
 from clearguard.db import bulk_insert, utcnow
 from clearguard.errors import InputError
-from clearguard.ledger.commitment import commit_entries, commitment
+from clearguard.ledger.commitment import LedgerEntry, commit_entries, commitment
 from clearguard.ledger.verification import Erased
 
 LEDGER_KIND = "audit.event"
@@ -297,8 +297,8 @@ class AuditCommitmentSource:
 
     kind = LEDGER_KIND
 
-    def recompute(self, session: Session, entries: Sequence[tuple[int, str]]) -> dict[int, bytes | Erased]:
-        indices = [idx for idx, _ in entries]
+    def recompute(self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]) -> dict[int, bytes | Erased]:
+        indices = [idx for idx, _entry in entries]
         rows = session.execute(select(AuditEventRow).where(AuditEventRow.ledger_index.in_(indices))).scalars()
         found: dict[int, bytes | Erased] = {}
         for row in rows:
@@ -306,8 +306,11 @@ class AuditCommitmentSource:
             found[row.ledger_index] = commitment(LEDGER_KIND, row.event_id, canonical_event(row), row.salt)
         return found
 
-    def ledger_indices(self, session: Session) -> dict[int, str]:
-        rows = session.execute(
-            select(AuditEventRow.ledger_index, AuditEventRow.event_id).where(AuditEventRow.ledger_index.is_not(None))
-        )
-        return {int(idx): event_id for idx, event_id in rows}
+    def ledger_indices(self, session: Session) -> list[tuple[int | None, str, str | None]]:
+        # Every row, entered or not: the trail is written with its ledger entry, so a row without
+        # one was added by hand.
+        rows = session.execute(select(AuditEventRow.ledger_index, AuditEventRow.event_id))
+        return [(None if idx is None else int(idx), event_id, event_id) for idx, event_id in rows]
+
+    def consistency(self, session: Session) -> list[tuple[int | None, str]]:
+        return []  # the trail is nothing but its records

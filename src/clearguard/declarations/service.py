@@ -12,7 +12,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -118,12 +118,34 @@ class AuditRecorder(Protocol):
 EntryEncoder = Callable[[str, str, bytes, bytes], bytes]
 
 
-def version_canonical(document: bytes, lodge_events: Sequence[dict[str, Any]]) -> bytes:
-    """What a version's ledger entry commits to: the canonical document, and for the first version
-    the automatic transitions that came with it."""
-    if not lodge_events:
-        return document
-    return document + b"\n" + documents.canonical_json([e | {"at": e["at"].isoformat()} for e in lodge_events])
+def version_canonical(
+    document: bytes, lodge_events: Sequence[dict[str, Any]], decision: dict[str, Any] | None = None
+) -> bytes:
+    """What a version's ledger entry commits to: the canonical document, for the first version the
+    automatic transitions that came with it, and the risk decision taken on it (commitments.py,
+    `risk_decision`; entries written before decisions were committed have none)."""
+    out = document
+    if lodge_events:
+        out += b"\n" + documents.canonical_json([e | {"at": e["at"].isoformat()} for e in lodge_events])
+    if decision is not None:
+        out += b"\n" + documents.canonical_json({"risk": decision})
+    return out
+
+
+# What of a recorded risk assessment a version commits to: the decision and what it rests on, not
+# the officer's later confirmation (added beside it) nor the explanation (free-form).
+DECISION_FIELDS = ("channel", "basis", "random", "score", "model", "assessed_at")
+
+
+def risk_decision(assessment: dict[str, Any]) -> dict[str, Any] | None:
+    """The committed part of a risk assessment in its JSON form (the risk engine's `to_json`, which
+    lodging receives as the outcome's reasons); None when no assessment was recorded (no engine)."""
+    if "assessed_at" not in assessment or "basis" not in assessment:
+        return None
+    decision = {key: assessment.get(key) for key in DECISION_FIELDS}
+    # One spelling of the instant, whatever offset the clock or the database gave it.
+    decision["assessed_at"] = datetime.fromisoformat(str(decision["assessed_at"])).astimezone(UTC).isoformat()
+    return decision
 
 
 def transition_canonical(mrn: str, event: dict[str, Any]) -> bytes:
@@ -487,7 +509,7 @@ class DeclarationService:
         # One ledger entry commits to the version and the automatic transitions that came with it;
         # every later transition (an officer's decision, an amendment) gets an entry of its own.
         version, parties, record = self._version_rows(
-            session, mrn, 1, prepared, actor, now, reason=None, with_events=events, refs=refs
+            session, mrn, 1, prepared, actor, now, reason=None, with_events=events, refs=refs, outcome=outcome
         )
         entries = [record] if record is not None else []
         row = {
@@ -532,6 +554,7 @@ class DeclarationService:
         reason: str | None,
         with_events: list[dict[str, Any]] | None = None,
         refs: dict[str, str] | None = None,
+        outcome: RiskOutcome | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]], tuple[str, bytes, bytes] | None]:
         """(version row, party rows, what its ledger entry commits to: (record id, committed bytes,
         salt), None without a ledger) of one declaration version; nothing executed yet."""
@@ -553,7 +576,8 @@ class DeclarationService:
         }
         record = None  # without a ledger there is nothing to commit to
         if self._ledger is not None:
-            record = (f"{mrn}/{version}", version_canonical(prepared.canonical, with_events or []), salt)
+            decision = risk_decision(outcome.reasons) if outcome is not None else None
+            record = (f"{mrn}/{version}", version_canonical(prepared.canonical, with_events or [], decision), salt)
         row = {
             "version": version,
             "clear_doc": clear,
@@ -667,8 +691,11 @@ class DeclarationService:
         now: datetime,
         *,
         reason: str | None,
+        outcome: RiskOutcome | None = None,
     ) -> int | None:
-        row, parties, record = self._version_rows(session, mrn, version, prepared, actor, now, reason=reason)
+        row, parties, record = self._version_rows(
+            session, mrn, version, prepared, actor, now, reason=reason, outcome=outcome
+        )
         [ledger_index] = self._append_entries(session, self._encode_versions([record])) if record else [None]
         session.execute(
             VERSIONS.insert(),
@@ -728,9 +755,12 @@ class DeclarationService:
                 )
             version = row.current_version + 1
             now = utcnow()
-            ledger_index = self._store_version(session, row.id, mrn, version, prepared, actor, now, reason=reason)
-            current = Status(row.status)
+            # Assessed first: the version's entry commits to the decision taken on it.
             outcome = self._risk.assess_declaration(session, mrn=mrn, payload=prepared.doc, findings=prepared.findings)
+            ledger_index = self._store_version(
+                session, row.id, mrn, version, prepared, actor, now, reason=reason, outcome=outcome
+            )
+            current = Status(row.status)
             # Re-assessment may raise the control level, never lower one an officer is already working.
             target = CHANNEL_STATUS[outcome.channel]
             channel = outcome.channel

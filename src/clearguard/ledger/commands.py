@@ -11,12 +11,20 @@ from typing import Annotated
 import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from clearguard import db
-from clearguard.cli_support import console, err_console, fail, guarded, load_settings, print_json
+from clearguard.cli_support import (
+    console,
+    err_console,
+    fail,
+    guarded,
+    open_ledger,
+    open_services,
+    open_witness,
+    print_json,
+)
 from clearguard.config import Settings
+from clearguard.ledger.commitment import decode_entry
 from clearguard.ledger.continuity import review as review_continuity
 from clearguard.ledger.errors import LedgerError
 from clearguard.ledger.note import ed25519_verifier
@@ -25,7 +33,7 @@ from clearguard.ledger.service import LedgerService
 from clearguard.ledger.signed_state import SignedState
 from clearguard.ledger.tiles_dir import publish, verify_tiles_dir
 from clearguard.ledger.verification import Progress as ProgressFn
-from clearguard.ledger.witness_service import WitnessService, add_peer, submit
+from clearguard.ledger.witness_service import add_peer, submit
 
 ledger_app = typer.Typer(help="Tamper-evident ledger: checkpoints, tiles, receipts, witnesses.", no_args_is_help=True)
 witness_app = typer.Typer(help="Witnessing: cosign other logs, get ours cosigned.", no_args_is_help=True)
@@ -35,23 +43,16 @@ ledger_app.add_typer(witness_app, name="witness")
 @dataclass
 class LedgerContext:
     settings: Settings
-    engine: Engine
     factory: sessionmaker[Session]
     ledger: LedgerService
 
 
 @contextmanager
 def ledger_context() -> Iterator[LedgerContext]:
-    settings = load_settings()
-    engine = db.make_engine(settings.database_url, echo=settings.database_echo)
-    ledger = LedgerService.from_settings(settings)
-    from clearguard.audit.service import AuditCommitmentSource
-
-    ledger.add_source(AuditCommitmentSource())
-    try:
-        yield LedgerContext(settings, engine, db.make_session_factory(engine), ledger)
-    finally:
-        engine.dispose()
+    """The ledger as the composition root wires it (every commitment source registered), so the CLI
+    verifies exactly what the server verifies."""
+    with open_services() as services:
+        yield LedgerContext(services.settings, services.session_factory, services.ledger)
 
 
 @contextmanager
@@ -70,8 +71,7 @@ def progress_bar(label: str) -> Iterator[ProgressFn]:
 @guarded
 def key() -> None:
     """Print the log's verifier key (name+hex8+base64), for tlog-tiles clients."""
-    settings = load_settings()
-    typer.echo(LedgerService.from_settings(settings).vkey())
+    typer.echo(open_ledger().vkey())
 
 
 @ledger_app.command("integrate")
@@ -132,7 +132,7 @@ def verify(
     for problem in report.problems[:20]:
         err_console.print(f"  {problem}", markup=False)
     first = report.first_divergent_index
-    where = f"first divergent entry: {first}" if first is not None else "checkpoints disagree"
+    where = f"first divergent entry: {first}" if first is not None else "rows or checkpoints disagree (see above)"
     raise fail(f"ledger verification failed ({len(report.problems)} problems); {where}", 1)
 
 
@@ -149,12 +149,23 @@ def receipt(index: Annotated[int, typer.Argument(min=0)]) -> None:
 def verify_receipt_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="receipt JSON")],
     key: Annotated[str | None, typer.Option("--key", help="log verifier key; default: this log's")] = None,
+    record_id: Annotated[
+        str | None, typer.Option("--record-id", help="the opaque record id the entry must carry (from the lodging)")
+    ] = None,
 ) -> None:
-    """Check a receipt offline: the checkpoint's signature, then the entry's inclusion proof."""
+    """Check a receipt offline: the checkpoint's signature, then the entry's inclusion proof, and
+    with --record-id that the included entry is the record's (public entries carry opaque ids)."""
     parsed = loads_receipt(file.read_bytes())
-    verifier = ed25519_verifier(key) if key else LedgerService.from_settings(load_settings()).verifier
+    verifier = ed25519_verifier(key) if key else open_ledger().verifier
     signed = verify_receipt(parsed, [verifier])
-    console.print(f"ok: entry {parsed.index} is in {signed.checkpoint.origin} at size {signed.checkpoint.size}")
+    try:
+        entered: str | None = decode_entry(parsed.entry).record_id
+    except LedgerError:  # an entry of another format: it has no record id
+        entered = None
+    if record_id is not None and entered != record_id:
+        raise fail(f"record_id: the receipt's entry is record {entered}, not {record_id}", 1)
+    record = f" (record {entered})" if entered else ""
+    console.print(f"ok: entry {parsed.index}{record} is in {signed.checkpoint.origin} at size {signed.checkpoint.size}")
 
 
 @witness_app.command("add-log")
@@ -166,7 +177,7 @@ def add_log(
 ) -> None:
     """Start cosigning another log's checkpoints."""
     with ledger_context() as ctx, ctx.factory() as session, session.begin():
-        WitnessService.from_settings(ctx.settings).add_log(session, origin, vkey, url)
+        open_witness().add_log(session, origin, vkey, url)
     console.print(f"witnessing {origin}")
 
 
@@ -174,7 +185,7 @@ def add_log(
 @guarded
 def witness_key() -> None:
     """Print this instance's cosigner verifier key."""
-    typer.echo(WitnessService.from_settings(load_settings()).vkey())
+    typer.echo(open_witness().vkey())
 
 
 @witness_app.command("add-peer")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterable
@@ -30,6 +31,28 @@ _ENTRY = re.compile(
     rb"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\n"
     rb"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\n"
 )
+
+
+RECORD_ID_DOMAIN: Final = b"clearguard/record-id/v1\x00"
+
+
+class RecordIds:
+    """Opaque record ids for public entries: HMAC-SHA-256 under the ledger's record key of the
+    record's private kind, label (an MRN and version) and salt, cut to 128 bits. Without the key an
+    id cannot be linked to an MRN, nor two entries of one declaration to each other (each has its own
+    salt); the operator, holding the key and the sealed salt, recomputes it. Shredding the salt
+    leaves an id that nobody can link any more."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise EntryError("record key must be at least 32 bytes", field="record_key")
+        self._key = key
+
+    def opaque(self, kind: str, label: str, salt: bytes) -> str:
+        mac = hmac.new(self._key, RECORD_ID_DOMAIN, hashlib.sha256)
+        for part in (kind.encode(), label.encode(), salt):
+            mac.update(_field(part))
+        return mac.digest()[:16].hex()
 
 
 def new_salt() -> bytes:

@@ -9,6 +9,7 @@ nothing: the next integration picks them up.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.config import Settings
 from clearguard.ledger import store
 from clearguard.ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
-from clearguard.ledger.commitment import check_entry
+from clearguard.ledger.commitment import RecordIds, check_entry
 from clearguard.ledger.errors import LedgerError, NotIntegrated, ProofError
 from clearguard.ledger.hashing import leaf_hash
-from clearguard.ledger.keys import load_or_create_key
+from clearguard.ledger.keys import load_or_create_key, load_or_create_record_key
 from clearguard.ledger.note import Ed25519Signer, Ed25519Verifier
 from clearguard.ledger.proofs import consistency_proof, inclusion_proof
 from clearguard.ledger.receipt import Receipt, verify_receipt
@@ -39,6 +40,7 @@ class LedgerService:
         sources: Sequence[CommitmentSource] = (),
         entry_check: Callable[[bytes], object] | None = check_entry,
         signed_state: SignedState | None = None,
+        record_ids: RecordIds | None = None,
     ) -> None:
         """`entry_check` refuses entries that are not commitments (clearguard/entry/v1), so nothing
         but a kind, an opaque id and a hash can enter; None accepts any bytes (tests, benchmarks).
@@ -49,6 +51,9 @@ class LedgerService:
         self.batch_size = batch_size
         self._entry_check = entry_check
         self.sources: list[CommitmentSource] = list(sources)
+        # Opaque ids for records whose natural id (an MRN) must not be published; a random key when
+        # none is given (tests), so ids stay unguessable but only this instance can recompute them.
+        self.record_ids = record_ids or RecordIds(secrets.token_bytes(32))
         self._tile_cache = store.TileCache()
         self._known_size = 0
         self.signed_state = signed_state
@@ -58,7 +63,13 @@ class LedgerService:
     def from_settings(cls, settings: Settings) -> LedgerService:
         path = settings.ledger_key_file or settings.keys_dir / "ledger-log.key"
         signer = Ed25519Signer(settings.ledger_origin, load_or_create_key(Path(path)))
-        return cls(signer, batch_size=settings.ledger_batch_size, signed_state=SignedState.from_settings(settings))
+        record_ids = RecordIds(load_or_create_record_key(settings.keys_dir / "ledger-record.key"))
+        return cls(
+            signer,
+            batch_size=settings.ledger_batch_size,
+            signed_state=SignedState.from_settings(settings),
+            record_ids=record_ids,
+        )
 
     @property
     def strict_entries(self) -> bool:

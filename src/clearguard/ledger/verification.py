@@ -8,6 +8,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from clearguard.ledger.commitment import LedgerEntry
+
 Progress = Callable[[int, int], None]
 
 
@@ -27,13 +29,24 @@ class CommitmentSource(Protocol):
         """The entry kind (or kind prefix ending in '.') this source answers for."""
         ...
 
-    def recompute(self, session: Session, entries: Sequence[tuple[int, str]]) -> dict[int, bytes | Erased]:
-        """For each (ledger index, record id): the commitment recomputed from the stored row and its
-        salt, or ERASED. Indices absent from the answer have no row: the record was deleted."""
+    def recompute(self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]) -> dict[int, bytes | Erased]:
+        """For each (ledger index, entry): the commitment recomputed from the stored row and its
+        salt, or ERASED. The entry's kind tells which format the row was written in, so entries
+        written before a format change keep verifying; its record id may be opaque, for the source
+        to recompute. Indices absent from the answer have no row: the record was deleted."""
         ...
 
-    def ledger_indices(self, session: Session) -> dict[int, str]:
-        """ledger index -> record id for every row the capability holds; catches inserted rows."""
+    def ledger_indices(self, session: Session) -> Sequence[tuple[int | None, str, str | None]]:
+        """(ledger index, how the report names the row, the record id its entry must carry) of every
+        row the capability holds; index None for a row that has no
+        entry: catches inserted rows, rows that claim another row's entry and rows never entered.
+        A record id of None: the entry's id is opaque and recompute checks it (it needs the salt)."""
+        ...
+
+    def consistency(self, session: Session) -> Sequence[tuple[int | None, str]]:
+        """(ledger index to name, message) for each piece of current state that disagrees with the
+        committed history (a status that no committed transition led to, a row with no history):
+        the rows that are not records themselves but must follow from them."""
         ...
 
 

@@ -4,7 +4,9 @@ Checks, in one pass over the entries: contiguous indices; the stored tiles again
 the entries (naming the first leaf whose hash differs); every signed checkpoint's signature and
 root at its size; each checkpoint's consistency with the next, through a proof built from the
 stored tiles; and, through each capability's CommitmentSource, that the records the entries commit
-to still hash to those commitments (an edited, deleted, inserted or reordered row is named)."""
+to still hash to those commitments (an edited, deleted, inserted or reordered row is named), that
+every row has an entry of its own kind and no two rows claim one, and that the current state the
+capability keeps beside its records follows from them (`consistency`)."""
 
 from __future__ import annotations
 
@@ -150,7 +152,7 @@ def _check_sources(
         entries = [(idx, e) for idx, e in decoded if _matches(source.kind, e.kind)]
         for start in range(0, len(entries), 1000):
             part = entries[start : start + 1000]
-            found = source.recompute(session, [(idx, e.record_id) for idx, e in part])
+            found = source.recompute(session, part)
             for idx, entry in part:
                 value = found.get(idx)
                 if value is None:
@@ -159,7 +161,19 @@ def _check_sources(
                     continue
                 elif value != entry.commitment:
                     problems.append(Problem(idx, f"{entry.kind} {entry.record_id}: its row was altered"))
-        for index, record_id in source.ledger_indices(session).items():
+        claimed: set[int] = set()
+        for index, name, record_id in source.ledger_indices(session):
+            if index is None:
+                problems.append(Problem(None, f"{source.kind} {name}: row has no ledger entry"))
+                continue
             entered = by_index.get(index)
-            if entered is None or entered.record_id != record_id or not _matches(source.kind, entered.kind):
-                problems.append(Problem(index, f"{source.kind} {record_id}: row not entered at this index"))
+            if index in claimed:
+                problems.append(Problem(index, f"{source.kind} {name}: a second row claims this entry"))
+            elif (
+                entered is None
+                or not _matches(source.kind, entered.kind)
+                or (record_id is not None and entered.record_id != record_id)
+            ):
+                problems.append(Problem(index, f"{source.kind} {name}: row not entered at this index"))
+            claimed.add(index)
+        problems.extend(Problem(index, message) for index, message in source.consistency(session))

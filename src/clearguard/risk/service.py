@@ -638,6 +638,22 @@ class RiskService:
     def assessment(self, session: Session, reference: str) -> Assessment:
         return Assessment.from_row(self._latest(session, reference), created=False)
 
+    def assessments_of(self, session: Session, references: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every recorded assessment of each reference, oldest first, as `Assessment.to_json`: what
+        `ledger verify` checks against the decisions the declarations committed."""
+        pending.write(session)
+        found: dict[str, list[dict[str, Any]]] = {}
+        unique = sorted(set(references))
+        for start in range(0, len(unique), 1000):
+            rows = session.scalars(
+                select(RiskAssessmentRow)
+                .where(RiskAssessmentRow.declaration_ref.in_(unique[start : start + 1000]))
+                .order_by(RiskAssessmentRow.id)
+            )
+            for row in rows:
+                found.setdefault(row.declaration_ref, []).append(Assessment.from_row(row, created=False).to_json())
+        return found
+
     def _latest(self, session: Session, reference: str) -> RiskAssessmentRow:
         """The most recent recorded assessment of a declaration."""
         pending.write(session)

@@ -20,6 +20,7 @@ from clearguard.config import Settings
 from clearguard.crypto import init_keys
 from clearguard.crypto.setup import build_secret_box
 from clearguard.db import transaction
+from clearguard.declarations.commitments import DeclarationEntries
 from clearguard.declarations.ports import RiskOutcome
 from clearguard.declarations.results import Actor
 from clearguard.declarations.service import DeclarationService
@@ -102,6 +103,7 @@ def make_real_app(engine: Engine, database_url: str, *, risk: Any = None) -> Rea
         ledger=ledger,
         audit=services.audit,
         risk=risk or Yellow(),
+        entry_encoder=DeclarationEntries(ledger.record_ids),  # the ledger format wiring gives the product
         receipts=lambda index: ledger.receipt_now(services.session_factory, index).to_json(),
     )
     app = RealApp(

@@ -20,6 +20,7 @@ from clearguard.api.install import install_api
 from clearguard.audit.commands import audit_app
 from clearguard.audit.service import AuditService
 from clearguard.config import Settings
+from clearguard.crypto import init_keys
 from clearguard.identity.service import IdentityService
 from clearguard.ledger.commands import ledger_app
 from clearguard.ledger.routes import router
@@ -40,7 +41,9 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     monkeypatch.chdir(tmp_path)
     engine = db.make_engine(url)
     metadata.create_all(engine)
-    yield Settings(), db.make_session_factory(engine)
+    settings = Settings()
+    init_keys(settings)  # as `clearguard init` does: the commands are wired with every capability
+    yield settings, db.make_session_factory(engine)
     engine.dispose()
 
 
