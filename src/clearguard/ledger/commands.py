@@ -18,6 +18,7 @@ from clearguard.cli_support import (
     err_console,
     fail,
     guarded,
+    load_settings,
     open_ledger,
     open_services,
     open_witness,
@@ -34,6 +35,7 @@ from clearguard.ledger.signed_state import SignedState
 from clearguard.ledger.tiles_dir import publish, verify_tiles_dir
 from clearguard.ledger.verification import Progress as ProgressFn
 from clearguard.ledger.witness_service import add_peer, submit
+from clearguard.user_files import read_limited
 
 ledger_app = typer.Typer(help="Tamper-evident ledger: checkpoints, tiles, receipts, witnesses.", no_args_is_help=True)
 witness_app = typer.Typer(help="Witnessing: cosign other logs, get ours cosigned.", no_args_is_help=True)
@@ -147,7 +149,7 @@ def receipt(index: Annotated[int, typer.Argument(min=0)]) -> None:
 @ledger_app.command("verify-receipt")
 @guarded
 def verify_receipt_cmd(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="receipt JSON")],
+    file: Annotated[Path, typer.Argument(help="receipt JSON")],
     key: Annotated[str | None, typer.Option("--key", help="log verifier key; default: this log's")] = None,
     record_id: Annotated[
         str | None, typer.Option("--record-id", help="the opaque record id the entry must carry (from the lodging)")
@@ -155,7 +157,7 @@ def verify_receipt_cmd(
 ) -> None:
     """Check a receipt offline: the checkpoint's signature, then the entry's inclusion proof, and
     with --record-id that the included entry is the record's (public entries carry opaque ids)."""
-    parsed = loads_receipt(file.read_bytes())
+    parsed = loads_receipt(read_limited(file, max_bytes=load_settings().max_request_bytes))
     verifier = ed25519_verifier(key) if key else open_ledger().verifier
     signed = verify_receipt(parsed, [verifier])
     try:

@@ -34,11 +34,22 @@ from clearguard.ledger.verification import Progress
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write then rename, so a reader never sees half a tile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write then rename, so a reader never sees half a tile. The tiles are public by design (a
+    static host serves them, often as another user), so they are 0644 and their folders 0755 even
+    though the CLI runs with umask 077 for everything else it writes."""
+    _public_dirs(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
+
+
+def _public_dirs(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    _public_dirs(folder.parent)
+    folder.mkdir(exist_ok=True)
+    os.chmod(folder, 0o755)  # noqa: S103 (public tiles, see _write)
 
 
 def publish(session: Session, directory: Path, progress: Progress | None = None) -> Checkpoint | None:

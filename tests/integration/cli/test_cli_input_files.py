@@ -160,3 +160,13 @@ def test_backup_commands_refuse_what_is_no_regular_file(cli_env: Path, command: 
     result = runner.invoke(app, [*command[:2], str(path), *command[2:]])
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines()[-1] == f"error: {path}: {rule}"
+
+
+@pytest.mark.parametrize("bad", ["dev-zero", "fifo", "directory"])
+def test_verify_receipt_refuses_what_is_no_regular_file(cli_env: Path, bad: str) -> None:
+    # /dev/zero ended in MemoryError and a FIFO hung `ledger verify-receipt`.
+    make, rule = BAD_FILES[bad]
+    path = make(cli_env)
+    result = runner.invoke(app, ["ledger", "verify-receipt", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == f"error: {path}: {rule}"

@@ -78,3 +78,17 @@ def test_an_existing_world_readable_install_is_tightened(operator_env: dict[str,
         assert loose(var) == []
     finally:
         os.umask(old)
+
+
+def test_published_tiles_are_public_while_var_stays_private(operator_env: dict[str, str], tmp_path: Path) -> None:
+    # The tiles are for a static host that may run as another user: readable by all, nothing more.
+    clearguard(operator_env, "init", "--no-demo")
+    clearguard(operator_env, "declarations", "lodge", str(EXAMPLES / "h1-import.json"))
+    site = tmp_path / "site" / "log"
+    clearguard(operator_env, "ledger", "publish", str(site))
+    published = [site, *site.rglob("*")]
+    assert any(p.name == "checkpoint" for p in published) and any(p.is_dir() for p in site.rglob("*"))
+    for path in published:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode == (0o755 if path.is_dir() else 0o644), f"{path} {mode:04o}"
+    assert loose(tmp_path / "var") == []

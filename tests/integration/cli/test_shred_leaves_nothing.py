@@ -113,3 +113,8 @@ def test_nothing_of_a_shredded_party_remains(cli_env: Path, empty_database: tupl
     shown = run("declarations", "show", mrn_h1, "--json")
     assert shown["document"]["items"][0]["item_price"] == "[erased]"
     assert run("declarations", "list", "--json", "--name", jane["name"])["items"] == []
+    # Erasure is not tampering: the ledger, audit trail and current state still verify after both shreds.
+    assert runner.invoke(app, ["ledger", "integrate"]).exit_code == 0
+    verified = runner.invoke(app, ["ledger", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert verified.stdout.startswith("ok:") and "1 checkpoints" in verified.stdout, verified.output
