@@ -21,7 +21,7 @@ def _size(n: int) -> str:
 def backup_create(file: Path) -> None:
     """Snapshot the database (consistent, online) into an encrypted file."""
     from clearguard.backup.service import create_backup
-    from clearguard.crypto.setup import load_backup_key
+    from clearguard.crypto import load_backup_key
 
     settings = load_settings()
     info = create_backup(settings.database_url, load_backup_key(settings), file)
@@ -36,7 +36,7 @@ def backup_create(file: Path) -> None:
 def backup_verify(file: Path) -> None:
     """Authenticate every byte of a backup without restoring it."""
     from clearguard.backup.service import verify_backup
-    from clearguard.crypto.setup import load_backup_key
+    from clearguard.crypto import load_backup_key
 
     info = verify_backup(load_backup_key(load_settings()), file)
     console.print(
@@ -69,7 +69,7 @@ def backup_restore(
     from clearguard.backup.errors import RestoreRefused
     from clearguard.backup.service import restore_backup, verify_backup
     from clearguard.cli_support import open_services
-    from clearguard.crypto.setup import load_backup_key
+    from clearguard.crypto import load_backup_key
 
     settings = load_settings()
     key = load_backup_key(settings)

@@ -10,7 +10,7 @@ from clearguard.crypto.errors import (
 )
 from clearguard.crypto.fields import ERASED, ERASED_TEXT, Erased, FieldRef, field_aad
 from clearguard.crypto.service import CryptoService, KeyStatus, RotationResult
-from clearguard.crypto.setup import build_crypto_service, init_keys
+from clearguard.crypto.setup import build_crypto_service, init_keys, load_backup_key
 
 __all__ = [
     "ERASED",
@@ -28,4 +28,5 @@ __all__ = [
     "build_crypto_service",
     "field_aad",
     "init_keys",
+    "load_backup_key",
 ]
