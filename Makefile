@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 
-.PHONY: install run test lint typecheck bench lock clean
+.PHONY: install run test lint typecheck imports bench lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+# The layering of DESIGN.md and the capabilities' boundaries: contracts in pyproject.toml [tool.importlinter].
+imports: install
+	$(BIN)/lint-imports
+
+test: install lint typecheck imports
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -32,10 +32,11 @@ from clearguard import db
 from clearguard.config import Settings
 from clearguard.crypto import CryptoService, build_crypto_service, init_keys
 from clearguard.crypto.envelope import field_aad
+from clearguard.crypto.fields import FieldRef
 from clearguard.declarations import documents
 from clearguard.declarations.parse import to_model
 from clearguard.declarations.plain_vault import PlainVault
-from clearguard.declarations.ports import FieldRef, FieldVault
+from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.samples import generate
 from clearguard.runtime import tune_gc
 from clearguard.tables import metadata

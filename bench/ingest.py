@@ -30,7 +30,8 @@ from clearguard.declarations.parse import to_model
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.results import Actor
 from clearguard.declarations.samples import generate
-from clearguard.declarations.service import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationService
+from clearguard.declarations.service import DeclarationService
+from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS
 from clearguard.runtime import tune_gc
 from clearguard.tables import metadata
 from clearguard.wiring import build_services

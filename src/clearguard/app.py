@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from clearguard import __version__
-from clearguard.access.gate import DeclarationGate
 from clearguard.access.roles import Perm
 from clearguard.api.install import install_api
 from clearguard.api.security import PermissionRoute, require
 from clearguard.config import Settings, get_settings
 from clearguard.declarations import routes as declaration_routes
+from clearguard.declarations.gate import DeclarationGate
 from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes

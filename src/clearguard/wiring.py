@@ -49,9 +49,7 @@ class Services:
     erasure: PartyErasure | None = None
 
     def close(self) -> None:
-        close_vault = getattr(self.vault, "close", None)
-        if close_vault is not None:
-            close_vault()
+        self.vault.close()
         self.engine.dispose()
 
     def log_continuity(self) -> LogContinuity:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clearguard.errors import Forbidden
+from clearguard.errors import Forbidden, Unauthenticated
 
 
 class BreakGlassRequired(Forbidden):
@@ -10,3 +10,12 @@ class BreakGlassRequired(Forbidden):
 
     slug = "break-glass-required"
     title = "Another office's record: a written justification is required"
+
+
+class StepUpRequired(Unauthenticated):
+    """RFC 9470 in spirit: the session is valid but its MFA proof is too old for this action. The
+    policy decides it (require_recent_mfa), so the error is access's; identity answers it with a
+    step-up ceremony."""
+
+    slug = "step-up-required"
+    title = "Recent multi-factor authentication required"

@@ -17,7 +17,7 @@ from enum import Enum
 from itertools import pairwise
 from typing import Any, Final
 
-from clearguard.access.errors import BreakGlassRequired
+from clearguard.access.errors import BreakGlassRequired, StepUpRequired
 from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm, Role, holds
 from clearguard.categories import DataCategory
@@ -163,8 +163,6 @@ def list_scope(principal: Principal, today: date) -> ListScope:
 
 def require_recent_mfa(principal: Principal, now: datetime, *, window_seconds: int = 300) -> None:
     """Step-up: officer decisions, exports, key operations, role changes need a fresh MFA proof."""
-    from clearguard.identity.errors import StepUpRequired
-
     if principal.mfa_at is None or now - principal.mfa_at > timedelta(seconds=window_seconds):
         raise StepUpRequired(
             f"this action needs a second factor within the last {window_seconds // 60} minutes: "

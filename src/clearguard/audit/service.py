@@ -31,7 +31,28 @@ _SALT_BYTES = 32
 
 
 class LedgerSink(Protocol):
-    def append(self, session: Session, entry: bytes) -> int: ...
+    def append_many(self, session: Session, entries: Sequence[bytes]) -> int:
+        """Sequences the entries in the caller's transaction; returns the first index (the rest
+        follow in order)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """What a caller gives to record one event: who did what to which record, from where and why. The
+    one statement of an event's inputs; ids, time, salt and ledger index are added when recorded.
+    `party` is the owning capability's blind index of the party, never its identifier in clear."""
+
+    actor: str
+    role: str
+    action: str
+    record_type: str
+    record_id: str | None
+    party: str | None
+    source: str | None
+    justification: str | None = None
+    outcome: str = "ok"
+    details: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,34 +179,21 @@ _BODY = ("event_id", "at", "actor", "role", "action", "record_type", "record_id"
 _EVENT_FIELDS = (*_BODY, "ledger_index")
 
 
-def _row(
-    *,
-    actor: str,
-    role: str,
-    action: str,
-    record_type: str,
-    record_id: str | None,
-    party: str | None,
-    source: str | None,
-    justification: str | None = None,
-    outcome: str = "ok",
-    details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The validated columns of one event given as `record`'s keywords (ids, time, salt and ledger
-    index are added by record_many)."""
-    if outcome not in OUTCOMES:
+def _row(event: NewAuditEvent) -> dict[str, Any]:
+    """The validated columns of one event (ids, time, salt and ledger index are added by record_many)."""
+    if event.outcome not in OUTCOMES:
         raise InputError(f"outcome: one of {sorted(OUTCOMES)}", field="outcome")
     return {
-        "actor": _required(actor, "actor", 255),
-        "role": _required(role, "role", 64),
-        "action": _required(action, "action", 128),
-        "record_type": _required(record_type, "record_type", 64),
-        "record_id": record_id,
-        "party": party,
-        "source": source,
-        "justification": justification,
-        "outcome": outcome,
-        "details": _as_stored(details) if details is not None else None,
+        "actor": _required(event.actor, "actor", 255),
+        "role": _required(event.role, "role", 64),
+        "action": _required(event.action, "action", 128),
+        "record_type": _required(event.record_type, "record_type", 64),
+        "record_id": event.record_id,
+        "party": event.party,
+        "source": event.source,
+        "justification": event.justification,
+        "outcome": event.outcome,
+        "details": _as_stored(event.details) if event.details is not None else None,
     }
 
 
@@ -194,31 +202,13 @@ class AuditService:
         self._ledger = ledger
         self._clock = clock
 
-    def record(
-        self,
-        session: Session,
-        *,
-        actor: str,
-        role: str,
-        action: str,
-        record_type: str,
-        record_id: str | None,
-        party: str | None,
-        source: str | None,
-        justification: str | None = None,
-        outcome: str = "ok",
-        details: dict[str, Any] | None = None,
-    ) -> AuditEvent:
+    def record(self, session: Session, event: NewAuditEvent) -> AuditEvent:
         """Adds one event in the caller's transaction (it commits or rolls back with the action)."""
-        [event] = self.record_many(
-            session,
-            [dict(actor=actor, role=role, action=action, record_type=record_type, record_id=record_id,
-                  party=party, source=source, justification=justification, outcome=outcome, details=details)],
-        )  # fmt: skip
-        return event
+        [recorded] = self.record_many(session, [event])
+        return recorded
 
-    def record_many(self, session: Session, events: Sequence[dict[str, Any]]) -> list[AuditEvent]:
-        """Several events (keyword sets of `record`) in one go, sharing one timestamp: one ledger
+    def record_many(self, session: Session, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
+        """Several events in one go, sharing one timestamp: one ledger
         sequencing and one multi-row insert, for bulk work such as importing thousands of declarations."""
         if not events:
             return []
@@ -230,7 +220,7 @@ class AuditService:
         rows: list[dict[str, Any]] = []
         canonicals: list[tuple[str, bytes, bytes]] = []
         for offset, event in zip(range(0, len(randomness), step), events, strict=True):
-            row = _row(**event)
+            row = _row(event)
             row["event_id"] = event_id = _event_id(randomness[offset : offset + _ID_BYTES])
             row["at"] = at
             row["salt"] = salt = randomness[offset + _ID_BYTES : offset + step]
@@ -240,12 +230,8 @@ class AuditService:
             rows.append(row)
         if self._ledger is not None:
             entries = commit_entries(LEDGER_KIND, canonicals)
-            append_many = getattr(self._ledger, "append_many", None)
-            if append_many is not None:
-                first = int(append_many(session, entries))
-                indices: Sequence[int | None] = range(first, first + len(entries))
-            else:
-                indices = [self._ledger.append(session, entry) for entry in entries]
+            first = self._ledger.append_many(session, entries)
+            indices: Sequence[int | None] = range(first, first + len(entries))
         else:
             indices = [None] * len(rows)
         for row, index in zip(rows, indices, strict=True):

@@ -21,7 +21,7 @@ def _size(n: int) -> str:
 def backup_create(file: Path) -> None:
     """Snapshot the database (consistent, online) into an encrypted file."""
     from clearguard.backup.service import create_backup
-    from clearguard.crypto.setup import load_backup_key
+    from clearguard.crypto import load_backup_key
 
     settings = load_settings()
     info = create_backup(settings.database_url, load_backup_key(settings), file)
@@ -36,7 +36,7 @@ def backup_create(file: Path) -> None:
 def backup_verify(file: Path) -> None:
     """Authenticate every byte of a backup without restoring it."""
     from clearguard.backup.service import verify_backup
-    from clearguard.crypto.setup import load_backup_key
+    from clearguard.crypto import load_backup_key
 
     info = verify_backup(load_backup_key(load_settings()), file)
     console.print(
@@ -64,11 +64,12 @@ def backup_restore(
     unless --accept-loss is given (the loss is recorded in the ledger and the audit trail)."""
     import getpass
 
+    from clearguard.audit import NewAuditEvent
     from clearguard.backup.contents import backup_integer
     from clearguard.backup.errors import RestoreRefused
     from clearguard.backup.service import restore_backup, verify_backup
     from clearguard.cli_support import open_services
-    from clearguard.crypto.setup import load_backup_key
+    from clearguard.crypto import load_backup_key
 
     settings = load_settings()
     key = load_backup_key(settings)
@@ -96,18 +97,20 @@ def backup_restore(
         def record(session: object, record_id: str, lost_range: tuple[int, int]) -> None:
             services.audit.record(
                 session,
-                actor=f"cli:{getpass.getuser()}",
-                role="system",
-                action="backup.restore.accept_loss",
-                record_type="ledger",
-                record_id=record_id,
-                party=None,
-                source="cli",
-                details={
-                    "lost_from": lost_range[0],
-                    "lost_to": lost_range[1],
-                    "backup_created": info.created.isoformat(),
-                },
+                NewAuditEvent(
+                    actor=f"cli:{getpass.getuser()}",
+                    role="system",
+                    action="backup.restore.accept_loss",
+                    record_type="ledger",
+                    record_id=record_id,
+                    party=None,
+                    source="cli",
+                    details={
+                        "lost_from": lost_range[0],
+                        "lost_to": lost_range[1],
+                        "backup_created": info.created.isoformat(),
+                    },
+                ),
             )
 
         def after_apply() -> None:

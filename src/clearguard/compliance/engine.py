@@ -9,7 +9,7 @@ from clearguard.compliance.checks import Context, LrnLookup
 from clearguard.compliance.findings import Finding
 from clearguard.compliance.reference import ReferenceData
 from clearguard.compliance.rule_pack import RulePack
-from clearguard.declarations.model import DeclarationModel, H1Declaration
+from clearguard.declaration_model import DeclarationModel, H1Declaration
 
 
 def make_context(declaration: DeclarationModel, ref: ReferenceData, lrn_in_use: LrnLookup | None) -> Context:

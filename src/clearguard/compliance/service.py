@@ -21,7 +21,7 @@ from clearguard.compliance.reference import ReferenceData, reference_data
 from clearguard.compliance.reference.identifiers import EoriFormats
 from clearguard.compliance.rule_pack import RulePack, RulePackSet, load_rule_packs
 from clearguard.config import Settings
-from clearguard.declarations.model import DeclarationModel
+from clearguard.declaration_model import DeclarationModel
 
 
 class ComplianceService:

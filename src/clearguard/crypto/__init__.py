@@ -8,18 +8,25 @@ from clearguard.crypto.errors import (
     InsecureKeyFile,
     KeyUnavailable,
 )
+from clearguard.crypto.fields import ERASED, ERASED_TEXT, Erased, FieldRef, field_aad
 from clearguard.crypto.service import CryptoService, KeyStatus, RotationResult
-from clearguard.crypto.setup import build_crypto_service, init_keys
+from clearguard.crypto.setup import build_crypto_service, init_keys, load_backup_key
 
 __all__ = [
+    "ERASED",
+    "ERASED_TEXT",
     "CryptoError",
     "CryptoService",
     "DecryptionFailed",
+    "Erased",
+    "FieldRef",
     "HsmUnavailable",
     "InsecureKeyFile",
     "KeyStatus",
     "KeyUnavailable",
     "RotationResult",
     "build_crypto_service",
+    "field_aad",
     "init_keys",
+    "load_backup_key",
 ]

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from clearguard.crypto.errors import DecryptionFailed
-from clearguard.declarations.ports import field_aad as field_aad  # re-exported: the AAD of a field
+from clearguard.crypto.fields import field_aad as field_aad  # re-exported: the AAD of a field
 
 FORMAT_V1: Final = 0x01
 _HEADER_V1: Final = bytes([FORMAT_V1])

@@ -30,12 +30,12 @@ from clearguard.crypto.blind import BlindIndexer
 from clearguard.crypto.cache import TtlLru
 from clearguard.crypto.erasure import ShredListener
 from clearguard.crypto.errors import DecryptionFailed, KeyShredded, KeyUnavailable
+from clearguard.crypto.fields import ERASED, Erased, FieldRef
 from clearguard.crypto.pending import NewKey, TransactionKeys
 from clearguard.crypto.providers import KeyProvider
 from clearguard.crypto.shares import ShareStore
 from clearguard.crypto.tables import DataKey, KekVersion, ShredEpoch
 from clearguard.db import DriverStatement, bulk_insert, transaction, utcnow
-from clearguard.declarations.ports import ERASED, Erased, FieldRef
 
 _V1: Final = bytes([envelope.FORMAT_V1])
 _NONCE_BYTES: Final = envelope.NONCE_BYTES

@@ -1,1 +1,47 @@
-"""Declarations: the H1 and H7 models, MRNs, tables and the lifecycle service (the one way in)."""
+"""Declarations: the lifecycle of H1 and H7 declarations (lodge, amend, decide, invalidate), MRNs,
+their tables, the access gate around them, and the ledger's view of their records.
+
+The service is the one way in; the ports are what it needs from the capabilities below it (wired in
+clearguard.wiring). The routes and commands (entry-layer adapters) are imported by the API and CLI
+roots only, not from here. The declaration model itself is clearguard.declaration_model."""
+
+from clearguard.declarations.commitments import DeclarationCommitments
+from clearguard.declarations.gate import DeclarationGate, actor_of
+from clearguard.declarations.group_commit import GroupCommitter
+from clearguard.declarations.parties import normalise_eori, normalise_name, person_ref, resolve, trader_ref
+from clearguard.declarations.ports import (
+    AuditRecorder,
+    BlindIndexer,
+    FieldVault,
+    LedgerSink,
+    OneByOne,
+    RiskAssessor,
+)
+from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
+from clearguard.declarations.service import ComplianceChannel, DeclarationService
+
+__all__ = [
+    "Actor",
+    "AuditRecorder",
+    "BlindIndexer",
+    "ComplianceChannel",
+    "DeclarationCommitments",
+    "DeclarationGate",
+    "DeclarationService",
+    "DeclarationView",
+    "FieldVault",
+    "GroupCommitter",
+    "LedgerSink",
+    "ListFilter",
+    "LodgeResult",
+    "OneByOne",
+    "Page",
+    "RiskAssessor",
+    "Summary",
+    "actor_of",
+    "normalise_eori",
+    "normalise_name",
+    "person_ref",
+    "resolve",
+    "trader_ref",
+]

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from clearguard.categories import DataCategory
-from clearguard.declarations.model import PERSON_PARTIES, H1Declaration, H7Declaration
+from clearguard.declaration_model import PERSON_PARTIES, H1Declaration, H7Declaration
 
 JsonDoc = dict[str, Any]
 

@@ -26,10 +26,11 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clearguard.crypto.fields import Erased, FieldRef
 from clearguard.declarations import documents
 from clearguard.declarations.categorised import seal_plan
-from clearguard.declarations.ports import Erased, FieldRef, FieldVault
-from clearguard.declarations.service import (
+from clearguard.declarations.ports import FieldVault
+from clearguard.declarations.record_format import (
     TRANSITION_KIND,
     VERSION_KIND,
     VERSION_TABLE,

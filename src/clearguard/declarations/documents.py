@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 
 from clearguard.categories import DataCategory
+from clearguard.crypto.fields import ERASED_TEXT
+from clearguard.declaration_model import DeclarationModel
 from clearguard.declarations.categorised import SealGroup, Spec, seal_plan
-from clearguard.declarations.model import DeclarationModel
-from clearguard.declarations.ports import ERASED_TEXT
 from clearguard.declarations.splitter import Drop, Pick, compile_split
 
 Path = tuple[str | int, ...]

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from clearguard.compliance.findings import Finding, Severity
+from clearguard.declaration_model import Declaration, DeclarationModel
 from clearguard.declarations.categorised import pointer
-from clearguard.declarations.model import Declaration, DeclarationModel
 from clearguard.errors import InputError
 
 SCHEMA_RULE = "CG-SCHEMA-001"

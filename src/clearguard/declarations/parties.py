@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from clearguard.declarations.ports import FieldVault
+from clearguard.declarations.ports import BlindIndexer
 
 _BLIND_REF = re.compile(r"^(eori|person):[0-9a-f]{64}$")
 
@@ -23,16 +23,16 @@ def normalise_name(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def trader_ref(vault: FieldVault, eori: str) -> str:
+def trader_ref(vault: BlindIndexer, eori: str) -> str:
     return "eori:" + vault.blind_index("eori", normalise_eori(eori))
 
 
-def person_ref(vault: FieldVault, name: str, postcode: str | None, country: str) -> str:
+def person_ref(vault: BlindIndexer, name: str, postcode: str | None, country: str) -> str:
     identity = "|".join([normalise_name(name), normalise_name(postcode or ""), country.strip().upper()])
     return "person:" + vault.blind_index("person", identity)
 
 
-def resolve(vault: FieldVault, party: str) -> str:
+def resolve(vault: BlindIndexer, party: str) -> str:
     """A party reference from what an operator types: `eori:GB123456789000`, a bare EORI, or a
     reference as stored (`eori:<64 hex>`, `person:<64 hex>`)."""
     party = party.strip()

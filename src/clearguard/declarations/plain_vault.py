@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from clearguard.crypto.blind import NORMALISERS, normalise_exact
-from clearguard.declarations.ports import Erased, FieldRef
+from clearguard.crypto.fields import Erased, FieldRef
 
 
 class PlainVault:
@@ -22,6 +22,12 @@ class PlainVault:
 
     def key_for_party(self, session: Session, party_ref: str) -> int:
         return 0
+
+    def keys_for_parties(self, session: Session, party_refs: Sequence[str]) -> list[int]:
+        return [0] * len(party_refs)
+
+    def close(self) -> None:
+        pass
 
     def seal(self, session: Session, key_id: int, ref: FieldRef, plaintext: str) -> bytes:
         return plaintext.encode()

@@ -8,53 +8,20 @@ in clearguard.wiring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-
-def field_aad(table: str, record_id: str, field: str, version: int) -> bytes:
-    """Associated data of a field: format byte, then each part length-prefixed, so the encoding is
-    injective (no two different (table, record id, field, version) give the same bytes). Cheap,
-    because it runs once per sealed or opened field."""
-    return f"\x01{len(table)}:{table}{len(record_id)}:{record_id}{len(field)}:{field}{version}".encode()
+from clearguard.audit import NewAuditEvent
+from clearguard.compliance.findings import Finding
+from clearguard.crypto.fields import Erased, FieldRef
+from clearguard.risk.lodging import RiskOutcome
 
 
-@dataclass(frozen=True, slots=True)
-class FieldRef:
-    """Where a protected value lives; bound into the ciphertext as associated data, so a ciphertext
-    copied onto another record, field or version fails to decrypt."""
-
-    table: str
-    record_id: str
-    field: str
-    version: int
-
-    def aad(self) -> bytes:
-        return field_aad(self.table, self.record_id, self.field, self.version)
-
-
-class Erased:
-    """Marker for a value whose party key was destroyed (crypto-shredded): reads as erased, not as an
-    error and not as garbage."""
-
-    _instance: Erased | None = None
-
-    def __new__(cls) -> Erased:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "ERASED"
-
-    def __str__(self) -> str:
-        return ERASED_TEXT
-
-
-ERASED: Final = Erased()
-ERASED_TEXT: Final = "[erased]"
+class BlindIndexer(Protocol):
+    def blind_index(self, kind: str, value: str) -> str:
+        """Deterministic keyed index (hex) for equality search without decrypting."""
+        ...
 
 
 class FieldVault(Protocol):
@@ -62,6 +29,11 @@ class FieldVault(Protocol):
 
     def key_for_party(self, session: Session, party_ref: str) -> int:
         """Id of the party's data key, created (and wrapped) on first use."""
+        ...
+
+    def keys_for_parties(self, session: Session, party_refs: Sequence[str]) -> list[int]:
+        """key_for_party for many parties at once (every party of a batch), in the same order; a
+        batch's sealing then finds each key in the transaction's own map."""
         ...
 
     def seal(self, session: Session, key_id: int, ref: FieldRef, plaintext: str) -> bytes: ...
@@ -80,24 +52,60 @@ class FieldVault(Protocol):
         """Deterministic keyed index (hex) for equality search without decrypting."""
         ...
 
-
-class LedgerSink(Protocol):
-    def append(self, session: Session, entry: bytes) -> int:
-        """Sequence one entry inside the caller's transaction; returns its index."""
+    def close(self) -> None:
+        """Releases the key provider (a PKCS#11 session, cached key objects) at shutdown."""
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class RiskOutcome:
-    channel: str  # green | yellow | red | blue
-    score: float | None = None
-    reasons: dict[str, Any] = field(default_factory=dict)
+class LedgerSink(Protocol):
+    def append_many(self, session: Session, entries: Sequence[bytes]) -> int:
+        """Sequence the entries inside the caller's transaction, in order; returns the first index
+        (the rest follow it)."""
+        ...
+
+
+class AuditRecorder(Protocol):
+    def record_many(self, session: Session, events: Sequence[NewAuditEvent]) -> object:
+        """Audit events committed in the caller's transaction."""
+        ...
 
 
 class RiskAssessor(Protocol):
     def assess_declaration(
-        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Any], fresh: bool = False
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Finding], fresh: bool = False
     ) -> RiskOutcome:
         """Score a lodged declaration (before its rows are inserted, so the status is final at once).
         `fresh`: the MRN was just made, so there is no earlier decision to keep."""
         ...
+
+    def assess_declarations(
+        self,
+        session: Session,
+        items: Sequence[tuple[str, dict[str, Any], Sequence[Finding]]],
+        *,
+        fresh: bool = False,
+    ) -> list[RiskOutcome]:
+        """assess_declaration of each (MRN, payload, findings), in order, in one call: bulk lodging
+        scores a transaction's declarations at once."""
+        ...
+
+
+class OneByOne:
+    """For an assessor that scores one declaration at a time: the batch method as a loop."""
+
+    def assess_declaration(
+        self, session: Session, *, mrn: str, payload: dict[str, Any], findings: Sequence[Finding], fresh: bool = False
+    ) -> RiskOutcome:
+        raise NotImplementedError
+
+    def assess_declarations(
+        self,
+        session: Session,
+        items: Sequence[tuple[str, dict[str, Any], Sequence[Finding]]],
+        *,
+        fresh: bool = False,
+    ) -> list[RiskOutcome]:
+        return [
+            self.assess_declaration(session, mrn=mrn, payload=payload, findings=findings, fresh=fresh)
+            for mrn, payload, findings in items
+        ]

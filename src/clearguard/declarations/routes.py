@@ -17,7 +17,6 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
-from clearguard.access.gate import DeclarationGate, actor_of
 from clearguard.access.policy import Action, authorize_read, channel_for, refuse_withheld_filters, view_for
 from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm, Role
@@ -26,6 +25,7 @@ from clearguard.api.problems import PROBLEM_JSON
 from clearguard.api.security import PermissionRoute, identity_of, require, source_of
 from clearguard.categories import DataCategory
 from clearguard.declarations.categorised import category_at
+from clearguard.declarations.gate import DeclarationGate, actor_of
 from clearguard.declarations.parse import parse_json
 from clearguard.declarations.results import ListFilter, LodgeResult
 from clearguard.declarations.service import DeclarationService
@@ -318,7 +318,7 @@ def declaration_schema() -> dict[str, Any]:
     """The JSON schema of a declaration body, for the OpenAPI description."""
     from pydantic import TypeAdapter
 
-    from clearguard.declarations.model import Declaration
+    from clearguard.declaration_model import Declaration
 
     schema: dict[str, Any] = TypeAdapter(Declaration).json_schema(  # type: ignore[arg-type,unused-ignore]
         ref_template="#/components/schemas/{model}"

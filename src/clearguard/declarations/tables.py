@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -102,3 +102,10 @@ class DeclarationEventRow(Base):
     # sealed salt; the automatic ones at lodging are covered by their version's entry.
     salt: Mapped[bytes | None] = mapped_column(LargeBinary)
     salt_key_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Core tables: the bulk paths insert through them, skipping the ORM's per-row bookkeeping.
+DECLARATIONS: Table = DeclarationRow.__table__  # type: ignore[assignment]
+VERSIONS: Table = DeclarationVersionRow.__table__  # type: ignore[assignment]
+PARTIES: Table = DeclarationPartyRow.__table__  # type: ignore[assignment]
+EVENTS: Table = DeclarationEventRow.__table__  # type: ignore[assignment]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from clearguard.access.mandates import current_mandates, grant_mandate
 from clearguard.access.roles import Role
+from clearguard.audit import NewAuditEvent
 from clearguard.cli_support import console, guarded, open_services, print_json
 from clearguard.db import transaction
 from clearguard.errors import InputError
@@ -50,14 +51,16 @@ def _audit(services: Services, session: Session, action: str, username: str, **d
         return
     services.audit.record(
         session,
-        actor=_operator(),
-        role="admin",
-        action=action,
-        record_type="account",
-        record_id=username,
-        party=None,
-        source="cli",
-        details={k: v for k, v in details.items() if v is not None} or None,
+        NewAuditEvent(
+            actor=_operator(),
+            role="admin",
+            action=action,
+            record_type="account",
+            record_id=username,
+            party=None,
+            source="cli",
+            details={k: v for k, v in details.items() if v is not None} or None,
+        ),
     )
 
 

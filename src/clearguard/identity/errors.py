@@ -29,13 +29,6 @@ class MfaAttemptsExhausted(InvalidToken):
     title = "Too many wrong second factors for this login"
 
 
-class StepUpRequired(Unauthenticated):
-    """RFC 9470 in spirit: the session is valid but its MFA proof is too old for this action."""
-
-    slug = "step-up-required"
-    title = "Recent multi-factor authentication required"
-
-
 class TooManyAttempts(ClearGuardError):
     slug = "too-many-attempts"
     title = "Too many failed attempts"

@@ -23,6 +23,7 @@ from sqlalchemy import Result, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.access.principal import Principal
+from clearguard.audit import NewAuditEvent
 from clearguard.config import Settings
 from clearguard.identity import passkeys, sessions, totp
 from clearguard.identity.accounts import has_mfa, normalize_username
@@ -74,23 +75,9 @@ def _rowcount(result: Result[Any]) -> int:
 
 
 class AuthEvents(Protocol):
-    """Where authentication events go; clearguard.audit.AuditService.record fits this signature."""
+    """Where authentication events go: clearguard.audit.AuditService."""
 
-    def record(
-        self,
-        session: Session,
-        *,
-        actor: str,
-        role: str,
-        action: str,
-        record_type: str,
-        record_id: str,
-        party: str | None,
-        source: str,
-        justification: str | None = None,
-        outcome: str = "ok",
-        details: dict[str, Any] | None = None,
-    ) -> Any: ...
+    def record(self, session: Session, event: NewAuditEvent) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,14 +155,16 @@ class IdentityService:
             return
         self.events.record(
             session,
-            actor=account.username if account else "anonymous",
-            role=account.role if account else "anonymous",
-            action=action,
-            record_type="account",
-            record_id=str(account.id) if account else "-",
-            party=account.party_eori if account else None,
-            source=source,
-            **kw,
+            NewAuditEvent(
+                actor=account.username if account else "anonymous",
+                role=account.role if account else "anonymous",
+                action=action,
+                record_type="account",
+                record_id=str(account.id) if account else "-",
+                party=account.party_eori if account else None,
+                source=source,
+                **kw,
+            ),
         )
 
     # ---------------------------------------------------------------- throttling (throttle_policy)

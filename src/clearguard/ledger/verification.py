@@ -8,16 +8,13 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+# A record whose salt was destroyed by crypto-shredding: unprovable by design, not tampering. The one
+# Erased type, crypto's: what an opened value whose key is gone reads as.
+from clearguard.crypto.fields import ERASED as ERASED
+from clearguard.crypto.fields import Erased as Erased
 from clearguard.ledger.commitment import LedgerEntry
 
 Progress = Callable[[int, int], None]
-
-
-class Erased:
-    """A record whose salt was destroyed by crypto-shredding: unprovable by design, not tampering."""
-
-
-ERASED = Erased()
 
 
 class CommitmentSource(Protocol):

@@ -15,7 +15,7 @@ from typing import Final, Protocol
 
 from sqlalchemy.orm import Session
 
-from clearguard.declarations.ports import Erased, FieldRef
+from clearguard.crypto.fields import Erased, FieldRef
 
 TABLE: Final = "risk_assessments"
 FIELD: Final = "items"

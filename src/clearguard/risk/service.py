@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 
 from clearguard.config import Settings, get_settings
 from clearguard.db import DriverStatement, utcnow
-from clearguard.declarations.ports import RiskAssessor, RiskOutcome
 from clearguard.risk import pending
 from clearguard.risk.channels import Channel, decide, stronger
 from clearguard.risk.errors import (
@@ -46,6 +45,7 @@ from clearguard.risk.errors import (
 )
 from clearguard.risk.features import FEATURE_NAMES, PRICE_FEATURES
 from clearguard.risk.live import PartyIndex, records_from_declaration
+from clearguard.risk.lodging import ReviewFinding, RiskOutcome
 from clearguard.risk.metrics import FloatArray
 from clearguard.risk.metrics import evaluate as evaluate_ranking
 from clearguard.risk.policy import RiskPolicy, load_policy
@@ -601,7 +601,7 @@ class RiskService:
         *,
         mrn: str,
         payload: dict[str, Any],
-        findings: Sequence[Any],
+        findings: Sequence[ReviewFinding],
         declaration_id: int | None = None,
         fresh: bool = False,
     ) -> RiskOutcome:
@@ -612,7 +612,7 @@ class RiskService:
     def assess_declarations(
         self,
         session: Session,
-        items: Sequence[tuple[str, dict[str, Any], Sequence[Any]]],
+        items: Sequence[tuple[str, dict[str, Any], Sequence[ReviewFinding]]],
         *,
         fresh: bool = False,
     ) -> list[RiskOutcome]:
@@ -625,11 +625,7 @@ class RiskService:
             records = records_from_declaration(
                 payload, reference=mrn, on=on, party_index=party_index, tax_rates=self.tax_rates
             )
-            review = [
-                RuleHit(str(getattr(f, "rule_id", "review")), 0, str(getattr(f, "message", "")))
-                for f in findings
-                if str(getattr(f, "severity", "")) == "review"
-            ]
+            review = [RuleHit(f.rule_id, 0, f.message) for f in findings if f.severity == "review"]
             declarations.append((records, review))
         return [
             RiskOutcome(a.channel, a.score, a.to_json()) for a in self.assess_many(session, declarations, fresh=fresh)
@@ -760,8 +756,3 @@ class RiskService:
         ]  # fmt: skip
         out.sort(key=lambda r: (r.office, -order.get(r.channel, 0)))
         return out
-
-
-def as_risk_assessor(service: RiskService) -> RiskAssessor:
-    """The lifecycle's port, typed: mypy fails here if RiskService stops satisfying RiskAssessor."""
-    return service

@@ -21,13 +21,14 @@ from clearguard.crypto import init_keys
 from clearguard.crypto.setup import build_secret_box
 from clearguard.db import transaction
 from clearguard.declarations.commitments import DeclarationEntries
-from clearguard.declarations.ports import RiskOutcome
+from clearguard.declarations.ports import OneByOne
 from clearguard.declarations.results import Actor
 from clearguard.declarations.service import DeclarationService
 from clearguard.identity import accounts, totp
 from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
+from clearguard.risk.lodging import RiskOutcome
 from clearguard.wiring import build_services
 from tests.helpers import example
 
@@ -48,7 +49,7 @@ PEOPLE: dict[str, tuple[Role, str | None, str | None]] = {
 }
 
 
-class Yellow:
+class Yellow(OneByOne):
     """Every declaration goes to documentary control: it stays amendable and awaits a decision."""
 
     def assess_declaration(self, session: Any, **_: Any) -> RiskOutcome:

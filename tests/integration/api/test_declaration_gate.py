@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.access.errors import BreakGlassRequired
-from clearguard.access.gate import DeclarationGate
 from clearguard.access.policy import Action
 from clearguard.access.principal import MandateGrant, Principal
 from clearguard.access.roles import Role
 from clearguard.audit.service import AuditQuery, AuditService
 from clearguard.compliance.service import ComplianceService
+from clearguard.declarations.gate import DeclarationGate
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.service import DeclarationService

@@ -12,8 +12,9 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-from clearguard.declarations.ports import RiskOutcome
+from clearguard.declarations.ports import OneByOne
 from clearguard.declarations.results import Actor
+from clearguard.risk.lodging import RiskOutcome
 from tests.integration.api.app_env import GB_TRADER, RealApp, make_real_app
 
 PROBLEM = "application/problem+json"
@@ -148,7 +149,7 @@ def test_break_glass_justification_travels_in_a_header_never_the_url(real: RealA
 
 
 # ------------------------------------------------------------------ item 10c: blue shown as green
-class Blue:
+class Blue(OneByOne):
     """Every declaration is released and selected for post-clearance audit."""
 
     def assess_declaration(self, session: Any, **_: Any) -> RiskOutcome:

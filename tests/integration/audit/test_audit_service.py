@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from clearguard.audit import AuditQuery, AuditService
+from clearguard.audit import AuditQuery, AuditService, NewAuditEvent
 from clearguard.audit.service import AuditCommitmentSource
 from clearguard.errors import InputError
 from clearguard.ledger.commitment import decode_entry
@@ -44,16 +44,18 @@ def _seed(factory: sessionmaker[Session], audit: AuditService) -> None:
         with factory() as session, session.begin():
             audit.record(
                 session,
-                actor=actor,
-                role=role,
-                action=action,
-                record_type=rtype,
-                record_id=rid,
-                party=party,
-                source="10.0.0.5",
-                justification=why,
-                outcome="denied" if actor == "mallory" else "ok",
-                details={"fields": ["goods"]} if action.endswith("read") else None,
+                NewAuditEvent(
+                    actor=actor,
+                    role=role,
+                    action=action,
+                    record_type=rtype,
+                    record_id=rid,
+                    party=party,
+                    source="10.0.0.5",
+                    justification=why,
+                    outcome="denied" if actor == "mallory" else "ok",
+                    details={"fields": ["goods"]} if action.endswith("read") else None,
+                ),
             )
 
 
@@ -81,13 +83,15 @@ def test_rolled_back_action_leaves_no_event_and_no_entry(
     with pytest.raises(RuntimeError), session_factory() as session, session.begin():
         audit.record(
             session,
-            actor="a",
-            role="officer",
-            action="declaration.release",
-            record_type="declaration",
-            record_id="x",
-            party=None,
-            source=None,
+            NewAuditEvent(
+                actor="a",
+                role="officer",
+                action="declaration.release",
+                record_type="declaration",
+                record_id="x",
+                party=None,
+                source=None,
+            ),
         )
         raise RuntimeError("the release itself failed")
     with session_factory() as session:
@@ -113,19 +117,24 @@ def test_bad_input_refused(session_factory: sessionmaker[Session], audit: AuditS
     with session_factory() as session, session.begin():
         with pytest.raises(InputError):
             audit.record(
-                session, actor="", role="officer", action="x", record_type="y", record_id=None, party=None, source=None
+                session,
+                NewAuditEvent(
+                    actor="", role="officer", action="x", record_type="y", record_id=None, party=None, source=None
+                ),
             )
         with pytest.raises(InputError):
             audit.record(
                 session,
-                actor="a",
-                role="officer",
-                action="x",
-                record_type="y",
-                record_id=None,
-                party=None,
-                source=None,
-                outcome="maybe",
+                NewAuditEvent(
+                    actor="a",
+                    role="officer",
+                    action="x",
+                    record_type="y",
+                    record_id=None,
+                    party=None,
+                    source=None,
+                    outcome="maybe",
+                ),
             )
 
 
@@ -172,14 +181,16 @@ def test_reports(session_factory: sessionmaker[Session], audit: AuditService) ->
     with session_factory() as session, session.begin():
         audit.record(
             session,
-            actor="=cmd|' /C calc'!A0",
-            role="trader",
-            action="auth.login",
-            record_type="account",
-            record_id=None,
-            party=None,
-            source="<script>alert(1)</script>",
-            outcome="failed",
+            NewAuditEvent(
+                actor="=cmd|' /C calc'!A0",
+                role="trader",
+                action="auth.login",
+                record_type="account",
+                record_id=None,
+                party=None,
+                source="<script>alert(1)</script>",
+                outcome="failed",
+            ),
         )
     with session_factory() as session:
         events = audit.by_time(session, datetime(2026, 1, 1, tzinfo=UTC))
@@ -199,7 +210,7 @@ def test_bulk_events_each_get_a_verifiable_entry(
     session_factory: sessionmaker[Session], ledger: LedgerService, audit: AuditService
 ) -> None:
     events = [
-        dict(actor="bench", role="system", action="declaration.lodge", record_type="declaration",
+        NewAuditEvent(actor="bench", role="system", action="declaration.lodge", record_type="declaration",
              record_id=f"26GB{n:014d}", party=None if n % 3 else f"p-{n}", source="cli", justification=None,
              details=[{"version": 1}, None, {"fields": ["goods", n], "ratio": n / 7}][n % 3])
         for n in range(300)

@@ -15,9 +15,9 @@ from clearguard.backup import BackupCorrupt, BackupError, create_backup, restore
 from clearguard.backup.snapshot import _libpq
 from clearguard.config import Settings
 from clearguard.crypto import CryptoService, build_crypto_service
+from clearguard.crypto.fields import ERASED, FieldRef
 from clearguard.crypto.tables import DataKey
 from clearguard.db import is_sqlite, transaction
-from clearguard.declarations.ports import ERASED, FieldRef
 
 meta = MetaData()
 values = Table(

@@ -182,3 +182,23 @@ def test_shredding_a_person_then_a_trader_erases_exactly_their_fields(cli_env: P
     again = run("keys", "shred", "--party", "eori:NL812345678", "--yes")
     assert again.exit_code == 0 and "nothing to shred" in again.output
     assert run("keys", "shred", "--yes").exit_code == 2
+
+
+def test_amend_refuses_a_move_to_another_office(cli_env: Path) -> None:
+    """Issue 13 item 3: `declarations amend` with another office_of_presentation is refused with a
+    finding, and the declaration keeps its office, version and status."""
+    controlled = example("h1-import.json")
+    controlled["items"][0]["origin_country"] = "KP"  # a risk rule sends every DPRK origin to control
+    lodged = json.loads(run("declarations", "lodge", str(write(cli_env / "kp.json", controlled)), "--json").stdout)
+    assert lodged["status"] == "under_control"
+    office = controlled["office_of_presentation"]
+    moved = dict(controlled, office_of_presentation="GB000085" if office != "GB000085" else "GB000060")
+    result = run("declarations", "amend", lodged["mrn"], str(write(cli_env / "moved.json", moved)), "--reason", "port")
+    assert result.exit_code == 1
+    assert "office_of_presentation: an amendment keeps the office of presentation" in result.output
+    assert "Traceback" not in result.output
+    shown = json.loads(run("declarations", "show", lodged["mrn"], "--json").stdout)
+    assert (shown["office"], shown["version"], shown["status"]) == (office, 1, "under_control")
+    kept = run("declarations", "amend", lodged["mrn"], str(write(cli_env / "kept.json", controlled)), "--reason", "x")
+    assert kept.exit_code == 0, kept.output
+    assert json.loads(run("declarations", "show", lodged["mrn"], "--json").stdout)["version"] == 2

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.backup.snapshot import _libpq
 from clearguard.config import Settings
 from clearguard.crypto import CryptoService
+from clearguard.crypto.fields import ERASED_TEXT
 from clearguard.crypto.setup import build_secret_box
 from clearguard.db import is_sqlite, transaction
 from clearguard.declarations import documents
 from clearguard.declarations.parse import to_model
-from clearguard.declarations.ports import ERASED_TEXT
 from clearguard.declarations.samples import generate
 from clearguard.identity import accounts, totp
 from clearguard.identity.passwords import Argon2Params, PasswordService

@@ -12,9 +12,9 @@ from clearguard import db
 from clearguard.backup.commands import backup_app
 from clearguard.config import Settings
 from clearguard.crypto.commands import keys_app
+from clearguard.crypto.fields import ERASED, FieldRef
 from clearguard.crypto.setup import build_crypto_service
 from clearguard.declarations import parties
-from clearguard.declarations.ports import ERASED, FieldRef
 from clearguard.tables import metadata
 
 runner = CliRunner()

@@ -19,9 +19,9 @@ from clearguard.crypto import (
     envelope,
     init_keys,
 )
+from clearguard.crypto.fields import ERASED, FieldRef
 from clearguard.crypto.providers import Pkcs11KeyProvider
 from clearguard.db import transaction
-from clearguard.declarations.ports import ERASED, FieldRef
 
 
 def provider(token: Any, **kw: str) -> Pkcs11KeyProvider:

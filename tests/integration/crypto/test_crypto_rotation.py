@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.config import Settings
 from clearguard.crypto import CryptoService, build_crypto_service
+from clearguard.crypto.fields import FieldRef
 from clearguard.crypto.providers import KeyProvider
 from clearguard.crypto.tables import DataKey
 from clearguard.db import transaction
-from clearguard.declarations.ports import FieldRef
 
 # A stand-in for the declarations table: only what the test needs to check that nothing was lost.
 sealed_meta = MetaData()

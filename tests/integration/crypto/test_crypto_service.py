@@ -17,9 +17,10 @@ from clearguard.crypto import (
     KeyUnavailable,
     build_crypto_service,
 )
+from clearguard.crypto.fields import ERASED, FieldRef
 from clearguard.crypto.tables import DataKey
 from clearguard.db import transaction
-from clearguard.declarations.ports import ERASED, FieldRef, FieldVault
+from clearguard.declarations.ports import FieldVault
 
 GB = "eori:GB123456789000"
 FR = "eori:FR987654321000"

@@ -12,19 +12,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearguard.compliance.service import ComplianceService
 from clearguard.declarations.mrn import make_mrn
 from clearguard.declarations.plain_vault import PlainVault
-from clearguard.declarations.ports import RiskOutcome
+from clearguard.declarations.ports import OneByOne
 from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.samples import generate
 from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow, DeclarationVersionRow
 from clearguard.errors import IllegalTransition, InputError, NotFound, ValidationFailed
+from clearguard.risk.lodging import RiskOutcome
 from tests.helpers import example
 
 TRADER = Actor("trader-1", "trader", "test")
 OFFICER = Actor("officer-1", "officer", "test")
 
 
-class ChannelByLrn:
+class ChannelByLrn(OneByOne):
     """Routes by a marker in the LRN, so a test picks the channel it needs."""
 
     def assess_declaration(

@@ -88,8 +88,8 @@ def test_webauthn_options_without_passkey(env: Env) -> None:
 
 
 def test_step_up_refreshes_the_mfa_time(env: Env) -> None:
+    from clearguard.access.errors import StepUpRequired
     from clearguard.access.policy import require_recent_mfa
-    from clearguard.identity.errors import StepUpRequired
 
     env.add_user()
     principal, secret = session_with_totp(env)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from clearguard import db
 from clearguard.api.install import install_api
 from clearguard.audit.commands import audit_app
-from clearguard.audit.service import AuditService
+from clearguard.audit.service import AuditService, NewAuditEvent
 from clearguard.config import Settings
 from clearguard.crypto import init_keys
 from clearguard.identity.service import IdentityService
@@ -54,13 +54,15 @@ def _populate(settings: Settings, factory: sessionmaker[Session], n: int = 40) -
         for i in range(n):
             audit.record(
                 session,
-                actor=f"officer{i % 3}",
-                role="officer",
-                action="declaration.read",
-                record_type="declaration",
-                record_id=f"26GB{i:014d}",
-                party=f"p{i % 5}",
-                source="127.0.0.1",
+                NewAuditEvent(
+                    actor=f"officer{i % 3}",
+                    role="officer",
+                    action="declaration.read",
+                    record_type="declaration",
+                    record_id=f"26GB{i:014d}",
+                    party=f"p{i % 5}",
+                    source="127.0.0.1",
+                ),
             )
     return ledger
 

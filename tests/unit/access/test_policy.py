@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from clearguard.access.errors import BreakGlassRequired
+from clearguard.access.errors import BreakGlassRequired, StepUpRequired
 from clearguard.access.policy import (
     Action,
     RecordRef,
@@ -22,7 +22,6 @@ from clearguard.access.principal import MandateGrant, Principal
 from clearguard.access.roles import ROLE_PERMISSIONS, STEP_UP_PERMISSIONS, Perm, Role
 from clearguard.categories import DataCategory
 from clearguard.errors import Forbidden, InputError, NotFound
-from clearguard.identity.errors import StepUpRequired
 
 TODAY = date(2026, 1, 15)
 OWN = RecordRef(mrn="26GB00000000000001", party="GB111", office="GB000085")

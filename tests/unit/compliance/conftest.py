@@ -11,7 +11,7 @@ import pytest
 
 from clearguard.compliance.findings import Finding
 from clearguard.compliance.service import ComplianceService
-from clearguard.declarations.model import DeclarationModel, H1Declaration, H7Declaration
+from clearguard.declaration_model import DeclarationModel, H1Declaration, H7Declaration
 from tests.helpers import EXAMPLES
 
 Document = dict[str, Any]

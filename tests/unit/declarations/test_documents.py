@@ -7,11 +7,11 @@ import pytest
 from tests.helpers import EXAMPLES
 
 from clearguard.categories import DataCategory
+from clearguard.crypto.fields import ERASED_TEXT
+from clearguard.declaration_model import DeclarationModel
 from clearguard.declarations.categorised import categorise, seal_plan
 from clearguard.declarations.documents import canonical_json, join, split, split_doc
-from clearguard.declarations.model import DeclarationModel
 from clearguard.declarations.parse import to_model
-from clearguard.declarations.ports import ERASED_TEXT
 from clearguard.declarations.samples import generate
 
 

@@ -4,8 +4,8 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from clearguard.declarations.model import H1Declaration, H7Declaration
-from clearguard.declarations.service import PARTY_ROLES
+from clearguard.declaration_model import H1Declaration, H7Declaration
+from clearguard.declarations.planner import PARTY_ROLES
 
 
 def is_party(annotation: Any) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from clearguard.compliance.reference import ReferenceData
-from clearguard.declarations.model import (
+from clearguard.declaration_model import (
     DeclarationModel,
     H1Declaration,
     H1Item,

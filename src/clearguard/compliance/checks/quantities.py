@@ -9,7 +9,7 @@ from pydantic import Field
 
 from clearguard.compliance.checks.base import NO_HITS, Context, Evaluator, Hit, NoParams, Params, register
 from clearguard.compliance.reference import ReferenceData
-from clearguard.declarations.model import H1Declaration
+from clearguard.declaration_model import H1Declaration
 
 ZERO = Decimal(0)
 

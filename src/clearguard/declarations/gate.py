@@ -7,9 +7,10 @@ is recorded as its own flagged audit event, committed before any data is returne
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,31 +25,15 @@ from clearguard.access.policy import (
     redact_document,
 )
 from clearguard.access.principal import Principal
+from clearguard.audit import NewAuditEvent
 from clearguard.categories import DataCategory
 from clearguard.declarations.categorised import categorise
+from clearguard.declarations.ports import AuditRecorder
 from clearguard.declarations.results import Actor, ListFilter
 from clearguard.declarations.service import DeclarationService
 
 # Members of a declaration response that are risk data (never shown to traders or brokers).
 RISK_KEYS = frozenset({"risk", "risk_score", "risk_reasons", "score", "reasons"})
-
-
-class AuditRecorder(Protocol):
-    def record(
-        self,
-        session: Session,
-        *,
-        actor: str,
-        role: str,
-        action: str,
-        record_type: str,
-        record_id: str | None,
-        party: str | None,
-        source: str | None,
-        justification: str | None = None,
-        outcome: str = "ok",
-        details: dict[str, Any] | None = None,
-    ) -> Any: ...
 
 
 def actor_of(principal: Principal, source: str, justification: str | None = None) -> Actor:
@@ -91,12 +76,14 @@ class DeclarationGate:
         scope: ListScope = list_scope(principal, today)
         if scope.empty:
             return None
-        values = {f: getattr(base, f) for f in base.__dataclass_fields__}
+        narrowed = base
         if scope.parties is not None:
-            values["party_eoris"] = scope.parties if base.party_eoris is None else base.party_eoris & scope.parties
+            parties = scope.parties if base.party_eoris is None else base.party_eoris & scope.parties
+            narrowed = dataclasses.replace(narrowed, party_eoris=parties)
         if scope.offices is not None:
-            values["offices"] = scope.offices if base.offices is None else base.offices & scope.offices
-        return ListFilter(**values)
+            offices = scope.offices if base.offices is None else base.offices & scope.offices
+            narrowed = dataclasses.replace(narrowed, offices=offices)
+        return narrowed
 
     def read(
         self, principal: Principal, mrn: str, today: date, *, source: str, justification: str | None = None
@@ -105,17 +92,21 @@ class DeclarationGate:
         grant = authorize_read(principal, ref, today, justification=justification, party_key=self.party_key)
         if grant.break_glass and self.audit is not None:
             with self.factory() as session, session.begin():
-                self.audit.record(
+                self.audit.record_many(
                     session,
-                    actor=principal.username,
-                    role=principal.role.value,
-                    action="declaration.break-glass",
-                    record_type="declaration",
-                    record_id=ref.mrn,
-                    party=None,
-                    source=source,
-                    justification=grant.justification,
-                    details={"break_glass": True, "office": ref.office, "officer_office": principal.office},
+                    [
+                        NewAuditEvent(
+                            actor=principal.username,
+                            role=principal.role.value,
+                            action="declaration.break-glass",
+                            record_type="declaration",
+                            record_id=ref.mrn,
+                            party=None,
+                            source=source,
+                            justification=grant.justification,
+                            details={"break_glass": True, "office": ref.office, "officer_office": principal.office},
+                        )
+                    ],
                 )
         view = grant.view
         kept_sealed: set[str] = set()

@@ -7,8 +7,8 @@ import pytest
 from tests.helpers import EXAMPLES
 
 from clearguard.categories import DataCategory
+from clearguard.declaration_model import H1Declaration, H7Declaration
 from clearguard.declarations.categorised import category_at
-from clearguard.declarations.model import H1Declaration, H7Declaration
 from clearguard.declarations.parse import SCHEMA_RULE, parse_json, to_model
 from clearguard.errors import InputError
 
