@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -16,6 +16,11 @@ from rich.console import Console
 
 from clearguard.config import Settings
 from clearguard.errors import ClearGuardError
+
+if TYPE_CHECKING:  # the root is imported when a command runs, so `--help` stays fast
+    from clearguard.ledger.service import LedgerService
+    from clearguard.ledger.witness_service import WitnessService
+    from clearguard.wiring import Services
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,7 +76,7 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def open_services() -> Iterator[Any]:
+def open_services() -> Iterator[Services]:
     from clearguard.wiring import build_services
 
     services = build_services(load_settings())
@@ -81,7 +86,7 @@ def open_services() -> Iterator[Any]:
         services.close()
 
 
-def open_ledger() -> Any:
+def open_ledger() -> LedgerService:
     """The ledger alone, from the composition root: for commands that need its keys, not the
     database or the other capabilities (`ledger key`, offline receipt checks)."""
     from clearguard.wiring import build_ledger
@@ -89,7 +94,7 @@ def open_ledger() -> Any:
     return build_ledger(load_settings())
 
 
-def open_witness() -> Any:
+def open_witness() -> WitnessService:
     """This instance's witness, from the composition root."""
     from clearguard.wiring import build_witness
 

@@ -15,6 +15,7 @@ from clearguard import db
 from clearguard.audit.service import AuditCommitmentSource, AuditService
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
+from clearguard.crypto.errors import KeyUnavailable
 from clearguard.crypto.service import CryptoService
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments, DeclarationEntries
@@ -43,14 +44,22 @@ class Services:
     risk: RiskService
     declarations: DeclarationService
     identity: IdentityService
-    # The key service behind `vault` (None when a test or benchmark passes another FieldVault), and
-    # what erases a shredded party from the declarations' indexes (registered on it as ShredListener).
+    # What erases a shredded party from the declarations' indexes (registered on the key service as a
+    # ShredListener), and the key service behind `vault` (None when a test or benchmark passes another
+    # FieldVault).
+    erasure: PartyErasure
     crypto: CryptoService | None = None
-    erasure: PartyErasure | None = None
 
     def close(self) -> None:
         self.vault.close()
         self.engine.dispose()
+
+    def key_service(self) -> CryptoService:
+        """The envelope-encryption service, for the commands that manage keys (status, rotate, shred,
+        restore's reconciliation); KeyUnavailable where a test or benchmark wired another vault."""
+        if self.crypto is None:
+            raise KeyUnavailable("no envelope-encryption service is configured")
+        return self.crypto
 
     def log_continuity(self) -> LogContinuity:
         """What `backup restore` needs so that the log never signs a size twice across a restore."""

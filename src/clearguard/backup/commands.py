@@ -64,6 +64,8 @@ def backup_restore(
     unless --accept-loss is given (the loss is recorded in the ledger and the audit trail)."""
     import getpass
 
+    from sqlalchemy.orm import Session
+
     from clearguard.audit import NewAuditEvent
     from clearguard.backup.contents import backup_integer
     from clearguard.backup.errors import RestoreRefused
@@ -90,11 +92,11 @@ def backup_restore(
             if lost is not None:
                 question += f" Ledger entries {lost[0]}..{lost[1] - 1} will be recorded as lost."
             typer.confirm(question, abort=True)
-        vault, factory = services.vault, services.session_factory
+        keys, factory = services.key_service(), services.session_factory
         marked: list[int] = []
         resumed: list[object] = []
 
-        def record(session: object, record_id: str, lost_range: tuple[int, int]) -> None:
+        def record(session: Session, record_id: str, lost_range: tuple[int, int]) -> None:
             services.audit.record(
                 session,
                 NewAuditEvent(
@@ -116,8 +118,8 @@ def backup_restore(
         def after_apply() -> None:
             services.engine.dispose()  # connections opened before the restore may hold the old schema
             # Keys shredded since the backup was taken: their shares are gone, say so in the database.
-            marked.append(vault.reconcile(factory))
-            vault.finish_shreds(factory)
+            marked.append(keys.reconcile(factory))
+            keys.finish_shreds(factory)
             resumed.append(continuity.resume(plan, backup_created=info.created.isoformat(), record=record))
 
         restore_backup(settings.database_url, key, file, after=after_apply)

@@ -8,24 +8,15 @@ cli_support.open_services), as the server does: a shred from here runs the same 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clearguard.cli_support import console, guarded, load_settings, open_services, print_json
-from clearguard.crypto.errors import KeyUnavailable
-from clearguard.crypto.service import CryptoService
 
 keys_app = typer.Typer(help="Key-encryption keys, data keys, rotation and crypto-shredding.", no_args_is_help=True)
-
-
-def _crypto(services: Any) -> CryptoService:
-    crypto: CryptoService | None = services.crypto
-    if crypto is None:  # only a test or benchmark wires another vault
-        raise KeyUnavailable("no envelope-encryption service is configured")
-    return crypto
 
 
 def _age(created: datetime) -> str:
@@ -54,7 +45,7 @@ def keys_status(json_output: Annotated[bool, typer.Option("--json", help="Print 
     from clearguard import db
 
     with open_services() as services:
-        service = _crypto(services)
+        service = services.key_service()
         factory = services.session_factory
         service.finish_shreds(factory)
         with db.transaction(factory) as session:
@@ -104,7 +95,7 @@ def keys_status(json_output: Annotated[bool, typer.Option("--json", help="Print 
 def keys_rotate() -> None:
     """New KEK version, then rewrap every data key (resumes an unfinished rotation instead)."""
     with open_services() as services:
-        service = _crypto(services)
+        service = services.key_service()
         with Progress(
             TextColumn("rewrapping data keys"),
             BarColumn(),
@@ -147,7 +138,7 @@ def keys_shred(
         raise InputError("country: --person needs --country (and --postcode when the address has one)", field="country")
     label = party or person or ""
     with open_services() as services:
-        service = _crypto(services)
+        service = services.key_service()
         erasure = services.erasure
         reference: str = (
             erasure.trader_reference(party) if party is not None
