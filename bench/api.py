@@ -80,15 +80,10 @@ def bare_app(workdir: Path, *, guarded: bool = False) -> Any:
         from clearguard.api.install import install_api
         from clearguard.api.security import PermissionRoute, require
         from clearguard.config import Settings
-        from clearguard.crypto.setup import build_secret_box
-        from clearguard.identity.service import IdentityService
+        from clearguard.wiring import build_services
 
         settings = Settings(database_url=f"sqlite:///{workdir / 'secure.db'}", var_dir=workdir / "var")
-        identity = IdentityService(
-            db.make_session_factory(db.make_engine(settings.database_url)),
-            settings,
-            secret_box=build_secret_box(settings),
-        )
+        identity = build_services(settings).identity
         install_api(app, settings=settings, identity=identity)
         router = APIRouter(route_class=PermissionRoute)
         # A default, not Annotated: this module's annotations are strings, resolved in its globals.

@@ -139,15 +139,13 @@ def field_rates(vault: CryptoService, factory: Any, per_doc: list[list[Field]], 
 
 
 def lodge_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, settings: Settings, batch: int) -> float:
-    from clearguard.compliance.service import ComplianceService
     from clearguard.declarations.results import Actor
-    from clearguard.declarations.service import DeclarationService
+    from clearguard.wiring import build_lifecycle, build_services
 
-    engine = db.make_engine(f"sqlite:///{workdir / 'lodge.db'}")
-    metadata.create_all(engine)
-    service = DeclarationService(
-        db.make_session_factory(engine), compliance=ComplianceService.from_settings(settings), vault=vault
-    )
+    own_database = settings.model_copy(update={"database_url": f"sqlite:///{workdir / 'lodge.db'}"})
+    services = build_services(own_database, vault=vault)
+    metadata.create_all(services.engine)
+    service = build_lifecycle(services, vault=vault)
     actor = Actor("bench", "system", "bench")
     start = time.perf_counter()
     done = sum(
@@ -156,7 +154,7 @@ def lodge_rate(docs: list[dict[str, Any]], workdir: Path, vault: FieldVault, set
         if getattr(outcome, "created", False)
     )
     elapsed = time.perf_counter() - start
-    engine.dispose()
+    services.engine.dispose()
     assert done == len(docs), f"only {done} of {len(docs)} lodged"
     return len(docs) / elapsed
 

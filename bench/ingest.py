@@ -30,11 +30,10 @@ from clearguard.declarations.parse import to_model
 from clearguard.declarations.plain_vault import PlainVault
 from clearguard.declarations.results import Actor
 from clearguard.declarations.samples import generate
-from clearguard.declarations.service import DeclarationService
 from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS
 from clearguard.runtime import tune_gc
 from clearguard.tables import metadata
-from clearguard.wiring import build_services
+from clearguard.wiring import build_lifecycle, build_services
 
 ACTOR = Actor("bench", "system", "bench")
 
@@ -50,7 +49,7 @@ def lodge_rate(docs: list[str], workdir: Path, batch: int, *, full: bool = True)
     metadata.create_all(services.engine)
     service = services.declarations
     if not full:
-        service = DeclarationService(services.session_factory, compliance=services.compliance, vault=PlainVault())
+        service = build_lifecycle(services, vault=PlainVault())
     start = time.perf_counter()
     lines = ((n, json.loads(raw)) for n, raw in enumerate(docs, 1))
     done = sum(

@@ -27,7 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from clearguard import db  # noqa: E402
 from clearguard.config import Settings  # noqa: E402
 from clearguard.risk import tables as _risk_tables  # noqa: E402,F401
 from clearguard.risk.channels import decide  # noqa: E402
@@ -37,8 +36,8 @@ from clearguard.risk.policy import load_policy  # noqa: E402
 from clearguard.risk.record import RiskRecord  # noqa: E402
 from clearguard.risk.rules import UnitValueContext, evaluate_rules  # noqa: E402
 from clearguard.risk.scorer import Scorer  # noqa: E402
-from clearguard.risk.service import RiskService  # noqa: E402
 from clearguard.risk.training import TrainingConfig, train  # noqa: E402
+from clearguard.wiring import Services  # noqa: E402
 
 KCS = Path(os.environ.get("CLEARGUARD_KCS_DIR", ROOT.parent / "shared" / "data" / "kcs"))
 UV_Z = FEATURE_NAMES.index("unit_value_z")
@@ -122,12 +121,14 @@ def main() -> None:
         settings = Settings(
             var_dir=Path(tmp) / "var", database_url=f"sqlite:///{tmp}/bench.db", risk_num_threads=args.threads
         )
-        engine = db.make_engine(settings.database_url)
+        from clearguard.crypto import init_keys
         from clearguard.tables import metadata
+        from clearguard.wiring import build_services
 
+        init_keys(settings)
+        services = build_services(settings)
+        engine, factory, service = services.engine, services.session_factory, services.risk
         metadata.create_all(engine)
-        factory = db.make_session_factory(engine)
-        service = RiskService(settings, rng=random.Random(1))
         with factory() as session, session.begin():
             service.import_history(session, history)
             info = service.train(session)
@@ -148,27 +149,18 @@ def main() -> None:
         per = (time.perf_counter() - start) * 1000 / len(again)
         print(f"  {'assess_many, 500 per transaction (commit included)':<52} mean   {per:7.3f} ms per declaration")
         if args.lodge:
-            lodge_rates(settings, engine, service, args.lodge)
-        engine.dispose()
+            lodge_rates(services, args.lodge)
+        services.close()
     verdict = "OK" if statistics.median(model_ms) < 5.0 else "OVER"
     print(f"target: scoring < 5 ms median per declaration: {statistics.median(model_ms):.3f} ms {verdict}")
 
 
-def lodge_rates(settings: Settings, engine: object, risk: RiskService, count: int) -> None:
-    try:
-        from clearguard.compliance.service import ComplianceService
-        from clearguard.declarations.plain_vault import PlainVault
-        from clearguard.declarations.results import Actor
-        from clearguard.declarations.samples import generate
-        from clearguard.declarations.service import DeclarationService
-    except ImportError as exc:  # the lifecycle is another capability; measure it once it exists
-        print(f"lodge rate: skipped ({exc})")
-        return
-    from sqlalchemy import Engine
+def lodge_rates(services: Services, count: int) -> None:
+    from clearguard.declarations.plain_vault import PlainVault
+    from clearguard.declarations.results import Actor
+    from clearguard.declarations.samples import generate
+    from clearguard.wiring import build_lifecycle
 
-    assert isinstance(engine, Engine)
-    factory = db.make_session_factory(engine)
-    compliance = ComplianceService.from_settings(settings)
     actor = Actor(name="bench", role="system")
     print(f"lodge rate, {count} generated declarations each, one transaction per declaration (SQLite):")
     rates = {}
@@ -176,9 +168,9 @@ def lodge_rates(settings: Settings, engine: object, risk: RiskService, count: in
     generated = generate(2 * count, seed=11)
     for label, docs, assessor in (
         ("risk scoring off", generated[:count], None),
-        ("risk scoring on", generated[count:], risk),
+        ("risk scoring on", generated[count:], services.risk),
     ):
-        service = DeclarationService(factory, compliance=compliance, vault=PlainVault(), risk=assessor)
+        service = build_lifecycle(services, vault=PlainVault(), risk=assessor)
         for doc in docs[:20]:
             service.lodge(doc, actor)
         start = time.perf_counter()

@@ -20,7 +20,7 @@ from clearguard.crypto.service import CryptoService
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments, DeclarationEntries
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
-from clearguard.declarations.ports import FieldVault
+from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity.clock import Clock
 from clearguard.identity.service import IdentityService
@@ -126,3 +126,10 @@ def build_services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         crypto=crypto, erasure=erasure,
     )  # fmt: skip
+
+
+def build_lifecycle(services: Services, *, vault: FieldVault, risk: RiskAssessor | None = None) -> DeclarationService:
+    """The declaration lifecycle on `services`' database with compliance rules and `vault` (and `risk`
+    when given), but no ledger or audit: what the benchmarks set beside the full pipeline to show what
+    each layer costs. Production uses build_services' `declarations`."""
+    return DeclarationService(services.session_factory, compliance=services.compliance, vault=vault, risk=risk)
