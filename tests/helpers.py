@@ -39,3 +39,33 @@ def secret_box() -> Any:
     from clearguard.crypto.secret_box import SecretBox
 
     return SecretBox(os.urandom(32))
+
+
+def operator_cli(url: str, folder: Path, monkeypatch: Any, *, quiet_risk: bool = False, **settings: str) -> Path:
+    """The environment an operator's `clearguard` runs in, then `clearguard init --no-demo`: the test's
+    database, var/ under `folder` (also the working directory), and CLEARGUARD_<NAME> for each of
+    `settings`. With quiet_risk there is no random control budget, so a declaration goes to control
+    only when a rule says so and every channel is determined (the packaged policy sends ~10% at
+    random, which is right in production)."""
+    from importlib import resources
+
+    from typer.testing import CliRunner
+
+    from clearguard.cli import app
+
+    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
+    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(folder / "var"))
+    for name, value in settings.items():
+        monkeypatch.setenv(f"CLEARGUARD_{name.upper()}", value)
+    if quiet_risk:
+        policy = (resources.files("clearguard.risk") / "policy.yaml").read_text()
+        quiet = policy.replace(
+            "default: {red: 0.02, yellow: 0.05, blue: 0.03}", "default: {red: 0.0, yellow: 0.0, blue: 0.0}"
+        )
+        assert quiet != policy, "the packaged policy's default budget changed: update operator_cli"
+        (folder / "policy.yaml").write_text(quiet)
+        monkeypatch.setenv("CLEARGUARD_RISK_POLICY_FILE", str(folder / "policy.yaml"))
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(app, ["init", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    return folder

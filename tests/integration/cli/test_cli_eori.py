@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from clearguard.cli import app
+from tests.helpers import operator_cli
 
 runner = CliRunner()
 PASSWORD = "plum-orbit-velvet-cascade-41"
@@ -20,15 +21,9 @@ BAD = ("GB12", "GB1234567890123", "XI123", "NL12345678", "ZZ123456789")
 
 @pytest.fixture
 def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    url, engine = empty_database
-    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
-    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CLEARGUARD_AUTH_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("CLEARGUARD_AUTH_ARGON2_MEMORY_KIB", "8192")
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["init", "--no-demo"])
-    assert result.exit_code == 0, result.output
-    return engine
+    argon2 = {"auth_argon2_time_cost": "1", "auth_argon2_memory_kib": "8192"}
+    operator_cli(empty_database[0], tmp_path, monkeypatch, **argon2)
+    return empty_database[1]
 
 
 def _one_line(args: list[str], option: str, stdin: str | None = None) -> None:

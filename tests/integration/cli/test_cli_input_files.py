@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from clearguard.cli import app
-from tests.helpers import example
+from tests.helpers import example, operator_cli
 
 runner = CliRunner()
 CLEARGUARD = str(Path(sys.executable).with_name("clearguard"))
@@ -29,15 +29,8 @@ MRN = "26GB00000000000001"
 
 @pytest.fixture
 def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    url, _engine = empty_database
-    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
-    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CLEARGUARD_MAX_REQUEST_BYTES", "20000")
-    monkeypatch.setenv("CLEARGUARD_MAX_IMPORT_LINE_BYTES", "20000")
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["init", "--no-demo"])
-    assert result.exit_code == 0, result.output
-    return tmp_path
+    limits = {"max_request_bytes": "20000", "max_import_line_bytes": "20000"}
+    return operator_cli(empty_database[0], tmp_path, monkeypatch, **limits)
 
 
 def _fifo(tmp: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +12,14 @@ from typer.testing import CliRunner
 
 from clearguard.cli import app
 from clearguard.declarations.samples import generate
-from tests.helpers import EXAMPLES, example
+from tests.helpers import EXAMPLES, example, operator_cli
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    url, _engine = empty_database
-    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
-    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(tmp_path / "var"))
-    # No control budget: a declaration goes to control only when a rule says so, so every channel
-    # below is determined (the packaged policy sends ~10% at random, which is right in production).
-    policy = (resources.files("clearguard.risk") / "policy.yaml").read_text()
-    quiet = policy.replace(
-        "default: {red: 0.02, yellow: 0.05, blue: 0.03}", "default: {red: 0.0, yellow: 0.0, blue: 0.0}"
-    )
-    assert quiet != policy
-    (tmp_path / "policy.yaml").write_text(quiet)
-    monkeypatch.setenv("CLEARGUARD_RISK_POLICY_FILE", str(tmp_path / "policy.yaml"))
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["init", "--no-demo"])
-    assert result.exit_code == 0, result.output
-    return tmp_path
+    return operator_cli(empty_database[0], tmp_path, monkeypatch, quiet_risk=True)
 
 
 def run(*args: str) -> Any:

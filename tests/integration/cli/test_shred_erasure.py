@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from clearguard.cli import app
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, operator_cli
 from tests.integration.api.app_env import GB_TRADER, RealApp, make_real_app
 
 runner = CliRunner()
@@ -23,13 +23,7 @@ JANE = ("--person", "Jane Example", "--postcode", "1012 AB", "--country", "NL")
 
 @pytest.fixture
 def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    url, _engine = empty_database
-    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
-    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["init", "--no-demo"])
-    assert result.exit_code == 0, result.output
-    return tmp_path
+    return operator_cli(empty_database[0], tmp_path, monkeypatch)
 
 
 def run(*args: str) -> Any:

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from clearguard.backup.snapshot import _libpq
 from clearguard.cli import app
 from clearguard.db import is_sqlite
-from tests.helpers import example
+from tests.helpers import example, operator_cli
 from tests.integration.crypto.test_crypto_at_rest import protected_strings
 
 runner = CliRunner()
@@ -34,12 +34,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    url, _engine = empty_database
-    monkeypatch.setenv("CLEARGUARD_DATABASE_URL", url)
-    monkeypatch.setenv("CLEARGUARD_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.chdir(tmp_path)
-    run("init", "--no-demo")
-    return tmp_path
+    return operator_cli(empty_database[0], tmp_path, monkeypatch)
 
 
 def run(*args: str) -> Any:
