@@ -16,7 +16,7 @@ from clearguard.crypto.setup import init_keys
 from clearguard.crypto.tls import init_tls
 from clearguard.declarations.results import Actor
 from clearguard.errors import ClearGuardError
-from clearguard.identity.demo import create_demo_accounts, login_hint
+from clearguard.identity import create_demo_accounts, login_hint
 from clearguard.wiring import Services, build_services
 
 SYSTEM = Actor(name="system:init", role="system", source="init")

@@ -22,8 +22,7 @@ from clearguard.declarations.commitments import DeclarationCommitments, Declarat
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
-from clearguard.identity.clock import Clock
-from clearguard.identity.service import IdentityService
+from clearguard.identity import Clock, IdentityService
 from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED

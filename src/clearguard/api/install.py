@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from clearguard.api.middleware import BodyLimit, SecurityHeaders
 from clearguard.api.problems import install_problem_handlers
 from clearguard.config import Settings
-from clearguard.identity.service import IdentityService
+from clearguard.identity import IdentityService
 
 
 def install_api(app: FastAPI, *, settings: Settings, identity: IdentityService) -> None:

@@ -20,8 +20,7 @@ from clearguard.access.policy import require_recent_mfa
 from clearguard.access.principal import Principal
 from clearguard.access.roles import STEP_UP_PERMISSIONS, Perm, holds, known_permissions
 from clearguard.errors import Forbidden
-from clearguard.identity.errors import InvalidToken
-from clearguard.identity.service import IdentityService
+from clearguard.identity import IdentityService, InvalidToken
 
 PERMISSION_ATTR = "__clearguard_permission__"
 _bearer = HTTPBearer(auto_error=False, description="access token from /api/v1/auth/mfa/*")
