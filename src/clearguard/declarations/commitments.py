@@ -368,6 +368,13 @@ class DeclarationCommitments:
         where = f"{mrn} (last committed entry {last})"
         if mrn in run.erased:
             return []  # a shredded version's decision cannot be recomputed, by design
+        forged: list[tuple[int | None, str]] = [
+            (None, f"{where}: the scored records of the risk assessment of {a.get('assessed_at')} fail authentication")
+            for a in assessments
+            if a.get("sealed_items_intact") is False
+        ]
+        if forged:
+            return forged
         if not assessments:
             if mrn in run.undecided and mrn not in run.legacy:
                 return []  # committed as lodged without a risk engine: there is nothing to find

@@ -33,6 +33,7 @@ from sqlalchemy import Integer, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from clearguard.config import Settings, get_settings
+from clearguard.crypto import DecryptionFailed
 from clearguard.db import DriverStatement, utcnow
 from clearguard.risk import pending
 from clearguard.risk.channels import Channel, decide, stronger
@@ -636,7 +637,10 @@ class RiskService:
 
     def assessments_of(self, session: Session, references: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """Every recorded assessment of each reference, oldest first, as `Assessment.to_json`: what
-        `ledger verify` checks against the decisions the declarations committed."""
+        `ledger verify` checks against the decisions the declarations committed. Where the scored
+        records are sealed, `sealed_items_intact` says whether they still authenticate (AES-GCM under
+        the declarant's key, bound to the declaration): edited sealed bytes are tampering, a
+        shredded key is not."""
         pending.write(session)
         found: dict[str, list[dict[str, Any]]] = {}
         unique = sorted(set(references))
@@ -647,7 +651,14 @@ class RiskService:
                 .order_by(RiskAssessmentRow.id)
             )
             for row in rows:
-                found.setdefault(row.declaration_ref, []).append(Assessment.from_row(row, created=False).to_json())
+                record = Assessment.from_row(row, created=False).to_json()
+                if self.vault is not None and row.sealed_items is not None and row.items_key_id is not None:
+                    try:
+                        open_items(self.vault, session, row.declaration_ref, row.items_key_id, row.sealed_items)
+                        record["sealed_items_intact"] = True
+                    except DecryptionFailed:
+                        record["sealed_items_intact"] = False
+                found.setdefault(row.declaration_ref, []).append(record)
         return found
 
     def _latest(self, session: Session, reference: str) -> RiskAssessmentRow:

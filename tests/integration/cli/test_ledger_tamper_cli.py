@@ -467,7 +467,7 @@ def _risk_swap(conn: Connection, _table: str, a: tuple[int, int], b: tuple[int, 
 
 
 def _no_sealed_bytes(conn: Connection, row_id: int) -> None:
-    raise AssertionError("risk assessments hold no sealed bytes")
+    raise AssertionError("the matrix does not edit a risk decision's sealed bytes (see its own test)")
 
 
 TARGETS = {
@@ -507,7 +507,8 @@ def _rollback(conn: Connection) -> None:
         conn.execute(text(f"INSERT INTO {table} SELECT * FROM snap_{table}"))
 
 
-# Risk assessments hold no sealed bytes (nothing of theirs is encrypted), so that edit does not apply.
+# A risk decision's sealed bytes (its scored records) are not part of the committed decision: their
+# edit is caught by authentication instead, in test_edited_sealed_risk_records_are_named.
 CASES = [(t, k) for t in sorted(TARGETS) for k in TAMPERS if (t, k) != ("risk-decisions", "edit-sealed")]
 
 
@@ -576,6 +577,20 @@ def test_a_deleted_risk_assessment_is_named(seeded: Seeded, case_url: str) -> No
     with _connect(case_url) as conn:
         conn.execute(text("DELETE FROM risk_assessments WHERE declaration_ref = :m"), {"m": seeded.holding})
     _verify_fails(f"{seeded.holding} (last committed entry", "its risk assessment is missing", "its row was altered")
+
+
+def test_edited_sealed_risk_records_are_named(seeded: Seeded, case_url: str) -> None:
+    # The scored records (item prices) are sealed under the declarant's key: an edit of those bytes
+    # fails authentication, which verify reports for the declaration it belongs to.
+    with _connect(case_url) as conn:
+        row_id, blob = conn.execute(
+            text("SELECT id, sealed_items FROM risk_assessments WHERE declaration_ref = :m ORDER BY id DESC"),
+            {"m": seeded.holding},
+        ).first() or (None, None)
+        assert blob is not None, "the assessment keeps its scored records sealed"
+        tampered = bytes(blob)[:-1] + bytes([bytes(blob)[-1] ^ 1])
+        conn.execute(text("UPDATE risk_assessments SET sealed_items = :b WHERE id = :i"), {"b": tampered, "i": row_id})
+    _verify_fails(f"{seeded.holding} (last committed entry", "fail authentication")
 
 
 def test_a_declaration_with_no_history_is_named(seeded: Seeded, case_url: str) -> None:
