@@ -147,6 +147,16 @@ class SignedState:
     def epoch(self) -> int:
         return self.current().epoch
 
+    def _way_out(self) -> str:
+        # An operator who deleted the database to start afresh must not be sent to a backup that does
+        # not exist, nor told to delete this file alone: the same key signing a second history is a fork.
+        return (
+            "restore the database from its latest backup with `clearguard backup restore FILE` (with "
+            "--accept-loss when that backup is older than the last signed checkpoint); or, to start a "
+            f"new log on purpose, move the log's signing key (ledger-log.key) and {self.path.name} out of "
+            f"{self.path.parent} first: a new log has a new key, so no witness mistakes it for a fork"
+        )
+
     # --- the checks integration and sequencing make ---
 
     def check_index(self, first: int) -> None:
@@ -155,7 +165,7 @@ class SignedState:
         if first < last.size:
             raise LogRolledBack(
                 f"ledger: index {first} was already signed (the log signed size {last.size}); the database "
-                "was rolled back: restore it with `clearguard backup restore --accept-loss`"
+                f"was rolled back or replaced: {self._way_out()}"
             )
 
     def check_signing(self, session: Session, size: int, root: bytes) -> None:
@@ -165,7 +175,7 @@ class SignedState:
         if size < last.size:
             raise LogRolledBack(
                 f"ledger: the database holds {size} entries but the log signed size {last.size} already; "
-                "it was rolled back: restore it with `clearguard backup restore --accept-loss`"
+                f"it was rolled back or replaced: {self._way_out()}"
             )
         if size == last.size:
             if root != last.root:
