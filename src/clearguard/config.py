@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = None
     risk_policy_file: Path | None = Field(default=None, description="risk policy YAML; None: the packaged one")
+    retention_policy_file: Path | None = Field(
+        default=None, description="retention policies YAML; None: the packaged one (clearguard/retention/policies)"
+    )
     risk_num_threads: int = Field(default=2, ge=1, le=64, description="LightGBM threads for risk training")
 
     # --- ledger (issue 5) ---

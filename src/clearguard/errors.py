@@ -75,6 +75,15 @@ class NotFound(ClearGuardError):
     exit_code = 1
 
 
+class Gone(ClearGuardError):
+    """The record existed and was disposed of under a retention policy: its values are gone."""
+
+    slug = "disposed"
+    title = "Disposed of under a retention policy"
+    status = 410
+    exit_code = 1
+
+
 class Conflict(ClearGuardError):
     slug = "conflict"
     title = "Conflict with current state"

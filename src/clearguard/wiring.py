@@ -27,6 +27,7 @@ from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
 from clearguard.ledger.witness_service import WitnessService
+from clearguard.retention import RetentionCommitments, RetentionService, Schedule, load_policies
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
 
@@ -47,6 +48,7 @@ class Services:
     # ShredListener), and the key service behind `vault` (None when a test or benchmark passes another
     # FieldVault).
     erasure: PartyErasure
+    retention: RetentionService
     crypto: CryptoService | None = None
 
     def close(self) -> None:
@@ -88,9 +90,6 @@ def build_services(
     vault = vault or build_crypto_service(settings)
     crypto = vault if isinstance(vault, CryptoService) else None
     erasure = PartyErasure(vault)
-    if crypto is not None:
-        crypto.add_shred_listener(erasure)
-        crypto.add_shred_listener(RiskErasure(trader_index_of))
     ledger = build_ledger(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
@@ -100,6 +99,7 @@ def build_services(
         vault=crypto,  # the scored records (item prices) sealed under the declarant's key
         item_owner=trader_ref_from_index,
     )
+    schedule = Schedule(load_policies(settings.retention_policy_file))
     entries = DeclarationEntries(ledger.record_ids)
     ledger.add_source(DeclarationCommitments(vault, entries, erased=LEDGER_ERASED, risk=risk))
     declarations = DeclarationService(
@@ -112,7 +112,24 @@ def build_services(
         entry_encoder=entries,
         receipts=lambda index: ledger.receipt_now(session_factory, index).to_json(),
         read_factory=read_factory,
+        retention=schedule,
     )
+    retention = RetentionService(
+        session_factory,
+        schedule=schedule,
+        declarations=declarations,
+        risk=risk,
+        keys=crypto,
+        ledger=ledger,
+        audit=audit,
+        resolve_party=erasure.trader_reference,
+    )
+    ledger.add_source(RetentionCommitments(declarations))
+    if crypto is not None:
+        # The hold guard first: it must see the party's rows before the erasure listeners clear them.
+        crypto.add_shred_listener(retention)
+        crypto.add_shred_listener(erasure)
+        crypto.add_shred_listener(RiskErasure(trader_index_of))
     identity = IdentityService(
         session_factory,
         settings,
@@ -123,7 +140,7 @@ def build_services(
     )
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
-        crypto=crypto, erasure=erasure,
+        crypto=crypto, erasure=erasure, retention=retention,
     )  # fmt: skip
 
 

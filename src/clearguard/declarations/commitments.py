@@ -42,6 +42,7 @@ from clearguard.declarations.record_format import (
 from clearguard.declarations.tables import DeclarationEventRow, DeclarationRow, DeclarationVersionRow
 from clearguard.errors import ClearGuardError
 from clearguard.ledger.commitment import LedgerEntry, RecordIds, commitment, encode_entry
+from clearguard.ledger.verification import Disposed
 
 EVENT_KIND = "declaration.event"  # the one public kind of every declaration entry written now
 # Never equal to a SHA-256 commitment: what a row that fails to decrypt recomputes to.
@@ -129,14 +130,22 @@ class DeclarationCommitments:
         return run
 
     def recompute(self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]) -> dict[int, Any]:
+        """Each entry's commitment recomputed from its row; Disposed for a disposed declaration's."""
         by_index = dict(entries)
         found: dict[int, Any] = {}
         run = self._run(session)
-        versions = session.execute(
-            select(DeclarationVersionRow, DeclarationRow.mrn, DeclarationRow.type)
+        versions = []
+        for version, mrn, declaration_type, disposal_run in session.execute(
+            select(DeclarationVersionRow, DeclarationRow.mrn, DeclarationRow.type, DeclarationRow.disposal_run)
             .join(DeclarationRow, DeclarationRow.id == DeclarationVersionRow.declaration_id)
             .where(DeclarationVersionRow.ledger_index.in_(list(by_index)))
-        ).all()
+        ).all():
+            if disposal_run is not None:
+                # Disposed of by a retention run: retention's own source checks that the run's
+                # committed certificate names this declaration.
+                found[version.ledger_index] = Disposed(int(disposal_run))
+            else:
+                versions.append((version, mrn, declaration_type))
         assessments: Mapping[str, Sequence[dict[str, Any]]] = {}
         if self._risk is not None and versions:
             assessments = self._risk.assessments_of(session, sorted({mrn for _v, mrn, _t in versions}))
@@ -152,12 +161,15 @@ class DeclarationCommitments:
                 # is tampering with this entry's row: report it there, never abort the whole check.
                 found[version.ledger_index] = UNREADABLE
         events = session.execute(
-            select(DeclarationEventRow, DeclarationRow.mrn)
+            select(DeclarationEventRow, DeclarationRow.mrn, DeclarationRow.disposal_run)
             .join(DeclarationRow, DeclarationRow.id == DeclarationEventRow.declaration_id)
             .where(DeclarationEventRow.ledger_index.in_(list(by_index)), DeclarationEventRow.salt.is_not(None))
         ).all()
-        for event, mrn in events:
+        for event, mrn, disposal_run in events:
             assert event.ledger_index is not None
+            if disposal_run is not None:
+                found[event.ledger_index] = Disposed(int(disposal_run))
+                continue
             try:
                 found[event.ledger_index] = self._transition(session, event, mrn, by_index[event.ledger_index])
             except ClearGuardError:
@@ -324,8 +336,10 @@ class DeclarationCommitments:
                 DeclarationRow.channel,
                 DeclarationRow.office,
                 DeclarationRow.current_version,
-            )
+            ).where(DeclarationRow.disposal_run.is_(None))
         ).all()
+        # A disposed declaration keeps no state to compare: retention's source checks that the run
+        # named on it disposed of it, by its committed certificate.
         assessments: Mapping[str, Sequence[dict[str, Any]]] = {}
         if self._risk is not None and declarations:
             assessments = self._risk.assessments_of(session, [d.mrn for d in declarations])

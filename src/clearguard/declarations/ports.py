@@ -7,7 +7,8 @@ in clearguard.wiring.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -54,6 +55,16 @@ class FieldVault(Protocol):
 
     def close(self) -> None:
         """Releases the key provider (a PKCS#11 session, cached key objects) at shutdown."""
+        ...
+
+
+class RetentionSchedule(Protocol):
+    def schedule_of(
+        self, session: Session, *, mrn: str, office: str, accepted_at: datetime, parties: Collection[str]
+    ) -> dict[str, Any]:
+        """When the declaration falls due for disposal and why: {"policy", "jurisdiction", "start",
+        "period", "disposal_due", "legal_basis", "held", "holds"}. `parties`: the references a
+        party hold may name it by (clearguard.declarations.disposal.party_keys)."""
         ...
 
 

@@ -20,10 +20,11 @@ from clearguard.categories import DataCategory
 from clearguard.crypto.fields import ERASED_TEXT, Erased
 from clearguard.declarations import documents
 from clearguard.declarations.cursors import open_cursor, seal_cursor
+from clearguard.declarations.disposal import party_keys
 from clearguard.declarations.mrn import validate_mrn
 from clearguard.declarations.parties import normalise_eori, normalise_name
 from clearguard.declarations.planner import audit_events
-from clearguard.declarations.ports import AuditRecorder, FieldVault
+from clearguard.declarations.ports import AuditRecorder, FieldVault, RetentionSchedule
 from clearguard.declarations.record_format import group_ref
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, Page, Summary
 from clearguard.declarations.tables import (
@@ -32,7 +33,7 @@ from clearguard.declarations.tables import (
     DeclarationRow,
     DeclarationVersionRow,
 )
-from clearguard.errors import InputError, NotFound
+from clearguard.errors import Gone, InputError, NotFound
 
 
 def vars_of(filters: ListFilter) -> dict[str, Any]:
@@ -53,6 +54,16 @@ def summary_of(row: DeclarationRow, *, status: str | None = None) -> Summary:
     )
 
 
+def disposed_error(row: DeclarationRow) -> Gone:
+    when = row.disposed_at.date().isoformat() if row.disposed_at is not None else "an unknown date"
+    return Gone(
+        f"mrn: {row.mrn} was disposed of on {when} under its retention policy (retention run {row.disposal_run}, "
+        "whose certificate is in the ledger); its values are gone",
+        field="mrn",
+        extra={"disposal_run": row.disposal_run, "disposed_at": when},
+    )
+
+
 def find_by_lrn(session: Session, vault: FieldVault, eori: str, lrn: str) -> DeclarationRow | None:
     index = vault.blind_index("eori", normalise_eori(eori))
     return session.execute(
@@ -69,8 +80,10 @@ class DeclarationQueries:
         vault: FieldVault,
         audit: AuditRecorder | None = None,
         receipts: Callable[[int], dict[str, Any]] | None = None,
+        retention: RetentionSchedule | None = None,
     ) -> None:
         self._sf = session_factory
+        self._retention = retention
         self._read = read_factory
         self._vault = vault
         self._audit = audit
@@ -115,6 +128,8 @@ class DeclarationQueries:
             row = session.execute(select(DeclarationRow).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
             if row is None:
                 raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+            if row.disposal_run is not None:
+                raise disposed_error(row)
             wanted = version or row.current_version
             vrow = session.execute(
                 select(DeclarationVersionRow).where(
@@ -144,6 +159,15 @@ class DeclarationQueries:
                     DeclarationPartyRow.declaration_id == row.id, DeclarationPartyRow.version == wanted
                 )
             ).all()
+            retention = None
+            if self._retention is not None:
+                retention = self._retention.schedule_of(
+                    session,
+                    mrn=row.mrn,
+                    office=row.office,
+                    accepted_at=row.created_at,
+                    parties=party_keys(session, [row.id])[row.id],
+                )
             return DeclarationView(
                 row.id,
                 row.mrn,
@@ -158,6 +182,7 @@ class DeclarationQueries:
                 document,
                 vrow.findings,
                 {r: p for r, p in parties},
+                retention,
             )
 
     def receipt_for(self, mrn: str, version: int | None = None) -> dict[str, Any]:
@@ -181,12 +206,14 @@ class DeclarationQueries:
     def events(self, mrn: str) -> list[dict[str, Any]]:
         mrn = validate_mrn(mrn)
         with self._read() as session:
-            row = session.execute(select(DeclarationRow.id).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
-            if row is None:
+            found = session.execute(select(DeclarationRow).where(DeclarationRow.mrn == mrn)).scalar_one_or_none()
+            if found is None:
                 raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+            if found.disposal_run is not None:
+                raise disposed_error(found)
             rows = session.execute(
                 select(DeclarationEventRow)
-                .where(DeclarationEventRow.declaration_id == row)
+                .where(DeclarationEventRow.declaration_id == found.id)
                 .order_by(DeclarationEventRow.id)
             ).scalars()
             return [
@@ -215,7 +242,7 @@ class DeclarationQueries:
         filters = filters or ListFilter()
         if not 1 <= limit <= 500:
             raise InputError("limit: must be between 1 and 500", field="limit")
-        query = select(DeclarationRow)
+        query = select(DeclarationRow).where(DeclarationRow.disposal_run.is_(None))
         if filters.status:
             query = query.where(DeclarationRow.status == filters.status)
         if filters.office:

@@ -59,13 +59,18 @@ class DeclarationView:
     document: dict[str, Any]
     findings: list[dict[str, Any]]
     party_refs: dict[str, str]
+    # When it falls due for disposal and why (clearguard.retention), when a schedule is wired.
+    retention: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _header(self) | {
+        out = _header(self) | {
             "updated_at": self.updated_at.isoformat(),
             "findings": self.findings,
             "document": self.document,
         }
+        if self.retention is not None:
+            out["retention"] = self.retention
+        return out
 
 
 @dataclass(frozen=True, slots=True)

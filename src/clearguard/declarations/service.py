@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, update
@@ -24,9 +25,10 @@ from clearguard.categories import DataCategory
 from clearguard.compliance.findings import Finding, Severity, has_errors
 from clearguard.db import DriverStatement, bulk_insert, utcnow
 from clearguard.declaration_model import DeclarationModel
-from clearguard.declarations import documents, parties
+from clearguard.declarations import disposal, documents, parties
 from clearguard.declarations.categorised import leaves as documents_leaves
 from clearguard.declarations.categorised import pointer
+from clearguard.declarations.disposal import Candidate, Disposal
 from clearguard.declarations.lifecycle import Decision, Status
 from clearguard.declarations.mrn import PROCEDURE_LETTERS, make_mrn, validate_mrn
 from clearguard.declarations.parse import to_model
@@ -49,8 +51,15 @@ from clearguard.declarations.planner import (
     sort_batch,
     with_ledger_index,
 )
-from clearguard.declarations.ports import AuditRecorder, FieldVault, LedgerSink, OneByOne, RiskAssessor
-from clearguard.declarations.queries import DeclarationQueries, find_by_lrn, summary_of
+from clearguard.declarations.ports import (
+    AuditRecorder,
+    FieldVault,
+    LedgerSink,
+    OneByOne,
+    RetentionSchedule,
+    RiskAssessor,
+)
+from clearguard.declarations.queries import DeclarationQueries, disposed_error, find_by_lrn, summary_of
 from clearguard.declarations.record_format import TRANSITION_KIND, VERSION_KIND, risk_decision, transition_salt_ref
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
 from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationPartyRow, DeclarationRow
@@ -131,6 +140,7 @@ class DeclarationService:
         entry_encoder: EntryEncoder = commit_entry,
         receipts: Callable[[int], dict[str, Any]] | None = None,
         read_factory: sessionmaker[Session] | None = None,
+        retention: RetentionSchedule | None = None,
     ) -> None:
         self._sf = session_factory
         self._compliance = compliance
@@ -141,7 +151,12 @@ class DeclarationService:
         self._entry = entry_encoder
         self._receipts = receipts
         self.queries = DeclarationQueries(
-            session_factory, read_factory or session_factory, vault=vault, audit=audit, receipts=receipts
+            session_factory,
+            read_factory or session_factory,
+            vault=vault,
+            audit=audit,
+            receipts=receipts,
+            retention=retention,
         )
 
     # ------------------------------------------------------------------ validation
@@ -401,6 +416,8 @@ class DeclarationService:
         ).scalar_one_or_none()
         if row is None:
             raise NotFound(f"mrn: no declaration {mrn}", field="mrn")
+        if row.disposal_run is not None:
+            raise disposed_error(row)
         return row
 
     def amend(self, mrn: str, doc: dict[str, Any], actor: Actor, *, reason: str) -> LodgeResult:
@@ -542,3 +559,31 @@ class DeclarationService:
 
     def count(self) -> int:
         return self.queries.count()
+
+    # ------------------------------------------------------------------ retention (in the caller's transaction)
+
+    def disposal_candidates(self, session: Session, *, after_id: int = 0, limit: int = 5000) -> Sequence[Candidate]:
+        """Declarations not disposed of, by id, a page at a time: what a retention run schedules."""
+        return disposal.candidates(session, after_id=after_id, limit=limit)
+
+    def party_keys(self, session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
+        """Each declaration's party references, as a party hold names them."""
+        return disposal.party_keys(session, ids)
+
+    def declarations_of_parties(self, session: Session, party_refs: Collection[str]) -> set[int]:
+        """Ids of the declarations in which any of the parties appears, in any role."""
+        return disposal.declarations_of(session, party_refs)
+
+    def ids_of(self, session: Session, mrns: Collection[str]) -> dict[str, int]:
+        return disposal.ids_of(session, mrns)
+
+    def dispose(self, session: Session, ids: Sequence[int], *, run: int, at: datetime) -> Disposal:
+        """Disposes of the declarations (see clearguard.declarations.disposal)."""
+        return disposal.dispose(session, ids, run=run, at=at)
+
+    def parties_still_used(self, session: Session, party_refs: Collection[str]) -> set[str]:
+        return disposal.still_used(session, party_refs)
+
+    def disposals(self, session: Session) -> dict[str, int | None]:
+        """MRN -> disposal run of every disposed declaration."""
+        return disposal.disposals(session)

@@ -43,6 +43,10 @@ class DeclarationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
+    # Set by a retention run that disposed of the declaration: its versions, parties and transitions
+    # then keep their ledger indexes and nothing else, and verify reads them as disposed.
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disposal_run: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class DeclarationVersionRow(Base):

@@ -128,6 +128,8 @@ def verify(
         report = continuity.merge(report)
     if report.ok:
         console.print(f"ok: {report.size} entries, {report.checkpoints} checkpoints")
+        for run, count in sorted(report.disposed.items()):
+            console.print(f"  {count} entries: records disposed of by retention run {run} (see its certificate)")
         for note in continuity.notes:
             console.print(f"  {note}", markup=False, soft_wrap=True)
         return

@@ -123,7 +123,7 @@ class ContinuityReview:
 
     def merge(self, report: VerifyReport) -> VerifyReport:
         problems = sorted((*report.problems, *self.problems), key=lambda p: (p.index is None, p.index or 0))
-        return VerifyReport(report.size, report.checkpoints, tuple(problems))
+        return VerifyReport(report.size, report.checkpoints, tuple(problems), report.disposed)
 
 
 def _kind_at(session: Session, index: int) -> LedgerEntry | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -17,6 +17,15 @@ from clearguard.ledger.commitment import LedgerEntry
 Progress = Callable[[int, int], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Disposed:
+    """A record disposed of under a retention policy: its values are gone by design, and the run
+    whose certificate (a ledger entry of its own) says when, why and by whom is `run`. Reported as
+    disposed, never as tampering."""
+
+    run: int
+
+
 class CommitmentSource(Protocol):
     """What a capability gives the verifier so that editing, deleting or inserting its rows is
     caught. Rows remember the ledger index their entry got, so both questions are asked by index."""
@@ -26,11 +35,14 @@ class CommitmentSource(Protocol):
         """The entry kind (or kind prefix ending in '.') this source answers for."""
         ...
 
-    def recompute(self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]) -> dict[int, bytes | Erased]:
+    def recompute(
+        self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]
+    ) -> Mapping[int, bytes | Erased | Disposed]:
         """For each (ledger index, entry): the commitment recomputed from the stored row and its
-        salt, or ERASED. The entry's kind tells which format the row was written in, so entries
-        written before a format change keep verifying; its record id may be opaque, for the source
-        to recompute. Indices absent from the answer have no row: the record was deleted."""
+        salt, ERASED, or Disposed for a record a retention run disposed of. The entry's kind tells
+        which format the row was written in, so entries written before a format change keep
+        verifying; its record id may be opaque, for the source to recompute. Indices absent from
+        the answer have no row: the record was deleted."""
         ...
 
     def ledger_indices(self, session: Session) -> Sequence[tuple[int | None, str, str | None]]:
@@ -61,6 +73,8 @@ class VerifyReport:
     size: int
     checkpoints: int
     problems: tuple[Problem, ...]
+    # Entries whose records were disposed of under retention policies, by disposal run.
+    disposed: dict[int, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

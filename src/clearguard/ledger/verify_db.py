@@ -22,7 +22,7 @@ from clearguard.ledger.hashing import leaf_hash
 from clearguard.ledger.proofs import consistency_proof, verify_consistency
 from clearguard.ledger.tables import LedgerCheckpointRow
 from clearguard.ledger.tiles import TILE_WIDTH, TileBuilder, split_hashes
-from clearguard.ledger.verification import Erased, Problem, Progress, VerifyReport
+from clearguard.ledger.verification import Disposed, Erased, Problem, Progress, VerifyReport
 
 if TYPE_CHECKING:
     from clearguard.ledger.service import LedgerService
@@ -104,9 +104,10 @@ def verify_database(ledger: LedgerService, session: Session, progress: Progress 
         problems.append(Problem(total, "inserted: more entries than were ever sequenced"))
 
     _check_checkpoints(ledger, session, checkpoints, roots, problems)
-    _check_sources(ledger, session, decoded, problems)
+    disposed: dict[int, int] = {}
+    _check_sources(ledger, session, decoded, problems, disposed)
     problems.sort(key=lambda p: (p.index is None, p.index or 0))
-    return VerifyReport(expected, len(checkpoints), tuple(problems))
+    return VerifyReport(expected, len(checkpoints), tuple(problems), disposed)
 
 
 def _check_checkpoints(
@@ -145,7 +146,11 @@ def _matches(source_kind: str, kind: str) -> bool:
 
 
 def _check_sources(
-    ledger: LedgerService, session: Session, decoded: list[tuple[int, LedgerEntry]], problems: list[Problem]
+    ledger: LedgerService,
+    session: Session,
+    decoded: list[tuple[int, LedgerEntry]],
+    problems: list[Problem],
+    disposed: dict[int, int],
 ) -> None:
     by_index = dict(decoded)
     for source in ledger.sources:
@@ -159,6 +164,8 @@ def _check_sources(
                     problems.append(Problem(idx, f"{entry.kind} {entry.record_id}: its row is missing"))
                 elif isinstance(value, Erased):
                     continue
+                elif isinstance(value, Disposed):
+                    disposed[value.run] = disposed.get(value.run, 0) + 1
                 elif value != entry.commitment:
                     problems.append(Problem(idx, f"{entry.kind} {entry.record_id}: its row was altered"))
         claimed: set[int] = set()

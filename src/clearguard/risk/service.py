@@ -37,6 +37,7 @@ from clearguard.crypto import DecryptionFailed
 from clearguard.db import DriverStatement, utcnow
 from clearguard.risk import pending
 from clearguard.risk.channels import Channel, decide, stronger
+from clearguard.risk.disposal import dispose_records
 from clearguard.risk.errors import (
     AssessmentNotFound,
     ModelIntegrityError,
@@ -660,6 +661,11 @@ class RiskService:
                         record["sealed_items_intact"] = False
                 found.setdefault(row.declaration_ref, []).append(record)
         return found
+
+    def dispose(self, session: Session, references: Sequence[str]) -> int:
+        """Deletes every risk record of the declarations `references` (MRNs) in the caller's
+        transaction, as a retention run disposes of them; returns how many rows went."""
+        return dispose_records(session, references)
 
     def _latest(self, session: Session, reference: str) -> RiskAssessmentRow:
         """The most recent recorded assessment of a declaration."""

@@ -1,0 +1,321 @@
+"""`retention run`: dispose of what is due, in batches, and close the run with its certificate.
+
+A run is planned from the schedule (every declaration not yet disposed of, its due date from the
+policies), less what holds and open data-subject requests keep. Each batch is one transaction: the
+declarations' rows are emptied (clearguard.declarations.disposal), their risk records deleted, and the
+data key of every party with nothing left to keep is crypto-shredded (its share destroyed once the
+batch commits, so no copy of the wrapped key, backups included, opens again). Traveller records past
+their period go the same way. The run's row is written first; a run killed midway is found again by
+the next `retention run` and finished under the same date, so the end state is that of one
+uninterrupted run. The last transaction writes the certificate and its ledger entry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearguard.audit import NewAuditEvent
+from clearguard.categories import DataCategory
+from clearguard.ledger.commitment import commitment, encode_entry
+from clearguard.retention import holds
+from clearguard.retention.certificate import LEDGER_KIND, canonical, mrns_digest, record_id
+from clearguard.retention.schedule import Schedule
+from clearguard.retention.tables import DisposalRunRow
+
+Progress = Callable[[int, int], None]
+BATCH = 500
+
+
+class Declarations(Protocol):
+    def disposal_candidates(self, session: Session, *, after_id: int = 0, limit: int = 5000) -> Sequence[Any]: ...
+
+    def declarations_of_parties(self, session: Session, party_refs: Collection[str]) -> set[int]: ...
+
+    def ids_of(self, session: Session, mrns: Collection[str]) -> dict[str, int]: ...
+
+    def dispose(self, session: Session, ids: Sequence[int], *, run: int, at: datetime) -> Any: ...
+
+    def parties_still_used(self, session: Session, party_refs: Collection[str]) -> set[str]: ...
+
+    def disposals(self, session: Session) -> dict[str, int | None]: ...
+
+
+class RiskRecords(Protocol):
+    def dispose(self, session: Session, references: Sequence[str]) -> int: ...
+
+
+class KeyShredder(Protocol):
+    def shred(self, session: Session, party_ref: str) -> int: ...
+
+
+class TravellerRecords(Protocol):
+    def due(self, session: Session, created_before: datetime) -> list[int]: ...
+
+    def dispose(self, session: Session, ids: Sequence[int]) -> Any: ...
+
+
+class LedgerSink(Protocol):
+    def append_many(self, session: Session, entries: Sequence[bytes]) -> int: ...
+
+
+class AuditSink(Protocol):
+    def record(self, session: Session, event: NewAuditEvent) -> object: ...
+
+
+@dataclass
+class Plan:
+    """What a run would do: due declarations by policy, and those a hold keeps."""
+
+    due: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (MRN, policy id)
+    held: set[int] = field(default_factory=set)
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # policy id -> what the certificate says
+    travellers_before: datetime | None = None
+
+    @property
+    def to_dispose(self) -> list[int]:
+        return sorted(set(self.due) - self.held)
+
+
+@dataclass
+class RunReport:
+    run: int | None
+    resumed: bool
+    dry_run: bool
+    as_of: datetime
+    counts: dict[str, int]
+    held: int
+    by_policy: dict[str, int]
+    certificate: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "resumed": self.resumed,
+            "dry_run": self.dry_run,
+            "as_of": self.as_of.isoformat(),
+            "disposed": self.counts,
+            "held": self.held,
+            "by_policy": self.by_policy,
+            "certificate": self.certificate,
+        }
+
+
+_COUNTS = ("declarations", "versions", "transitions", "risk_records", "parties_shredded", "keys_shredded",
+           "traveller_records", "travellers_shredded")  # fmt: skip
+
+
+def plan(session: Session, schedule: Schedule, declarations: Declarations, as_of: datetime) -> Plan:
+    out = Plan()
+    after = 0
+    while True:
+        page = declarations.disposal_candidates(session, after_id=after, limit=5000)
+        if not page:
+            break
+        for candidate in page:
+            due = schedule.declaration(candidate.office, candidate.created_at)
+            if due.due is not None and due.due <= as_of:
+                out.due[candidate.id] = (candidate.mrn, due.policy.id)
+                if due.policy.id not in out.policies:
+                    out.policies[due.policy.id] = {
+                        "period": due.to_dict()["period"],
+                        "start_event": due.policy.start,
+                        "legal_basis": due.policy.legal_basis,
+                    }
+        after = page[-1].id
+    if out.due:
+        out.held = set(out.due) & holds.held_declarations(session, declarations, schedule.open_request_parties(session))
+    traveller = schedule.record("traveller", DataCategory.BIOMETRIC, "", as_of)
+    period = traveller.policy.period
+    if period is not None and not period.years and not period.months:
+        out.travellers_before = as_of - timedelta(days=period.days)
+    return out
+
+
+class Disposer:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        schedule: Schedule,
+        declarations: Declarations,
+        risk: RiskRecords,
+        keys: KeyShredder | None,
+        ledger: LedgerSink,
+        audit: AuditSink,
+        travellers: TravellerRecords | None = None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sf = factory
+        self._schedule = schedule
+        self._declarations = declarations
+        self._risk = risk
+        self._keys = keys
+        self._ledger = ledger
+        self._audit = audit
+        self._travellers = travellers
+        self._clock = clock
+
+    def run(self, *, as_of: datetime, actor: str, dry_run: bool = False, progress: Progress | None = None) -> RunReport:
+        with self._sf() as session:
+            pending = (
+                session.execute(
+                    select(DisposalRunRow).where(DisposalRunRow.status == "running").order_by(DisposalRunRow.id)
+                )
+                .scalars()
+                .first()
+            )
+            resumed = pending is not None and not dry_run
+            if resumed:
+                assert pending is not None
+                as_of, actor = pending.as_of, pending.actor
+            the_plan = plan(session, self._schedule, self._declarations, as_of)
+        by_policy: dict[str, int] = {}
+        for declaration_id in the_plan.to_dispose:
+            policy = the_plan.due[declaration_id][1]
+            by_policy[policy] = by_policy.get(policy, 0) + 1
+        if dry_run:
+            counts = dict.fromkeys(_COUNTS, 0)
+            counts["declarations"] = len(the_plan.to_dispose)
+            if self._travellers is not None and the_plan.travellers_before is not None:
+                with self._sf() as session:
+                    counts["traveller_records"] = len(self._travellers.due(session, the_plan.travellers_before))
+            return RunReport(None, False, True, as_of, counts, len(the_plan.held), by_policy, None)
+        run_id = self._start(pending, as_of, actor)
+        todo = the_plan.to_dispose
+        total = len(todo)
+        if progress is not None:
+            progress(0, total)
+        for start in range(0, total, BATCH):
+            self._batch(run_id, todo[start : start + BATCH], actor)
+            if progress is not None:
+                progress(min(start + BATCH, total), total)
+        if self._travellers is not None and the_plan.travellers_before is not None:
+            self._travellers_batch(run_id, the_plan.travellers_before)
+        certificate = self._finish(run_id, the_plan, actor)
+        with self._sf() as session:
+            row = session.get(DisposalRunRow, run_id)
+            assert row is not None and row.certificate is not None
+            counts = {k: int(v) for k, v in row.certificate["disposed"].items()}
+        summary = {k: certificate[k] for k in ("run", "as_of", "finished_at", "actor", "policy_version", "mrns_sha256")}
+        summary["ledger_index"] = certificate["ledger_index"]
+        return RunReport(run_id, resumed, False, as_of, counts, len(the_plan.held), by_policy, summary)
+
+    def _start(self, pending: DisposalRunRow | None, as_of: datetime, actor: str) -> int:
+        if pending is not None:
+            return pending.id
+        with self._sf() as session, session.begin():
+            row = DisposalRunRow(
+                status="running",
+                as_of=as_of,
+                actor=actor,
+                started_at=self._clock(),
+                policy_version=self._schedule.policies.version,
+                certificate={"disposed": dict.fromkeys(_COUNTS, 0)},
+                batches=0,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def _add_counts(self, session: Session, run_id: int, **counts: int) -> None:
+        row = session.execute(select(DisposalRunRow).where(DisposalRunRow.id == run_id).with_for_update()).scalar_one()
+        certificate = dict(row.certificate or {})
+        disposed = dict(certificate.get("disposed", {}))
+        for key, value in counts.items():
+            disposed[key] = int(disposed.get(key, 0)) + value
+        certificate["disposed"] = disposed
+        session.execute(
+            update(DisposalRunRow)
+            .where(DisposalRunRow.id == run_id)
+            .values(certificate=certificate, batches=DisposalRunRow.batches + 1)
+        )
+
+    def _batch(self, run_id: int, ids: list[int], actor: str) -> None:
+        with self._sf() as session, session.begin():
+            # Checked again inside the batch's transaction: a hold placed since the plan wins.
+            held = holds.held_declarations(session, self._declarations, self._schedule.open_request_parties(session))
+            ids = [i for i in ids if i not in held]
+            if not ids:
+                return
+            disposal = self._declarations.dispose(session, ids, run=run_id, at=self._clock())
+            risk = self._risk.dispose(session, disposal.mrns)
+            unused = sorted(disposal.party_refs - self._declarations.parties_still_used(session, disposal.party_refs))
+            keys = 0
+            if self._keys is not None:
+                for party_ref in unused:
+                    keys += self._keys.shred(session, party_ref)
+            self._add_counts(
+                session,
+                run_id,
+                declarations=disposal.declarations,
+                versions=disposal.versions,
+                transitions=disposal.transitions,
+                risk_records=risk,
+                parties_shredded=len(unused) if self._keys is not None else 0,
+                keys_shredded=keys,
+            )
+
+    def _travellers_batch(self, run_id: int, before: datetime) -> None:
+        assert self._travellers is not None
+        with self._sf() as session, session.begin():
+            ids = self._travellers.due(session, before)
+            if not ids:
+                return
+            result = self._travellers.dispose(session, ids)
+            self._add_counts(
+                session,
+                run_id,
+                traveller_records=int(getattr(result, "records", len(ids))),
+                travellers_shredded=int(getattr(result, "travellers_shredded", 0)),
+            )
+
+    def _finish(self, run_id: int, the_plan: Plan, actor: str) -> dict[str, Any]:
+        with self._sf() as session, session.begin():
+            row = session.execute(
+                select(DisposalRunRow).where(DisposalRunRow.id == run_id).with_for_update()
+            ).scalar_one()
+            mrns = sorted(m for m, r in self._declarations.disposals(session).items() if r == run_id)
+            policies = sorted({the_plan.due[i][1] for i in the_plan.due if the_plan.due[i][0] in set(mrns)})
+            finished = self._clock()
+            certificate: dict[str, Any] = {
+                "run": run_id,
+                "as_of": row.as_of.isoformat(),
+                "started_at": row.started_at.isoformat(),
+                "finished_at": finished.isoformat(),
+                "actor": row.actor,
+                "policy_version": row.policy_version,
+                "policies": {p: the_plan.policies[p] for p in policies if p in the_plan.policies},
+                "disposed": dict((row.certificate or {}).get("disposed", {})),
+                "held": len(the_plan.held),
+                "mrns": mrns,
+                "mrns_sha256": mrns_digest(mrns),
+            }
+            salt = secrets.token_bytes(32)
+            value = commitment(LEDGER_KIND, record_id(run_id), canonical(certificate), salt)
+            index = self._ledger.append_many(session, [encode_entry(LEDGER_KIND, record_id(run_id), value)])
+            session.execute(
+                update(DisposalRunRow)
+                .where(DisposalRunRow.id == run_id)
+                .values(status="complete", finished_at=finished, certificate=certificate, salt=salt, ledger_index=index)
+            )
+            self._audit.record(
+                session,
+                NewAuditEvent(
+                    actor=actor,
+                    role="dpo",
+                    action="retention.run",
+                    record_type="retention_run",
+                    record_id=str(run_id),
+                    party=None,
+                    source="cli",
+                    details={"declarations": len(mrns), "ledger_index": index},
+                ),
+            )
+        return {**certificate, "ledger_index": index}

@@ -1,0 +1,196 @@
+"""RetentionService: the policies, legal holds and disposal runs; the one way into retention.
+
+It also answers for retention elsewhere: the schedule a declaration view prints (Schedule), the hold
+guard that refuses a shred while a hold covers the party (a crypto ShredListener), and the policy and
+hold facts a subject access report quotes (privacy's RetentionView).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearguard.audit import NewAuditEvent
+from clearguard.errors import InputError, NotFound
+from clearguard.retention import holds
+from clearguard.retention.holds import HeldError, Hold
+from clearguard.retention.policy import PolicySet
+from clearguard.retention.run import (
+    AuditSink,
+    Declarations,
+    Disposer,
+    KeyShredder,
+    LedgerSink,
+    Progress,
+    RiskRecords,
+    RunReport,
+    TravellerRecords,
+)
+from clearguard.retention.schedule import Schedule
+
+PartyResolver = Callable[[str], str]
+
+
+class RetentionService:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        schedule: Schedule,
+        declarations: Declarations,
+        risk: RiskRecords,
+        keys: KeyShredder | None,
+        ledger: LedgerSink,
+        audit: AuditSink,
+        resolve_party: PartyResolver,
+        travellers: TravellerRecords | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sf = factory
+        self.calendar = schedule  # declarations.ports.RetentionSchedule, built before this service
+        self._declarations = declarations
+        self._audit = audit
+        self._resolve = resolve_party
+        self._clock = clock
+        self._disposer = Disposer(
+            factory,
+            schedule=schedule,
+            declarations=declarations,
+            risk=risk,
+            keys=keys,
+            ledger=ledger,
+            audit=audit,
+            travellers=travellers,
+            clock=clock,
+        )
+
+    @property
+    def policies(self) -> PolicySet:
+        return self.calendar.policies
+
+    # --- privacy's RetentionView ---------------------------------------------------------------
+
+    def policy_list(self) -> list[dict[str, Any]]:
+        return [p.to_dict() for p in self.policies.policies]
+
+    def jurisdictions(self) -> dict[str, list[str]]:
+        return {name: list(members) for name, members in self.policies.jurisdictions.items()}
+
+    def schedule(self, session: Session, mrns: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Per MRN still held: its due date and policy, and whether a hold keeps it."""
+        ids = self._declarations.ids_of(session, mrns)
+        held = holds.held_declarations(session, self._declarations, self.calendar.open_request_parties(session))
+        out: dict[str, dict[str, Any]] = {}
+        candidates = {c.id: c for c in self._candidates(session, ids.values())}
+        for mrn, declaration_id in ids.items():
+            candidate = candidates.get(declaration_id)
+            if candidate is None:
+                continue  # disposed of already
+            entry = self.calendar.declaration(candidate.office, candidate.created_at).to_dict()
+            entry["held"] = declaration_id in held
+            out[mrn] = entry
+        return out
+
+    def _candidates(self, session: Session, ids: Collection[int]) -> list[Any]:
+        wanted = set(ids)
+        if not wanted:
+            return []
+        found: list[Any] = []
+        after = min(wanted) - 1
+        while True:
+            page = self._declarations.disposal_candidates(session, after_id=after, limit=5000)
+            if not page:
+                return found
+            found.extend(c for c in page if c.id in wanted)
+            after = page[-1].id
+            if after >= max(wanted):
+                return found
+
+    def holds_covering(self, session: Session, party_ref: str, mrns: Sequence[str]) -> list[dict[str, Any]]:
+        return [h.to_dict() for h in holds.covering(session, mrns=mrns, parties=[party_ref])]
+
+    # --- legal holds ---------------------------------------------------------------------------
+
+    def add_hold(
+        self,
+        *,
+        party: str | None = None,
+        mrn: str | None = None,
+        case_id: str | None = None,
+        reason: str,
+        owner: str,
+        review: date | None = None,
+        actor: str,
+        role: str = "dpo",
+        source: str = "cli",
+    ) -> Hold:
+        """A hold on a party (EORI, or a stored party reference) or a declaration (MRN), with an
+        optional case id (the appeal, court case or audit it serves). The party or declaration must
+        exist: a hold on nothing protects nothing."""
+        if (party is None) == (mrn is None):
+            if party is None and case_id is not None:
+                raise InputError("case: a case hold names what it keeps: add --party EORI or --mrn MRN", field="case")
+            raise InputError("party: give exactly one of a party (EORI) or an MRN", field="party")
+        with self._sf() as session, session.begin():
+            if mrn is not None:
+                scope, target = "mrn", mrn.strip().upper()
+                if target not in self._declarations.ids_of(session, [target]):
+                    raise NotFound(f"mrn: no declaration {target}", field="mrn")
+            else:
+                assert party is not None
+                scope, target = "party", self._resolve(party)
+                if not self._declarations.declarations_of_parties(session, [target]):
+                    raise NotFound("party: no declaration names this party", field="party")
+            hold = holds.add(
+                session, scope=scope, target=target, case_id=case_id, reason=reason, owner=owner,
+                review=review, actor=actor, now=self._clock(),
+            )  # fmt: skip
+            self._audit.record(
+                session,
+                NewAuditEvent(
+                    actor=actor, role=role, action="retention.hold.add", record_type="legal_hold",
+                    record_id=str(hold.id), party=target if scope == "party" else None, source=source,
+                    justification=hold.reason, details={"scope": scope, "case": hold.case_id},
+                ),
+            )  # fmt: skip
+            return hold
+
+    def release_hold(self, hold_id: int, *, reason: str, actor: str, role: str = "dpo", source: str = "cli") -> Hold:
+        with self._sf() as session, session.begin():
+            hold = holds.release(session, hold_id, reason=reason, actor=actor, now=self._clock())
+            self._audit.record(
+                session,
+                NewAuditEvent(
+                    actor=actor, role=role, action="retention.hold.release", record_type="legal_hold",
+                    record_id=str(hold_id), party=None, source=source, justification=hold.release_reason,
+                ),
+            )  # fmt: skip
+            return hold
+
+    def list_holds(self, *, active_only: bool = True) -> list[Hold]:
+        with self._sf() as session:
+            return holds.listed(session, active_only=active_only)
+
+    # --- the hold guard (a crypto ShredListener) -------------------------------------------------
+
+    def party_shredded(self, session: Session, party_ref: str) -> None:
+        """Refuses a shred (`keys shred`, an erasure request) while a hold covers the party or any
+        declaration its key seals or names it in: the shred's transaction then rolls back."""
+        direct = holds.covering(session, mrns=[], parties=[party_ref])
+        if not direct:
+            held = holds.held_declarations(session, self._declarations)
+            if not held or not (held & self._declarations.declarations_of_parties(session, [party_ref])):
+                return
+        hold = direct[0] if direct else None
+        named = f"legal hold {hold.id} (owner {hold.owner})" if hold else "a legal hold on a declaration it appears in"
+        raise HeldError(f"party: held by {named}; erasure is suspended until the hold is released", field="party")
+
+    # --- disposal ------------------------------------------------------------------------------
+
+    def run(
+        self, *, as_of: datetime | None = None, actor: str, dry_run: bool = False, progress: Progress | None = None
+    ) -> RunReport:
+        return self._disposer.run(as_of=as_of or self._clock(), actor=actor, dry_run=dry_run, progress=progress)
