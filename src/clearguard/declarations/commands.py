@@ -157,6 +157,10 @@ def show(
         f"[bold]{view.mrn}[/bold]  {view.type}  LRN {view.lrn}  office {view.office}  "
         f"status {view.status}  channel {view.channel}  version {view.version}"
     )
+    if view.retention is not None:
+        r = view.retention
+        held = "  held" if r.get("held") else ""
+        console.print(f"retention: {r['policy']}, disposal due {r['disposal_due'] or 'never'}{held}", soft_wrap=True)
     print_json(view.document)
     table = Table("at", "from", "to", "actor", "reason")
     for e in events:

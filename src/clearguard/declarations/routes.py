@@ -40,6 +40,7 @@ router = APIRouter(
 )
 
 DECLARANT_ROLES = frozenset({Role.TRADER, Role.BROKER})
+_HOLD_READERS = frozenset({Role.OFFICER, Role.AUDITOR, Role.DPO})
 Reader = Annotated[Principal, require(Perm.DECLARATIONS_READ)]
 Lodger = Annotated[Principal, require(Perm.DECLARATIONS_LODGE)]
 Amender = Annotated[Principal, require(Perm.DECLARATIONS_AMEND)]
@@ -267,6 +268,12 @@ def read(
         principal, mrn.upper(), _today(request), source=source_of(request), justification=_utf8(x_justification)
     )
     events = _service(request).events(mrn)
+    retention = body.get("retention")
+    if isinstance(retention, dict) and principal.role not in _HOLD_READERS:
+        # Whether a legal hold keeps a declaration may concern an investigation: the DPO, officers
+        # and auditors see it, the declarant does not.
+        for key in ("held", "holds", "request_open"):
+            retention.pop(key, None)
     if principal.role in DECLARANT_ROLES:
         # Declarants see what happened and why, not which officer did it (staff are data subjects too).
         events = [{k: v for k, v in e.items() if k != "actor"} for e in events]

@@ -129,7 +129,8 @@ def verify(
     if report.ok:
         console.print(f"ok: {report.size} entries, {report.checkpoints} checkpoints")
         for run, count in sorted(report.disposed.items()):
-            console.print(f"  {count} entries: records disposed of by retention run {run} (see its certificate)")
+            entries = "entry" if count == 1 else "entries"
+            console.print(f"  {count} {entries}: records disposed of by retention run {run} (see its certificate)")
         for note in continuity.notes:
             console.print(f"  {note}", markup=False, soft_wrap=True)
         return

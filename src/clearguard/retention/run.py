@@ -162,7 +162,16 @@ class Disposer:
         self._travellers = travellers
         self._clock = clock
 
-    def run(self, *, as_of: datetime, actor: str, dry_run: bool = False, progress: Progress | None = None) -> RunReport:
+    def run(
+        self,
+        *,
+        as_of: datetime,
+        actor: str,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        role: str = "dpo",
+        source: str = "cli",
+    ) -> RunReport:
         with self._sf() as session:
             pending = (
                 session.execute(
@@ -198,7 +207,7 @@ class Disposer:
                 progress(min(start + BATCH, total), total)
         if self._travellers is not None and the_plan.travellers_before is not None:
             self._travellers_batch(run_id, the_plan.travellers_before)
-        certificate = self._finish(run_id, the_plan, actor)
+        certificate = self._finish(run_id, the_plan, actor, role, source)
         with self._sf() as session:
             row = session.get(DisposalRunRow, run_id)
             assert row is not None and row.certificate is not None
@@ -276,7 +285,7 @@ class Disposer:
                 travellers_shredded=int(getattr(result, "travellers_shredded", 0)),
             )
 
-    def _finish(self, run_id: int, the_plan: Plan, actor: str) -> dict[str, Any]:
+    def _finish(self, run_id: int, the_plan: Plan, actor: str, role: str, source: str) -> dict[str, Any]:
         with self._sf() as session, session.begin():
             row = session.execute(
                 select(DisposalRunRow).where(DisposalRunRow.id == run_id).with_for_update()
@@ -309,12 +318,12 @@ class Disposer:
                 session,
                 NewAuditEvent(
                     actor=actor,
-                    role="dpo",
+                    role=role,
                     action="retention.run",
                     record_type="retention_run",
                     record_id=str(run_id),
                     party=None,
-                    source="cli",
+                    source=source,
                     details={"declarations": len(mrns), "ledger_index": index},
                 ),
             )

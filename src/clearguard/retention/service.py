@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.audit import NewAuditEvent
-from clearguard.errors import InputError, NotFound
+from clearguard.errors import InputError
 from clearguard.retention import holds
 from clearguard.retention.holds import HeldError, Hold
 from clearguard.retention.policy import PolicySet
@@ -138,12 +138,12 @@ class RetentionService:
             if mrn is not None:
                 scope, target = "mrn", mrn.strip().upper()
                 if target not in self._declarations.ids_of(session, [target]):
-                    raise NotFound(f"mrn: no declaration {target}", field="mrn")
+                    raise InputError(f"mrn: no declaration {target}", field="mrn")
             else:
                 assert party is not None
                 scope, target = "party", self._resolve(party)
                 if not self._declarations.declarations_of_parties(session, [target]):
-                    raise NotFound("party: no declaration names this party", field="party")
+                    raise InputError("party: no declaration names this party", field="party")
             hold = holds.add(
                 session, scope=scope, target=target, case_id=case_id, reason=reason, owner=owner,
                 review=review, actor=actor, now=self._clock(),
@@ -191,6 +191,16 @@ class RetentionService:
     # --- disposal ------------------------------------------------------------------------------
 
     def run(
-        self, *, as_of: datetime | None = None, actor: str, dry_run: bool = False, progress: Progress | None = None
+        self,
+        *,
+        as_of: datetime | None = None,
+        actor: str,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        role: str = "dpo",
+        source: str = "cli",
     ) -> RunReport:
-        return self._disposer.run(as_of=as_of or self._clock(), actor=actor, dry_run=dry_run, progress=progress)
+        """Dispose of what is due at `as_of` (now by default); see clearguard.retention.run."""
+        return self._disposer.run(
+            as_of=as_of or self._clock(), actor=actor, dry_run=dry_run, progress=progress, role=role, source=source
+        )
