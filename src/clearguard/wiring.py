@@ -123,6 +123,7 @@ def build_services(
         ledger=ledger,
         audit=audit,
         resolve_party=erasure.trader_reference,
+        register=settings.var_dir / "retention" / "certificates",
     )
     ledger.add_source(RetentionCommitments(declarations))
     if crypto is not None:

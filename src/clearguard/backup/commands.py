@@ -95,6 +95,7 @@ def backup_restore(
         keys, factory = services.key_service(), services.session_factory
         marked: list[int] = []
         resumed: list[object] = []
+        redone: list[object] = []
 
         def record(session: Session, record_id: str, lost_range: tuple[int, int]) -> None:
             services.audit.record(
@@ -121,12 +122,23 @@ def backup_restore(
             marked.append(keys.reconcile(factory))
             keys.finish_shreds(factory)
             resumed.append(continuity.resume(plan, backup_created=info.created.isoformat(), record=record))
+            # Declarations disposed of since the backup was taken: disposed of again (the register
+            # of certificates beside the database names them).
+            redone.append(services.retention.reapply_after_restore(actor=f"cli:{getpass.getuser()}"))
+            keys.finish_shreds(factory)
 
         restore_backup(settings.database_url, key, file, after=after_apply)
     console.print(
         f"restored {file}; {marked[0] if marked else 0} data keys shredded since the backup stay erased",
         soft_wrap=True,
     )
+    again = redone[0] if redone else None
+    if again is not None:
+        console.print(
+            f"retention: {getattr(again, 'counts', {}).get('declarations', 0)} declarations disposed of since the "
+            "backup was taken were disposed of again",
+            soft_wrap=True,
+        )
     if lost is not None:
         size = getattr(resumed[0], "signed_size", None) if resumed else None
         console.print(

@@ -143,8 +143,7 @@ def run(
                 raise InputError("yes: disposal is irreversible; without a terminal, confirm with --yes", field="yes")
             preview = services.retention.run(as_of=when, actor=_actor(), dry_run=True)
             typer.confirm(
-                f"Irreversibly dispose of {preview.counts['declarations']} declarations "
-                f"({preview.held} due but held)?",
+                f"Irreversibly dispose of {preview.counts['declarations']} declarations ({preview.held} due but held)?",
                 abort=True,
                 err=True,
             )

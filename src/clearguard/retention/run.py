@@ -13,7 +13,7 @@ uninterrupted run. The last transaction writes the certificate and its ledger en
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -93,6 +93,8 @@ class RunReport:
     held: int
     by_policy: dict[str, int]
     certificate: dict[str, Any] | None
+    # The whole certificate (with every MRN), for the register kept beside the database.
+    full_certificate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,24 +113,28 @@ _COUNTS = ("declarations", "versions", "transitions", "risk_records", "parties_s
            "traveller_records", "travellers_shredded")  # fmt: skip
 
 
-def plan(session: Session, schedule: Schedule, declarations: Declarations, as_of: datetime) -> Plan:
-    out = Plan()
+def _pages(session: Session, declarations: Declarations) -> Iterator[Any]:
     after = 0
     while True:
         page = declarations.disposal_candidates(session, after_id=after, limit=5000)
         if not page:
-            break
-        for candidate in page:
-            due = schedule.declaration(candidate.office, candidate.created_at)
-            if due.due is not None and due.due <= as_of:
-                out.due[candidate.id] = (candidate.mrn, due.policy.id)
-                if due.policy.id not in out.policies:
-                    out.policies[due.policy.id] = {
-                        "period": due.to_dict()["period"],
-                        "start_event": due.policy.start,
-                        "legal_basis": due.policy.legal_basis,
-                    }
+            return
+        yield from page
         after = page[-1].id
+
+
+def plan(session: Session, schedule: Schedule, declarations: Declarations, as_of: datetime) -> Plan:
+    out = Plan()
+    for candidate in _pages(session, declarations):
+        due = schedule.declaration(candidate.office, candidate.created_at)
+        if due.due is not None and due.due <= as_of:
+            out.due[candidate.id] = (candidate.mrn, due.policy.id)
+            if due.policy.id not in out.policies:
+                out.policies[due.policy.id] = {
+                    "period": due.to_dict()["period"],
+                    "start_event": due.policy.start,
+                    "legal_basis": due.policy.legal_basis,
+                }
     if out.due:
         out.held = set(out.due) & holds.held_declarations(session, declarations, schedule.open_request_parties(session))
     traveller = schedule.record("traveller", DataCategory.BIOMETRIC, "", as_of)
@@ -197,7 +203,39 @@ class Disposer:
                     counts["traveller_records"] = len(self._travellers.due(session, the_plan.travellers_before))
             return RunReport(None, False, True, as_of, counts, len(the_plan.held), by_policy, None)
         run_id = self._start(pending, as_of, actor)
-        todo = the_plan.to_dispose
+        return self._execute(run_id, the_plan, the_plan.to_dispose, resumed, as_of, actor, role, source, progress, {})
+
+    def reapply(
+        self, *, mrns: set[str], as_of: datetime, actor: str, reapplies: list[str], role: str, source: str
+    ) -> RunReport:
+        """Disposes again of the declarations `mrns` (a backup restored from before their disposal
+        brought them back), under a new run whose certificate names the certificates it reapplies."""
+        with self._sf() as session:
+            the_plan = plan(session, self._schedule, self._declarations, as_of)
+            live = {c.id for c in _pages(session, self._declarations)}
+            ids = sorted(i for i in self._declarations.ids_of(session, mrns).values() if i in live)
+        the_plan.held = set()
+        run_id = self._start(None, as_of, actor)
+        extra = {"reapplies": sorted(reapplies)}
+        return self._execute(run_id, the_plan, ids, False, as_of, actor, role, source, None, extra)
+
+    def _execute(
+        self,
+        run_id: int,
+        the_plan: Plan,
+        todo: list[int],
+        resumed: bool,
+        as_of: datetime,
+        actor: str,
+        role: str,
+        source: str,
+        progress: Progress | None,
+        extra: dict[str, Any],
+    ) -> RunReport:
+        by_policy: dict[str, int] = {}
+        for declaration_id in todo:
+            policy = the_plan.due.get(declaration_id, ("", "unscheduled"))[1]
+            by_policy[policy] = by_policy.get(policy, 0) + 1
         total = len(todo)
         if progress is not None:
             progress(0, total)
@@ -207,14 +245,13 @@ class Disposer:
                 progress(min(start + BATCH, total), total)
         if self._travellers is not None and the_plan.travellers_before is not None:
             self._travellers_batch(run_id, the_plan.travellers_before)
-        certificate = self._finish(run_id, the_plan, actor, role, source)
-        with self._sf() as session:
-            row = session.get(DisposalRunRow, run_id)
-            assert row is not None and row.certificate is not None
-            counts = {k: int(v) for k, v in row.certificate["disposed"].items()}
+        certificate = self._finish(run_id, the_plan, actor, role, source, extra)
+        counts = {k: int(v) for k, v in certificate["disposed"].items()}
         summary = {k: certificate[k] for k in ("run", "as_of", "finished_at", "actor", "policy_version", "mrns_sha256")}
         summary["ledger_index"] = certificate["ledger_index"]
-        return RunReport(run_id, resumed, False, as_of, counts, len(the_plan.held), by_policy, summary)
+        report = RunReport(run_id, resumed, False, as_of, counts, len(the_plan.held), by_policy, summary)
+        report.full_certificate = {k: v for k, v in certificate.items() if k != "ledger_index"}
+        return report
 
     def _start(self, pending: DisposalRunRow | None, as_of: datetime, actor: str) -> int:
         if pending is not None:
@@ -285,7 +322,9 @@ class Disposer:
                 travellers_shredded=int(getattr(result, "travellers_shredded", 0)),
             )
 
-    def _finish(self, run_id: int, the_plan: Plan, actor: str, role: str, source: str) -> dict[str, Any]:
+    def _finish(
+        self, run_id: int, the_plan: Plan, actor: str, role: str, source: str, extra: dict[str, Any]
+    ) -> dict[str, Any]:
         with self._sf() as session, session.begin():
             row = session.execute(
                 select(DisposalRunRow).where(DisposalRunRow.id == run_id).with_for_update()
@@ -305,6 +344,7 @@ class Disposer:
                 "held": len(the_plan.held),
                 "mrns": mrns,
                 "mrns_sha256": mrns_digest(mrns),
+                **extra,
             }
             salt = secrets.token_bytes(32)
             value = commitment(LEDGER_KIND, record_id(run_id), canonical(certificate), salt)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.audit import NewAuditEvent
@@ -18,6 +20,7 @@ from clearguard.errors import InputError
 from clearguard.retention import holds
 from clearguard.retention.holds import HeldError, Hold
 from clearguard.retention.policy import PolicySet
+from clearguard.retention.register import certificate_digest, read_certificates, write_certificate
 from clearguard.retention.run import (
     AuditSink,
     Declarations,
@@ -30,6 +33,7 @@ from clearguard.retention.run import (
     TravellerRecords,
 )
 from clearguard.retention.schedule import Schedule
+from clearguard.retention.tables import DisposalRunRow
 
 PartyResolver = Callable[[str], str]
 
@@ -47,9 +51,11 @@ class RetentionService:
         audit: AuditSink,
         resolve_party: PartyResolver,
         travellers: TravellerRecords | None = None,
+        register: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sf = factory
+        self._register = register
         self.calendar = schedule  # declarations.ports.RetentionSchedule, built before this service
         self._declarations = declarations
         self._audit = audit
@@ -200,7 +206,46 @@ class RetentionService:
         role: str = "dpo",
         source: str = "cli",
     ) -> RunReport:
-        """Dispose of what is due at `as_of` (now by default); see clearguard.retention.run."""
-        return self._disposer.run(
+        """Dispose of what is due at `as_of` (now by default); see clearguard.retention.run. Each
+        certificate is also kept in the register beside the database (`register`), so that a backup
+        restored from before the run is disposed of again (reapply_after_restore)."""
+        report = self._disposer.run(
             as_of=as_of or self._clock(), actor=actor, dry_run=dry_run, progress=progress, role=role, source=source
         )
+        self._keep(report)
+        return report
+
+    def _keep(self, report: RunReport) -> None:
+        if self._register is None or report.full_certificate is None:
+            return
+        write_certificate(self._register, report.full_certificate)
+
+    def reapply_after_restore(self, *, actor: str, role: str = "system", source: str = "cli") -> RunReport | None:
+        """After a restore: dispose again of what the register's certificates name and the restored
+        database does not know as disposed (the backup was taken before those runs). None when
+        nothing is pending."""
+        if self._register is None:
+            return None
+        with self._sf() as session:
+            known = self._known_certificates(session)
+        pending = {digest: cert for digest, cert in read_certificates(self._register).items() if digest not in known}
+        if not pending:
+            return None
+        mrns = {m for cert in pending.values() for m in cert.get("mrns", []) if isinstance(m, str)}
+        as_of = max(datetime.fromisoformat(str(cert["as_of"])) for cert in pending.values())
+        report = self._disposer.reapply(
+            mrns=mrns, as_of=as_of, actor=actor, reapplies=sorted(pending), role=role, source=source
+        )
+        self._keep(report)
+        return report
+
+    @staticmethod
+    def _known_certificates(session: Session) -> set[str]:
+        known: set[str] = set()
+        for certificate in session.scalars(
+            select(DisposalRunRow.certificate).where(DisposalRunRow.status == "complete")
+        ):
+            if isinstance(certificate, dict):
+                known.add(certificate_digest(certificate))
+                known.update(str(d) for d in certificate.get("reapplies", []))
+        return known
