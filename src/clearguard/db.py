@@ -111,6 +111,23 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def purge_freed(engine: Engine) -> None:
+    """After an erasure (a disposal run): on SQLite, checkpoint the WAL into the file (where
+    secure_delete has zeroed what was deleted) and truncate it, so no old frame keeps a copy. On
+    PostgreSQL a logical dump never shows deleted rows, and autovacuum reclaims their space."""
+    if engine.dialect.name != "sqlite":
+        return
+    # On the driver's connection, outside any transaction (a checkpoint cannot run inside one, and
+    # the engine's connections begin one as soon as they are used).
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -123,6 +140,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA wal_autocheckpoint=16384")
+        # Deleted and overwritten content is zeroed, not left in free pages: a disposed record's
+        # bytes must not be recoverable from the file (purge_freed then clears the WAL).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

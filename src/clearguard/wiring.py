@@ -124,6 +124,7 @@ def build_services(
         audit=audit,
         resolve_party=erasure.trader_reference,
         register=settings.var_dir / "retention" / "certificates",
+        purge=lambda: db.purge_freed(engine),
     )
     ledger.add_source(RetentionCommitments(declarations))
     if crypto is not None:

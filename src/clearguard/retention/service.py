@@ -52,10 +52,12 @@ class RetentionService:
         resolve_party: PartyResolver,
         travellers: TravellerRecords | None = None,
         register: Path | None = None,
+        purge: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sf = factory
         self._register = register
+        self._purge = purge  # clears storage of what was deleted (db.purge_freed)
         self.calendar = schedule  # declarations.ports.RetentionSchedule, built before this service
         self._declarations = declarations
         self._audit = audit
@@ -216,7 +218,11 @@ class RetentionService:
         return report
 
     def _keep(self, report: RunReport) -> None:
-        if self._register is None or report.full_certificate is None:
+        if report.full_certificate is None:
+            return
+        if self._purge is not None:
+            self._purge()
+        if self._register is None:
             return
         write_certificate(self._register, report.full_certificate)
 
