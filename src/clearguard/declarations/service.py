@@ -53,6 +53,7 @@ from clearguard.declarations.ports import AuditRecorder, FieldVault, LedgerSink,
 from clearguard.declarations.queries import DeclarationQueries, find_by_lrn, summary_of
 from clearguard.declarations.record_format import TRANSITION_KIND, VERSION_KIND, risk_decision, transition_salt_ref
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
+from clearguard.declarations.subjects import SubjectDeclarations, SubjectKey, person_subject, trader_subject
 from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationPartyRow, DeclarationRow
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 from clearguard.ledger.commitment import commit_entries, commit_entry
@@ -143,6 +144,7 @@ class DeclarationService:
         self.queries = DeclarationQueries(
             session_factory, read_factory or session_factory, vault=vault, audit=audit, receipts=receipts
         )
+        self.subjects = SubjectDeclarations(session_factory, vault)
 
     # ------------------------------------------------------------------ validation
 
@@ -542,3 +544,22 @@ class DeclarationService:
 
     def count(self) -> int:
         return self.queries.count()
+
+    # ------------------------------------------------------------------ data subjects (privacy)
+
+    def trader_subject(self, eori: str) -> SubjectKey:
+        """How a trader is found as a data subject: its party reference and EORI index."""
+        return trader_subject(self._vault, eori)
+
+    def person_subject(self, name: str, postcode: str | None, country: str) -> SubjectKey:
+        """How a natural person is found as a data subject: its reference and name index."""
+        return person_subject(self._vault, name, postcode, country)
+
+    def subject_declarations(self, subject: SubjectKey) -> list[dict[str, Any]]:
+        """Every declaration the subject appears in, in any role, decrypted and cut to the subject:
+        for a subject access report only (the caller audits it)."""
+        return self.subjects.report(subject)
+
+    def subject_mrns(self, session: Session, subject: SubjectKey) -> list[str]:
+        """MRNs of the declarations naming the subject (by reference or EORI), from indexes only."""
+        return self.subjects.mrns(session, subject)
