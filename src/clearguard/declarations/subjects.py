@@ -80,6 +80,15 @@ def shown_to_subject(doc: dict[str, Any], declaration_type: str, roles: Sequence
     return {k: v for k, v in doc.items() if k not in others}, others
 
 
+def _found_by(subject: SubjectKey) -> list[Any]:
+    """A trader is the party whose EORI index a row carries (a trader's key also seals the other
+    parties of its declarations, so its reference does not say which row is the trader); a person is
+    the party sealed under its own key."""
+    if subject.eori_index is not None:
+        return [DeclarationPartyRow.eori_index == subject.eori_index]
+    return [DeclarationPartyRow.party_ref == subject.party_ref]
+
+
 class SubjectDeclarations:
     def __init__(self, session_factory: sessionmaker[Session], vault: FieldVault) -> None:
         self._sf = session_factory
@@ -88,10 +97,7 @@ class SubjectDeclarations:
     def mrns(self, session: Session, subject: SubjectKey) -> list[str]:
         """MRNs of the declarations naming the subject through its reference or EORI (indexes only:
         nothing is decrypted; namesakes by name alone are not counted)."""
-        conditions = [DeclarationPartyRow.party_ref == subject.party_ref]
-        if subject.eori_index is not None:
-            conditions.append(DeclarationPartyRow.eori_index == subject.eori_index)
-        ids = select(DeclarationPartyRow.declaration_id).where(or_(*conditions))
+        ids = select(DeclarationPartyRow.declaration_id).where(or_(*_found_by(subject)))
         return list(
             session.execute(
                 select(DeclarationRow.mrn).where(DeclarationRow.id.in_(ids)).order_by(DeclarationRow.id)
@@ -100,9 +106,7 @@ class SubjectDeclarations:
 
     def report(self, subject: SubjectKey) -> list[dict[str, Any]]:
         """Every declaration the subject appears in, each version opened and cut to the subject."""
-        conditions = [DeclarationPartyRow.party_ref == subject.party_ref]
-        if subject.eori_index is not None:
-            conditions.append(DeclarationPartyRow.eori_index == subject.eori_index)
+        conditions = _found_by(subject)
         if subject.name_index is not None:
             conditions.append(DeclarationPartyRow.name_index == subject.name_index)
         out: list[dict[str, Any]] = []
@@ -119,7 +123,7 @@ class SubjectDeclarations:
             # declaration id -> version -> (role -> found by name only, to confirm)
             found: dict[int, dict[int, dict[str, bool]]] = defaultdict(lambda: defaultdict(dict))
             for declaration_id, version, role, party_ref, eori_index in hits:
-                certain = party_ref == subject.party_ref or (
+                certain = (subject.is_person and party_ref == subject.party_ref) or (
                     subject.eori_index is not None and eori_index == subject.eori_index
                 )
                 found[declaration_id][version][role] = found[declaration_id][version].get(role, False) or certain
