@@ -96,3 +96,19 @@ def test_bad_input_is_exit_2_naming_the_field_and_changes_nothing(cli: Path, arg
     assert len(lines) == 1 and field in lines[0], out
     code, out = run("privacy", "request", "list", "--json")
     assert json.loads(out) == []
+
+
+def test_minimisation_cli_list_and_logs(cli: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The CLI's list carries no party values; the operator's `show` is the full view; no log line
+    carries a personal value."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    code, out = run("declarations", "list", "--json")
+    assert code == 0 and "Jane" not in out and "jane@example.org" not in out
+    mrn = json.loads(out)["items"][0]["mrn"] if isinstance(json.loads(out), dict) else json.loads(out)[0]["mrn"]
+    code, out = run("declarations", "show", mrn, "--json")
+    assert code == 0 and "jane@example.org" in out
+    run("privacy", "subject-access", *JANE)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Jane" not in logged and "jane@example.org" not in logged
