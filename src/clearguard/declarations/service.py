@@ -11,6 +11,7 @@ the ledger commits to is `record_format`, and the reads are `queries`.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -555,11 +556,11 @@ class DeclarationService:
         """How a natural person is found as a data subject: its reference and name index."""
         return person_subject(self._vault, name, postcode, country)
 
-    def subject_declarations(self, subject: SubjectKey) -> list[dict[str, Any]]:
+    def subject_declarations(self, subject: SubjectKey) -> builtins.list[dict[str, Any]]:
         """Every declaration the subject appears in, in any role, decrypted and cut to the subject:
         for a subject access report only (the caller audits it)."""
         return self.subjects.report(subject)
 
-    def subject_mrns(self, session: Session, subject: SubjectKey) -> list[str]:
+    def subject_mrns(self, session: Session, subject: SubjectKey) -> builtins.list[str]:
         """MRNs of the declarations naming the subject (by reference or EORI), from indexes only."""
         return self.subjects.mrns(session, subject)

@@ -72,7 +72,9 @@ def _same_person(subject: SubjectKey, section: Any) -> bool:
     return postcode == subject.postcode and str(address.get("country", "")).upper() == subject.country
 
 
-def shown_to_subject(doc: dict[str, Any], declaration_type: str, roles: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+def shown_to_subject(
+    doc: dict[str, Any], declaration_type: str, roles: Sequence[str]
+) -> tuple[dict[str, Any], list[str]]:
     """(what a report shows of a document to a subject appearing in `roles`, the roles withheld)."""
     if "declarant" in roles:
         return doc, []

@@ -236,26 +236,30 @@ STORED_RECORDS: Final[tuple[StoredRecord, ...]] = (
     ),
     StoredRecord(
         "ledger_commitment",
-        ("ledger_entries", "ledger_checkpoints", "ledger_tiles", "ledger_tree", "ledger_sequence",
-         "ledger_witness_peers", "ledger_witnessed_logs"),
+        (
+            "ledger_entries", "ledger_checkpoints", "ledger_tiles", "ledger_tree", "ledger_sequence",
+            "ledger_witness_peers", "ledger_witnessed_logs",
+        ),
         (),
         "salted commitments under opaque record ids: no personal data",
         "proving that records were not altered",
         "GDPR Art. 32 integrity",
         "none (commitments hold no personal data)",
-    ),  # fmt: skip
+    ),
     StoredRecord(
         "account",
-        ("identity_accounts", "identity_sessions", "identity_access_tokens", "identity_refresh_tokens",
-         "identity_mfa_challenges", "identity_recovery_codes", "identity_webauthn_credentials",
-         "identity_login_failures", "access_mandates"),
+        (
+            "identity_accounts", "identity_sessions", "identity_access_tokens", "identity_refresh_tokens",
+            "identity_mfa_challenges", "identity_recovery_codes", "identity_webauthn_credentials",
+            "identity_login_failures", "access_mandates",
+        ),
         ("personal",),
         "usernames, roles, party EORI and office, Argon2id password hashes, sealed TOTP seeds, passkeys, "
         "sessions, throttling keys, brokers' mandates",
         "authentication and access control",
         f"{GDPR_E}; GDPR Art. 32 security of processing",
         "staff, users of traders and brokers",
-    ),  # fmt: skip
+    ),
     StoredRecord(
         "traveller",
         (),

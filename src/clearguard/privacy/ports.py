@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 class RetentionView(Protocol):
     def policy_list(self) -> list[dict[str, Any]]:
-        """Every policy: {"id","jurisdiction","record","categories":[...],"start","period","legal_basis","extended_by":[...]}.
-        record kinds: declaration, party_key, audit_event, risk_record, ledger_commitment, traveller. period: ISO 8601
-        like "P3Y", "P30D", or "indefinite"."""
+        """Every policy: {"id","jurisdiction","record","categories":[...],"start","period","legal_basis",
+        "extended_by":[...]}. record kinds: declaration, party_key, audit_event, risk_record, ledger_commitment,
+        traveller. period: ISO 8601 like "P3Y", "P30D", or "indefinite"."""
         ...
 
     def jurisdictions(self) -> dict[str, list[str]]:

@@ -61,7 +61,8 @@ def _purposes(models: Mapping[str, type[BaseModel]]) -> list[dict[str, Any]]:
     out = []
     for key in sorted(found):
         entry = found[key]
-        entry["legal_bases"] = [{"basis": b, "description": LEGAL_BASES.get(b, UNKNOWN)} for b in sorted(entry["legal_bases"])]
+        bases = sorted(entry["legal_bases"])
+        entry["legal_bases"] = [{"basis": b, "description": LEGAL_BASES.get(b, UNKNOWN)} for b in bases]
         out.append(entry)
     return out
 

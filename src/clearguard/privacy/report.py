@@ -57,7 +57,7 @@ def _font() -> Path:
 
 def pdf(report: dict[str, Any]) -> bytes:
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
+    from fpdf.enums import WrapMode, XPos, YPos
 
     doc = FPDF(format="A4")
     doc.set_auto_page_break(auto=True, margin=15)
@@ -66,7 +66,7 @@ def pdf(report: dict[str, Any]) -> bytes:
 
     def text(line: str, size: int = 9) -> None:
         doc.set_font("DejaVu", size=size)
-        doc.multi_cell(0, size * 0.5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode="CHAR")
+        doc.multi_cell(0, size * 0.5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.CHAR)
 
     def heading(line: str) -> None:
         doc.ln(2)

@@ -221,7 +221,8 @@ class PrivacyService:
             key_id = self._vault.key_for_party(session, subject.ref)
             row.details = self._vault.seal(session, key_id, _details_ref(row.id), details.strip())
             row.details_key_id = key_id
-            self._event(session, actor, "privacy.request.add", row, {"kind": kind, "deadline": row.deadline.isoformat()})
+            added = {"kind": kind, "deadline": row.deadline.isoformat()}
+            self._event(session, actor, "privacy.request.add", row, added)
             return self._out(session, row, with_details=False)
 
     def list_requests(self, actor: Actor, *, overdue: bool = False) -> list[dict[str, Any]]:

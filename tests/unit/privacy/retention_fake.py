@@ -15,7 +15,7 @@ EU = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "H
       "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]  # fmt: skip
 
 POLICIES: list[dict[str, Any]] = [
-    {"id": "eu-ucc-51", "jurisdiction": "EU", "record": "declaration", "categories": [], "start": "end_of_year_accepted",
+    {"id": "eu-ucc-51", "jurisdiction": "EU", "record": "declaration", "categories": [], "start": "end_of_year_accepted",  # noqa: E501
      "period": "P3Y", "legal_basis": "UCC Art. 51", "extended_by": ["appeal", "court_case", "post_clearance_audit"]},
     {"id": "uk-cema", "jurisdiction": "UK", "record": "declaration", "categories": [], "start": "end_of_year_accepted",
      "period": "P4Y", "legal_basis": "UK customs record keeping", "extended_by": []},
