@@ -14,6 +14,7 @@ from clearguard.crypto.commands import keys_app
 from clearguard.declarations.commands import app as declarations_app
 from clearguard.identity.commands import users_app
 from clearguard.ledger.commands import ledger_app
+from clearguard.privacy.commands import privacy_app
 from clearguard.retention.commands import retention_app
 from clearguard.risk.commands import risk_app
 from clearguard.runtime import private_files, tune_gc
@@ -32,6 +33,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
 app.add_typer(risk_app, name="risk")
 app.add_typer(retention_app, name="retention")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(db_app, name="db")
 
 

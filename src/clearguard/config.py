@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     auth_origins: tuple[str, ...] = Field(
         default=("http://localhost:8000", "https://localhost:8443"), description="WebAuthn allowed origins"
     )
+    # --- privacy (records of processing, GDPR Art. 30(1)(a)) ---
+    privacy_controller_name: str = Field(
+        default="ClearGuard customs administration", description="the controller named in the records"
+    )
+    privacy_controller_contact: str = Field(
+        default="privacy@clearguard.local", description="the controller's contact address"
+    )
+    privacy_dpo_contact: str = Field(default="dpo@clearguard.local", description="the data protection officer")
     # --- REST API (api_*) ---
     api_hsts_seconds: int = Field(default=63072000, ge=0, description="HSTS max-age sent under TLS")
 

@@ -10,6 +10,7 @@ from clearguard.crypto import tables as _crypto  # noqa: F401
 from clearguard.declarations import tables as _declarations  # noqa: F401
 from clearguard.identity import tables as _identity  # noqa: F401
 from clearguard.ledger import tables as _ledger  # noqa: F401
+from clearguard.privacy import tables as _privacy  # noqa: F401
 from clearguard.retention import tables as _retention  # noqa: F401
 from clearguard.risk import tables as _risk  # noqa: F401
 

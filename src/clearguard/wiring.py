@@ -27,6 +27,8 @@ from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
 from clearguard.ledger.witness_service import WitnessService
+from clearguard.privacy.ports import RetentionView
+from clearguard.privacy.service import PrivacyService
 from clearguard.retention import RetentionCommitments, RetentionService, Schedule, load_policies
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
@@ -49,6 +51,8 @@ class Services:
     # FieldVault).
     erasure: PartyErasure
     retention: RetentionService
+    # Field inventory, subject access, data subject requests, records of processing.
+    privacy: PrivacyService
     crypto: CryptoService | None = None
 
     def close(self) -> None:
@@ -140,10 +144,41 @@ def build_services(
         read_factory=read_factory,
         clock=clock,  # tests pass a frozen clock (TOTP steps, throttle waits)
     )
+    privacy = build_privacy(
+        settings, session_factory, declarations, audit, compliance, vault, crypto, retention=retention
+    )
+    # An open data-subject request keeps the evidence it concerns until it is answered.
+    schedule.watch_requests(privacy)
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
-        crypto=crypto, erasure=erasure, retention=retention,
+        crypto=crypto, erasure=erasure, retention=retention, privacy=privacy,
     )  # fmt: skip
+
+
+def build_privacy(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    declarations: DeclarationService,
+    audit: AuditService,
+    compliance: ComplianceService,
+    vault: FieldVault,
+    crypto: CryptoService | None,
+    *,
+    retention: RetentionView | None,
+) -> PrivacyService:
+    """Privacy over the declarations, the audit trail and the key service. `retention`: the retention
+    policies and holds (None: reports say retention is "unknown" and
+    erasure requests are refused)."""
+    return PrivacyService(
+        session_factory,
+        settings=settings,
+        declarations=declarations,
+        audit=audit,
+        eori=compliance,
+        vault=vault,
+        shredder=crypto,
+        retention=retention,
+    )
 
 
 def build_lifecycle(services: Services, *, vault: FieldVault, risk: RiskAssessor | None = None) -> DeclarationService:

@@ -33,6 +33,8 @@ class Perm:
     AUDIT_READ: Final = "audit:read"
     LEDGER_READ: Final = "ledger:read"
     PRIVACY_MANAGE: Final = "privacy:manage"
+    # A trader's (or broker's) subject access report on its own EORI, never on another party.
+    PRIVACY_OWN_REPORT: Final = "privacy:own-report"
     USERS_MANAGE: Final = "users:manage"
     KEYS_MANAGE: Final = "keys:manage"
     CONFIG_MANAGE: Final = "config:manage"
@@ -49,8 +51,12 @@ STEP_UP_PERMISSIONS: Final = frozenset(
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
-    Role.TRADER: frozenset({Perm.DECLARATIONS_LODGE, Perm.DECLARATIONS_AMEND, Perm.DECLARATIONS_READ}),
-    Role.BROKER: frozenset({Perm.DECLARATIONS_LODGE, Perm.DECLARATIONS_AMEND, Perm.DECLARATIONS_READ}),
+    Role.TRADER: frozenset(
+        {Perm.DECLARATIONS_LODGE, Perm.DECLARATIONS_AMEND, Perm.DECLARATIONS_READ, Perm.PRIVACY_OWN_REPORT}
+    ),
+    Role.BROKER: frozenset(
+        {Perm.DECLARATIONS_LODGE, Perm.DECLARATIONS_AMEND, Perm.DECLARATIONS_READ, Perm.PRIVACY_OWN_REPORT}
+    ),
     Role.OFFICER: frozenset({Perm.DECLARATIONS_READ, Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT}),
     # Reads pseudonymised declarations across offices; redaction removes protected categories.
     Role.RISK_ANALYST: frozenset({Perm.DECLARATIONS_READ, Perm.RISK_MANAGE}),

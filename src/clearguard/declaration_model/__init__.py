@@ -6,7 +6,9 @@ the declarations lifecycle parses, splits and stores it, risk reads its payload.
 or imports a capability."""
 
 from clearguard.declaration_model.declaration import (
+    LEGAL_BASES,
     PERSON_PARTIES,
+    PURPOSES,
     Address,
     Contact,
     DecimalString,
@@ -24,10 +26,13 @@ from clearguard.declaration_model.declaration import (
     Trader,
     Transport,
     tagged,
+    why,
 )
 
 __all__ = [
+    "LEGAL_BASES",
     "PERSON_PARTIES",
+    "PURPOSES",
     "Address",
     "Contact",
     "DecimalString",
@@ -45,4 +50,5 @@ __all__ = [
     "Trader",
     "Transport",
     "tagged",
+    "why",
 ]

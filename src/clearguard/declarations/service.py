@@ -11,6 +11,7 @@ the ledger commits to is `record_format`, and the reads are `queries`.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -62,6 +63,7 @@ from clearguard.declarations.ports import (
 from clearguard.declarations.queries import DeclarationQueries, disposed_error, find_by_lrn, summary_of
 from clearguard.declarations.record_format import TRANSITION_KIND, VERSION_KIND, risk_decision, transition_salt_ref
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
+from clearguard.declarations.subjects import SubjectDeclarations, SubjectKey, person_subject, trader_subject
 from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationPartyRow, DeclarationRow
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 from clearguard.ledger.commitment import commit_entries, commit_entry
@@ -158,6 +160,7 @@ class DeclarationService:
             receipts=receipts,
             retention=retention,
         )
+        self.subjects = SubjectDeclarations(session_factory, vault)
 
     # ------------------------------------------------------------------ validation
 
@@ -587,3 +590,21 @@ class DeclarationService:
     def disposals(self, session: Session) -> dict[str, int | None]:
         """MRN -> disposal run of every disposed declaration."""
         return disposal.disposals(session)
+    # ------------------------------------------------------------------ data subjects (privacy)
+
+    def trader_subject(self, eori: str) -> SubjectKey:
+        """How a trader is found as a data subject: its party reference and EORI index."""
+        return trader_subject(self._vault, eori)
+
+    def person_subject(self, name: str, postcode: str | None, country: str) -> SubjectKey:
+        """How a natural person is found as a data subject: its reference and name index."""
+        return person_subject(self._vault, name, postcode, country)
+
+    def subject_declarations(self, subject: SubjectKey) -> builtins.list[dict[str, Any]]:
+        """Every declaration the subject appears in, in any role, decrypted and cut to the subject:
+        for a subject access report only (the caller audits it)."""
+        return self.subjects.report(subject)
+
+    def subject_mrns(self, session: Session, subject: SubjectKey) -> builtins.list[str]:
+        """MRNs of the declarations naming the subject (by reference or EORI), from indexes only."""
+        return self.subjects.mrns(session, subject)

@@ -90,7 +90,9 @@ class RetentionService:
     def schedule(self, session: Session, mrns: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Per MRN still held: its due date and policy, and whether a hold keeps it."""
         ids = self._declarations.ids_of(session, mrns)
-        held = holds.held_declarations(session, self._declarations, self.calendar.open_request_parties(session))
+        # Legal holds only: an open request protects its evidence from disposal, but is no legal hold
+        # (the request being answered is what asks).
+        held = holds.held_declarations(session, self._declarations)
         out: dict[str, dict[str, Any]] = {}
         candidates = {c.id: c for c in self._candidates(session, ids.values())}
         for mrn, declaration_id in ids.items():

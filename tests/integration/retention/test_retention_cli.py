@@ -148,7 +148,7 @@ def test_bad_input_names_the_field_and_changes_nothing(cli_env: Path, monkeypatc
     _h1, _h7, gb, _nl = lodge(cli_env)
     out = cli("retention", "hold", "add", "--party", "GB999999999999", "--reason", "x", "--owner", "y", code=2)
     assert "party:" in out
-    out = cli("retention", "hold", "add", "--mrn", gb, "--reason", "x", "--owner", "y", "--review", "31/12/2027", code=2)
+    out = cli("retention", "hold", "add", "--mrn", gb, "--reason", "x", "--owner", "y", "--review", "31/12/27", code=2)
     assert "review:" in out and "YYYY-MM-DD" in out
     cli("retention", "hold", "add", "--case", "APPEAL-1", "--reason", "x", "--owner", "y", code=2)
     cli("retention", "hold", "add", "--mrn", gb, "--reason", " ", "--owner", "y", code=2)
