@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,20 @@ class ShareStore:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return bool(result.rowcount)
+
+    def destroy_many(self, key_uids: Sequence[str]) -> int:
+        """destroy() of several shares in one transaction and, on SQLite, one WAL truncation."""
+        if not key_uids:
+            return 0
+        removed = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(key_uids), 500):
+                chunk = list(key_uids[start : start + 500])
+                removed += conn.execute(delete(shares_table).where(shares_table.c.key_uid.in_(chunk))).rowcount
+        if self._sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def created_at(self, key_uid: str) -> datetime | None:
         with self.engine.connect() as conn:

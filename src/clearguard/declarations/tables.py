@@ -76,6 +76,9 @@ class DeclarationPartyRow(Base):
     __table_args__ = (
         Index("ix_declaration_parties_eori", "eori_index"),
         Index("ix_declaration_parties_name", "name_index"),
+        # Whose key seals what: retention asks which parties still have a record to keep, erasure
+        # which rows a shredded party owns.
+        Index("ix_declaration_parties_party_ref", "party_ref"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -52,7 +52,9 @@ class RiskRecords(Protocol):
 
 
 class KeyShredder(Protocol):
-    def shred(self, session: Session, party_ref: str) -> int: ...
+    def shred_many(self, session: Session, party_refs: Sequence[str], *, notify: bool = True) -> int:
+        """Shreds the parties' data keys in the caller's transaction; returns how many."""
+        ...
 
 
 class TravellerRecords(Protocol):
@@ -294,9 +296,11 @@ class Disposer:
             risk = self._risk.dispose(session, disposal.mrns)
             unused = sorted(disposal.party_refs - self._declarations.parties_still_used(session, disposal.party_refs))
             keys = 0
-            if self._keys is not None:
-                for party_ref in unused:
-                    keys += self._keys.shred(session, party_ref)
+            if self._keys is not None and unused:
+                # Holds were checked above in this transaction, and the parties' rows are gone: the
+                # erasure listeners (which also clear a party's mentions in other, retained
+                # declarations) have nothing to do here.
+                keys = self._keys.shred_many(session, unused, notify=False)
             self._add_counts(
                 session,
                 run_id,
@@ -330,7 +334,8 @@ class Disposer:
                 select(DisposalRunRow).where(DisposalRunRow.id == run_id).with_for_update()
             ).scalar_one()
             mrns = sorted(m for m, r in self._declarations.disposals(session).items() if r == run_id)
-            policies = sorted({the_plan.due[i][1] for i in the_plan.due if the_plan.due[i][0] in set(mrns)})
+            named = set(mrns)
+            policies = sorted({policy for mrn, policy in the_plan.due.values() if mrn in named})
             finished = self._clock()
             certificate: dict[str, Any] = {
                 "run": run_id,

@@ -8,9 +8,10 @@ it. The schedule is what `declarations show` and the API print beside a declarat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -61,7 +62,11 @@ class Schedule:
 
     def declaration(self, office: str, accepted_at: datetime) -> Due:
         """The policy whose period keeps the declaration longest, and when it falls due."""
-        country = office[:2]
+        day = accepted_at.astimezone(UTC).date()
+        return self._declaration(office[:2], datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one schedule per process; a run asks per day and country
+    def _declaration(self, country: str, accepted_at: datetime) -> Due:
         best: Due | None = None
         for category in DECLARATION_CATEGORIES:
             policy = self.policies.governing("declaration", category, country, accepted_at)

@@ -1,5 +1,6 @@
 """retention_holds (legal holds), retention_runs (disposal runs and their certificates);
-declarations.disposed_at and disposal_run (a declaration disposed of by a retention run)
+declarations.disposed_at and disposal_run (a declaration disposed of by a retention run); an index
+on declaration_parties.party_ref (which parties still have a record to keep)
 
 Revision ID: 0006
 Revises: 0005
@@ -57,6 +58,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_runs")),
         sa.UniqueConstraint("ledger_index", name=op.f("uq_retention_runs_ledger_index")),
     )
+    op.create_index("ix_declaration_parties_party_ref", "declaration_parties", ["party_ref"], unique=False)
     with op.batch_alter_table("declarations") as batch:
         batch.add_column(sa.Column("disposed_at", clearguard.db.UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("disposal_run", sa.BigInteger(), nullable=True))
@@ -68,6 +70,7 @@ def downgrade() -> None:
         batch.drop_index(op.f("ix_declarations_disposal_run"))
         batch.drop_column("disposal_run")
         batch.drop_column("disposed_at")
+    op.drop_index("ix_declaration_parties_party_ref", table_name="declaration_parties")
     op.drop_table("retention_runs")
     op.drop_index(op.f("ix_retention_holds_released_at"), table_name="retention_holds")
     op.drop_index("ix_retention_holds_target", table_name="retention_holds")
