@@ -26,7 +26,6 @@ from clearguard.config import Settings
 from clearguard.crypto import init_keys
 from clearguard.declarations.results import Actor
 from clearguard.declarations.samples import generate
-from clearguard.retention import run as retention_run
 from clearguard.runtime import tune_gc
 from clearguard.tables import metadata
 from clearguard.wiring import build_services
@@ -58,8 +57,7 @@ def checkpoint(path: Path) -> None:
 
 
 def dispose(settings: Settings, batch: int) -> tuple[float, dict[str, int]]:
-    retention_run.BATCH = batch
-    services = build_services(settings)
+    services = build_services(settings.model_copy(update={"retention_batch_size": batch}))
     start = time.perf_counter()
     report = services.retention.run(as_of=FAR, actor="bench")
     elapsed = time.perf_counter() - start

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = None
     risk_policy_file: Path | None = Field(default=None, description="risk policy YAML; None: the packaged one")
+    retention_batch_size: int = Field(default=500, ge=1, le=10_000, description="declarations per disposal transaction")
     retention_policy_file: Path | None = Field(
         default=None, description="retention policies YAML; None: the packaged one (clearguard/retention/policies)"
     )

@@ -129,6 +129,7 @@ def build_services(
         resolve_party=erasure.trader_reference,
         register=settings.var_dir / "retention" / "certificates",
         purge=lambda: db.purge_freed(engine),
+        batch=settings.retention_batch_size,
     )
     ledger.add_source(RetentionCommitments(declarations))
     if crypto is not None:

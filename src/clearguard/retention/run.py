@@ -159,8 +159,10 @@ class Disposer:
         audit: AuditSink,
         travellers: TravellerRecords | None = None,
         clock: Callable[[], datetime],
+        batch: int = BATCH,
     ) -> None:
         self._sf = factory
+        self._batch_size = batch
         self._schedule = schedule
         self._declarations = declarations
         self._risk = risk
@@ -241,10 +243,11 @@ class Disposer:
         total = len(todo)
         if progress is not None:
             progress(0, total)
-        for start in range(0, total, BATCH):
-            self._batch(run_id, todo[start : start + BATCH], actor)
+        size = self._batch_size
+        for start in range(0, total, size):
+            self._batch(run_id, todo[start : start + size], actor)
             if progress is not None:
-                progress(min(start + BATCH, total), total)
+                progress(min(start + size, total), total)
         if self._travellers is not None and the_plan.travellers_before is not None:
             self._travellers_batch(run_id, the_plan.travellers_before)
         certificate = self._finish(run_id, the_plan, actor, role, source, extra)

@@ -53,6 +53,7 @@ class RetentionService:
         travellers: TravellerRecords | None = None,
         register: Path | None = None,
         purge: Callable[[], None] | None = None,
+        batch: int = 500,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sf = factory
@@ -73,6 +74,7 @@ class RetentionService:
             audit=audit,
             travellers=travellers,
             clock=clock,
+            batch=batch,
         )
 
     @property
