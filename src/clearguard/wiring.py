@@ -131,7 +131,7 @@ def build_services(
         purge=lambda: db.purge_freed(engine),
         batch=settings.retention_batch_size,
     )
-    ledger.add_source(RetentionCommitments(declarations))
+    ledger.add_source(RetentionCommitments(declarations, audit))
     if crypto is not None:
         # The hold guard first: it must see the party's rows before the erasure listeners clear them.
         crypto.add_shred_listener(retention)

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from clearguard.audit.tables import AuditEventRow
 from clearguard.db import bulk_insert, utcnow
 from clearguard.errors import InputError
 from clearguard.ledger.commitment import LedgerEntry, commit_entries, commitment
-from clearguard.ledger.verification import Erased
+from clearguard.ledger.verification import Disposed, Erased
 
 LEDGER_KIND = "audit.event"
 AUDIT_EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
@@ -28,6 +28,7 @@ OUTCOMES = frozenset({"ok", "denied", "failed", "error"})
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _ID_BYTES = 16  # a version 4 UUID, as uuid.uuid4()
 _SALT_BYTES = 32
+_DISPOSED = "[disposed]"  # what a disposed event's actor reads as
 
 
 class LedgerSink(Protocol):
@@ -272,9 +273,76 @@ class AuditService:
     def by_time(self, session: Session, since: datetime, until: datetime | None = None) -> list[AuditEvent]:
         return self.query(session, AuditQuery(since=since, until=until))
 
+    def dispose_before(
+        self,
+        session: Session,
+        *,
+        before: datetime,
+        run: int,
+        keep_records: Collection[str] = (),
+        keep_parties: Collection[str] = (),
+        after_id: int = 0,
+        limit: int = 5000,
+    ) -> tuple[int, int | None]:
+        """Retention: see dispose_events."""
+        return dispose_events(
+            session, before=before, run=run, keep_records=keep_records, keep_parties=keep_parties,
+            after_id=after_id, limit=limit,
+        )  # fmt: skip
+
+    def disposed_events(self, session: Session) -> dict[int, datetime]:
+        return disposed_events(session)
+
     def who_accessed_party(self, session: Session, party: str) -> list[AuditEvent]:
         """Every event that touched the party's data (party as the owning capability's blind index)."""
         return self.query(session, AuditQuery(party=party))
+
+
+def dispose_events(
+    session: Session,
+    *,
+    before: datetime,
+    run: int,
+    keep_records: Collection[str] = (),
+    keep_parties: Collection[str] = (),
+    after_id: int = 0,
+    limit: int = 5000,
+) -> tuple[int, int | None]:
+    """Disposes of the events recorded before `before` (a retention run's cutoff) among the next
+    `limit` after `after_id`, except those about the records or parties a hold keeps: the actor,
+    source, justification, details and party are emptied and the run noted; the action, record and
+    time stay, so the trail still says that something happened. Returns (how many went, the last id
+    looked at, None when none was left)."""
+    kept_records, kept_parties = set(keep_records), set(keep_parties)
+    rows = session.execute(
+        select(AuditEventRow.id, AuditEventRow.record_id, AuditEventRow.party)
+        .where(AuditEventRow.at < before, AuditEventRow.disposal_run.is_(None), AuditEventRow.id > after_id)
+        .order_by(AuditEventRow.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0, None
+    ids = [i for i, record, party in rows if record not in kept_records and party not in kept_parties]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(AuditEventRow)
+            .where(AuditEventRow.id.in_(ids[start : start + 500]))
+            .values(actor=_DISPOSED, source=None, justification=None, details=None, party=None, disposal_run=run)
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids), int(rows[-1][0])
+
+
+def disposed_events(session: Session) -> dict[int, datetime]:
+    """Run -> the latest time among the events it disposed of (verify checks it against the run's cutoff)."""
+    return {
+        int(run): at
+        for run, at in session.execute(
+            select(AuditEventRow.disposal_run, func.max(AuditEventRow.at))
+            .where(AuditEventRow.disposal_run.is_not(None))
+            .group_by(AuditEventRow.disposal_run)
+        )
+    }
 
 
 class AuditCommitmentSource:
@@ -283,12 +351,18 @@ class AuditCommitmentSource:
 
     kind = LEDGER_KIND
 
-    def recompute(self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]) -> dict[int, bytes | Erased]:
+    def recompute(
+        self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]
+    ) -> dict[int, bytes | Erased | Disposed]:
         indices = [idx for idx, _entry in entries]
         rows = session.execute(select(AuditEventRow).where(AuditEventRow.ledger_index.in_(indices))).scalars()
-        found: dict[int, bytes | Erased] = {}
+        found: dict[int, bytes | Erased | Disposed] = {}
         for row in rows:
             assert row.ledger_index is not None
+            if row.disposal_run is not None:
+                # Disposed of under its retention period; retention's source checks the run's cutoff.
+                found[row.ledger_index] = Disposed(int(row.disposal_run))
+                continue
             found[row.ledger_index] = commitment(LEDGER_KIND, row.event_id, canonical_event(row), row.salt)
         return found
 

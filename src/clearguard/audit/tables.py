@@ -36,3 +36,6 @@ class AuditEventRow(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     salt: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    # Set by a retention run that disposed of the event once its period was over: who, from where and
+    # why are gone (the action, record and time stay), and verify reads its entry as disposed.
+    disposal_run: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -5,6 +5,7 @@ declaration marked disposed by hand, to hide an edit, is caught here)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import select
@@ -20,11 +21,18 @@ class DisposedDeclarations(Protocol):
     def disposals(self, session: Session) -> dict[str, int | None]: ...
 
 
+class DisposedEvents(Protocol):
+    def disposed_events(self, session: Session) -> dict[int, datetime]:
+        """Run -> the latest time among the audit events it disposed of."""
+        ...
+
+
 class RetentionCommitments:
     kind = LEDGER_KIND
 
-    def __init__(self, declarations: DisposedDeclarations) -> None:
+    def __init__(self, declarations: DisposedDeclarations, audit: DisposedEvents | None = None) -> None:
         self._declarations = declarations
+        self._audit = audit
 
     def recompute(
         self, session: Session, entries: Sequence[tuple[int, LedgerEntry]]
@@ -66,6 +74,15 @@ class RetentionCommitments:
                 continue
             named = set((row.certificate or {}).get("mrns", []))
             problems.extend(_unnamed(mrns - named, run, row.ledger_index))
+        if self._audit is not None:
+            for run, latest in sorted(self._audit.disposed_events(session).items()):
+                row = runs.get(run)
+                cutoff = (row.certificate or {}).get("audit_events_before") if row is not None else None
+                if row is None or row.status != "complete" or cutoff is None:
+                    problems.append((None, f"audit events marked disposed by run {run}, which disposed of none"))
+                elif latest.astimezone(UTC) >= datetime.fromisoformat(str(cutoff)):
+                    message = f"audit events marked disposed by run {run} were recorded after its cutoff {cutoff}"
+                    problems.append((row.ledger_index, message))
         for run, row in runs.items():
             if row.status == "complete":
                 missing = set((row.certificate or {}).get("mrns", [])) - marked.get(run, set())

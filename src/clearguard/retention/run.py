@@ -26,6 +26,7 @@ from clearguard.categories import DataCategory
 from clearguard.ledger.commitment import commitment, encode_entry
 from clearguard.retention import holds
 from clearguard.retention.certificate import LEDGER_KIND, canonical, mrns_digest, record_id
+from clearguard.retention.policy import Period, Policy
 from clearguard.retention.schedule import Schedule
 from clearguard.retention.tables import DisposalRunRow
 
@@ -70,6 +71,20 @@ class LedgerSink(Protocol):
 class AuditSink(Protocol):
     def record(self, session: Session, event: NewAuditEvent) -> object: ...
 
+    def dispose_before(
+        self,
+        session: Session,
+        *,
+        before: datetime,
+        run: int,
+        keep_records: Collection[str] = (),
+        keep_parties: Collection[str] = (),
+        after_id: int = 0,
+        limit: int = 5000,
+    ) -> tuple[int, int | None]:
+        """Disposes of events recorded before `before` but those held; (count, last id looked at)."""
+        ...
+
 
 @dataclass
 class Plan:
@@ -79,6 +94,7 @@ class Plan:
     held: set[int] = field(default_factory=set)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # policy id -> what the certificate says
     travellers_before: datetime | None = None
+    audit_before: datetime | None = None  # events recorded before it are due
 
     @property
     def to_dispose(self) -> list[int]:
@@ -112,7 +128,7 @@ class RunReport:
 
 
 _COUNTS = ("declarations", "versions", "transitions", "risk_records", "parties_shredded", "keys_shredded",
-           "traveller_records", "travellers_shredded")  # fmt: skip
+           "traveller_records", "travellers_shredded", "audit_events")  # fmt: skip
 
 
 def _pages(session: Session, declarations: Declarations) -> Iterator[Any]:
@@ -143,7 +159,22 @@ def plan(session: Session, schedule: Schedule, declarations: Declarations, as_of
     period = traveller.policy.period
     if period is not None and not period.years and not period.months:
         out.travellers_before = as_of - timedelta(days=period.days)
+    out.audit_before = due_before(schedule.record("audit_event", DataCategory.PERSONAL, "", as_of).policy, as_of)
     return out
+
+
+def due_before(policy: Policy, as_of: datetime) -> datetime | None:
+    """The instant before which every record under `policy` (its period running from when it was
+    recorded) is due at `as_of`; None when it is kept without end."""
+    period = policy.period
+    if period is None:
+        return None
+    if not period.years and not period.months:
+        return as_of - timedelta(days=period.days)
+    # due = the start of the day after start + period: due <= as_of for a start day d when
+    # d + period <= as_of's day - 1, that is d <= (as_of's day - 1) - period.
+    last = Period(-period.years, -period.months, -period.days).after(as_of.date() - timedelta(days=1))
+    return datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=as_of.tzinfo)
 
 
 class Disposer:
@@ -250,6 +281,9 @@ class Disposer:
                 progress(min(start + size, total), total)
         if self._travellers is not None and the_plan.travellers_before is not None:
             self._travellers_batch(run_id, the_plan.travellers_before)
+        if the_plan.audit_before is not None:
+            self._audit_batches(run_id, the_plan.audit_before)
+            extra = {**extra, "audit_events_before": the_plan.audit_before.isoformat()}
         certificate = self._finish(run_id, the_plan, actor, role, source, extra)
         counts = {k: int(v) for k, v in certificate["disposed"].items()}
         summary = {k: certificate[k] for k in ("run", "as_of", "finished_at", "actor", "policy_version", "mrns_sha256")}
@@ -328,6 +362,28 @@ class Disposer:
                 traveller_records=int(getattr(result, "records", len(ids))),
                 travellers_shredded=int(getattr(result, "travellers_shredded", 0)),
             )
+
+    def _audit_batches(self, run_id: int, before: datetime) -> None:
+        """Audit events past their period, but those about held records or parties."""
+        with self._sf() as session:
+            held = holds.held_declarations(session, self._declarations, self._schedule.open_request_parties(session))
+            held_mrns = {c.mrn for c in _pages(session, self._declarations) if c.id in held}
+            parties = {h.target for h in holds.listed(session) if h.scope == "party"}
+            parties |= self._schedule.open_request_parties(session)
+        # Events name a trader by the blind index of its EORI (`eori:<index>` is its reference).
+        kept_parties = {p.removeprefix("eori:") for p in parties}
+        after = 0
+        while True:
+            with self._sf() as session, session.begin():
+                count, last = self._audit.dispose_before(
+                    session, before=before, run=run_id, keep_records=held_mrns, keep_parties=kept_parties,
+                    after_id=after, limit=self._batch_size * 10,
+                )  # fmt: skip
+                if last is None:
+                    return
+                if count:
+                    self._add_counts(session, run_id, audit_events=count)
+            after = last
 
     def _finish(
         self, run_id: int, the_plan: Plan, actor: str, role: str, source: str, extra: dict[str, Any]

@@ -179,3 +179,36 @@ def test_bad_input_names_the_field_and_changes_nothing(cli_env: Path, monkeypatc
     # themselves, so only the exit code and the field are checked).
     out = cli("retention", "run", "--yes", "--as-of", "2040-01-01", code=2)
     assert "as-of" in out or "configuration" in out
+
+
+def test_audit_events_go_after_their_own_period_but_held_ones_stay(
+    cli_env: Path, empty_database: tuple[str, Engine]
+) -> None:
+    from sqlalchemy import text
+
+    _url, engine = empty_database
+    _h1, _h7, gb, nl = lodge(cli_env)
+    cli("declarations", "show", gb, "--json")  # a read: an audit event naming who read it
+    year = int(cli("declarations", "show", nl, "--json")["created_at"][:4])
+    cli("retention", "hold", "add", "--mrn", nl, "--reason", "court case", "--owner", "legal")
+
+    # Declarations are due after 3 or 4 years, the audit trail after 7 (AUDIT-7Y).
+    first = cli("retention", "run", "--yes", "--json", "--as-of", f"{year + 6}-01-01")
+    assert first["disposed"]["declarations"] == 1 and first["disposed"]["audit_events"] == 0
+    later = cli("retention", "run", "--yes", "--json", "--as-of", f"{year + 8}-01-02")
+    assert later["disposed"]["audit_events"] > 0
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT record_id, actor, source, disposal_run FROM audit_events")).all()
+    disposed = [r for r in rows if r.disposal_run is not None]
+    assert disposed and all(r.actor == "[disposed]" and r.source is None for r in disposed)
+    # Events about the held declaration keep who did what.
+    about_held = [r for r in rows if r.record_id == nl]
+    assert about_held and all(r.disposal_run is None and r.actor.startswith("cli:") for r in about_held)
+    cli("ledger", "integrate")
+    assert cli("ledger", "verify").startswith("ok:")
+    # Marking an event disposed by a run whose cutoff it is not past, to hide an edit, is caught.
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_events SET disposal_run = :run WHERE record_id = :mrn"), {"run": first["run"], "mrn": nl}
+        )
+    assert "after its cutoff" in cli("ledger", "verify", code=1)

@@ -1,6 +1,6 @@
 """retention_holds (legal holds), retention_runs (disposal runs and their certificates);
 declarations.disposed_at and disposal_run (a declaration disposed of by a retention run); an index
-on declaration_parties.party_ref (which parties still have a record to keep)
+on declaration_parties.party_ref (which parties still have a record to keep); audit_events.disposal_run
 
 Revision ID: 0006
 Revises: 0005
@@ -58,6 +58,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_runs")),
         sa.UniqueConstraint("ledger_index", name=op.f("uq_retention_runs_ledger_index")),
     )
+    with op.batch_alter_table("audit_events") as batch:
+        batch.add_column(sa.Column("disposal_run", sa.BigInteger(), nullable=True))
     op.create_index("ix_declaration_parties_party_ref", "declaration_parties", ["party_ref"], unique=False)
     with op.batch_alter_table("declarations") as batch:
         batch.add_column(sa.Column("disposed_at", clearguard.db.UTCDateTime(timezone=True), nullable=True))
@@ -71,6 +73,8 @@ def downgrade() -> None:
         batch.drop_column("disposal_run")
         batch.drop_column("disposed_at")
     op.drop_index("ix_declaration_parties_party_ref", table_name="declaration_parties")
+    with op.batch_alter_table("audit_events") as batch:
+        batch.drop_column("disposal_run")
     op.drop_table("retention_runs")
     op.drop_index(op.f("ix_retention_holds_released_at"), table_name="retention_holds")
     op.drop_index("ix_retention_holds_target", table_name="retention_holds")
