@@ -76,6 +76,25 @@ class Schedule:
         assert best is not None
         return best
 
+    def records_of(self, office: str, accepted_at: datetime, declaration_due: str | None) -> dict[str, Any]:
+        """When each kind of record kept about the declaration falls due: its versions (with the
+        declaration), its risk records, the data keys that seal it, the audit events about it."""
+        country = office[:2]
+        risk = self.record("risk_record", DataCategory.CONFIDENTIAL, country, accepted_at)
+        audit = self.policies.governing("audit_event", DataCategory.PERSONAL, country, accepted_at)
+        return {
+            "versions": {"policy": self.declaration(office, accepted_at).policy.id, "disposal_due": declaration_due},
+            "risk_records": {
+                "policy": risk.policy.id,
+                "disposal_due": risk.due.date().isoformat() if risk.due is not None else None,
+            },
+            "party_keys": {
+                "policy": self.policies.governing("party_key", DataCategory.PERSONAL, country, accepted_at).id,
+                "disposal_due": "with the last record each key seals",
+            },
+            "audit_events": {"policy": audit.id, "disposal_due": f"{audit.to_dict()['period']} after each event"},
+        }
+
     def record(self, kind: str, category: DataCategory, country: str, start: datetime) -> Due:
         policy = self.policies.governing(kind, category, country, start)
         return Due(policy, start, policy.due(start))
@@ -85,6 +104,7 @@ class Schedule:
     ) -> dict[str, Any]:
         """declarations.ports.RetentionSchedule: the declaration's due date, and the holds keeping it."""
         out = self.declaration(office, accepted_at).to_dict()
+        out["records"] = self.records_of(office, accepted_at, out["disposal_due"])
         found = holds.covering(session, mrns=[mrn], parties=parties)
         requested = self.open_request_parties(session) & set(parties)
         out["held"] = bool(found or requested)
