@@ -36,7 +36,7 @@ class HoldIn(StrictModel):
     case: str | None = Field(default=None, min_length=1, max_length=80)
     reason: str = Field(min_length=1, max_length=2000)
     owner: str = Field(min_length=1, max_length=80)
-    review: date | None = None
+    review: Annotated[date, Field(strict=False, description="review date, YYYY-MM-DD")] | None = None
 
 
 class ReleaseIn(StrictModel):

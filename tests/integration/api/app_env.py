@@ -106,6 +106,7 @@ def make_real_app(engine: Engine, database_url: str, *, risk: Any = None) -> Rea
         risk=risk or Yellow(),
         entry_encoder=DeclarationEntries(ledger.record_ids),  # the ledger format wiring gives the product
         receipts=lambda index: ledger.receipt_now(services.session_factory, index).to_json(),
+        retention=services.retention.calendar,
     )
     app = RealApp(
         client=TestClient(create_app(settings, services=services), raise_server_exceptions=False),
