@@ -6,6 +6,7 @@ clearguard.wiring). The routes and commands (entry-layer adapters) are imported 
 roots only, not from here. The declaration model itself is clearguard.declaration_model."""
 
 from clearguard.declarations.commitments import DeclarationCommitments
+from clearguard.declarations.disposal import Candidate, Disposal
 from clearguard.declarations.gate import DeclarationGate, actor_of
 from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.declarations.parties import normalise_eori, normalise_name, person_ref, resolve, trader_ref
@@ -15,6 +16,7 @@ from clearguard.declarations.ports import (
     FieldVault,
     LedgerSink,
     OneByOne,
+    RetentionSchedule,
     RiskAssessor,
 )
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
@@ -24,11 +26,13 @@ __all__ = [
     "Actor",
     "AuditRecorder",
     "BlindIndexer",
+    "Candidate",
     "ComplianceChannel",
     "DeclarationCommitments",
     "DeclarationGate",
     "DeclarationService",
     "DeclarationView",
+    "Disposal",
     "FieldVault",
     "GroupCommitter",
     "LedgerSink",
@@ -36,6 +40,7 @@ __all__ = [
     "LodgeResult",
     "OneByOne",
     "Page",
+    "RetentionSchedule",
     "RiskAssessor",
     "Summary",
     "actor_of",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.audit import NewAuditEvent
 from clearguard.categories import DataCategory
+from clearguard.declarations import Candidate, Disposal
 from clearguard.ledger.commitment import commitment, encode_entry
 from clearguard.retention import holds
 from clearguard.retention.certificate import LEDGER_KIND, canonical, mrns_digest, record_id
@@ -35,13 +36,13 @@ BATCH = 500
 
 
 class Declarations(Protocol):
-    def disposal_candidates(self, session: Session, *, after_id: int = 0, limit: int = 5000) -> Sequence[Any]: ...
+    def disposal_candidates(self, session: Session, *, after_id: int = 0, limit: int = 5000) -> Sequence[Candidate]: ...
 
     def declarations_of_parties(self, session: Session, party_refs: Collection[str]) -> set[int]: ...
 
     def ids_of(self, session: Session, mrns: Collection[str]) -> dict[str, int]: ...
 
-    def dispose(self, session: Session, ids: Sequence[int], *, run: int, at: datetime) -> Any: ...
+    def dispose(self, session: Session, ids: Sequence[int], *, run: int, at: datetime) -> Disposal: ...
 
     def parties_still_used(self, session: Session, party_refs: Collection[str]) -> set[str]: ...
 
@@ -131,7 +132,7 @@ _COUNTS = ("declarations", "versions", "transitions", "risk_records", "parties_s
            "traveller_records", "travellers_shredded", "audit_events")  # fmt: skip
 
 
-def _pages(session: Session, declarations: Declarations) -> Iterator[Any]:
+def _pages(session: Session, declarations: Declarations) -> Iterator[Candidate]:
     after = 0
     while True:
         page = declarations.disposal_candidates(session, after_id=after, limit=5000)

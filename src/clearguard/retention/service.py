@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.audit import NewAuditEvent
+from clearguard.declarations import Candidate
 from clearguard.errors import InputError
 from clearguard.retention import holds
 from clearguard.retention.holds import HeldError, Hold
@@ -106,11 +107,11 @@ class RetentionService:
             out[mrn] = entry
         return out
 
-    def _candidates(self, session: Session, ids: Collection[int]) -> list[Any]:
+    def _candidates(self, session: Session, ids: Collection[int]) -> list[Candidate]:
         wanted = set(ids)
         if not wanted:
             return []
-        found: list[Any] = []
+        found: list[Candidate] = []
         after = min(wanted) - 1
         while True:
             page = self._declarations.disposal_candidates(session, after_id=after, limit=5000)
