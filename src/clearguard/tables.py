@@ -11,5 +11,6 @@ from clearguard.declarations import tables as _declarations  # noqa: F401
 from clearguard.identity import tables as _identity  # noqa: F401
 from clearguard.ledger import tables as _ledger  # noqa: F401
 from clearguard.risk import tables as _risk  # noqa: F401
+from clearguard.travellers import tables as _travellers  # noqa: F401
 
 metadata = db.Base.metadata

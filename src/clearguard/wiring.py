@@ -29,6 +29,7 @@ from clearguard.ledger.verification import ERASED as LEDGER_ERASED
 from clearguard.ledger.witness_service import WitnessService
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
+from clearguard.travellers import TravellerErasure, TravellerService
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Services:
     risk: RiskService
     declarations: DeclarationService
     identity: IdentityService
+    travellers: TravellerService
     # What erases a shredded party from the declarations' indexes (registered on the key service as a
     # ShredListener), and the key service behind `vault` (None when a test or benchmark passes another
     # FieldVault).
@@ -91,6 +93,7 @@ def build_services(
     if crypto is not None:
         crypto.add_shred_listener(erasure)
         crypto.add_shred_listener(RiskErasure(trader_index_of))
+        crypto.add_shred_listener(TravellerErasure())
     ledger = build_ledger(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
@@ -121,9 +124,11 @@ def build_services(
         read_factory=read_factory,
         clock=clock,  # tests pass a frozen clock (TOTP steps, throttle waits)
     )
+    # Sealed per traveller; disposal shreds through the key service (refused without one).
+    travellers = TravellerService(session_factory, vault, audit, shredder=crypto)
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
-        crypto=crypto, erasure=erasure,
+        travellers, crypto=crypto, erasure=erasure,
     )  # fmt: skip
 
 
