@@ -29,7 +29,9 @@ def template(seed: int, size: int = 128) -> list[float]:
     return [rng.uniform(-1.0, 1.0) for _ in range(size)]
 
 
-def record_data(document: str = "X9Q4ZK27T", nationality: str = "FR", *, seed: int = 1, **changes: Any) -> dict[str, Any]:
+def record_data(
+    document: str = "X9Q4ZK27T", nationality: str = "FR", *, seed: int = 1, **changes: Any
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "document_number": document,
         "nationality": nationality,
