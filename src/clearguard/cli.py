@@ -16,6 +16,7 @@ from clearguard.identity.commands import users_app
 from clearguard.ledger.commands import ledger_app
 from clearguard.risk.commands import risk_app
 from clearguard.runtime import private_files, tune_gc
+from clearguard.travellers.commands import app as travellers_app
 
 app = typer.Typer(
     help="ClearGuard: customs declarations and clearance, built for data security.",
@@ -30,6 +31,7 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
 app.add_typer(risk_app, name="risk")
+app.add_typer(travellers_app, name="travellers")
 app.add_typer(db_app, name="db")
 
 

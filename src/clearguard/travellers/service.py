@@ -238,10 +238,19 @@ class TravellerService:
 
 
     def list(
-        self, office: str, actor: Principal, *, limit: int = 100, source: str = "local"
+        self,
+        office: str,
+        actor: Principal | None,
+        *,
+        limit: int = 100,
+        source: str = "local",
+        operator: str = "operator",
     ) -> list[RecordSummary]:
-        """The office's records, newest first: metadata only, nothing about any traveller."""
-        _check_office(actor, Perm.TRAVELLERS_READ, office)
+        """The office's records, newest first: metadata only, nothing about any traveller. `actor`
+        None is the local operator (the CLI without --officer), audited under the name `operator`;
+        an account must be an officer of the office."""
+        if actor is not None:
+            _check_office(actor, Perm.TRAVELLERS_READ, office)
         limit = max(1, min(limit, LIST_MAX))
         with transaction(self._factory) as session:
             rows = session.execute(
@@ -251,9 +260,10 @@ class TravellerService:
                 .limit(limit)
             ).all()
             details = {"office": office, "count": len(rows)}
-            self._audit.record(session, _event(actor, "traveller.list", None, None, source, details=details))
+            name, role = (operator, "system") if actor is None else (actor.username, actor.role.value)
+            event = NewAuditEvent(name, role, "traveller.list", RECORD_TYPE, None, None, source, details=details)
+            self._audit.record(session, event)
         return [RecordSummary(*row) for row in rows]
-
 
 def _ref(record_id: str) -> FieldRef:
     return FieldRef(TABLE, record_id, FIELD, FORMAT_VERSION)
