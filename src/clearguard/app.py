@@ -20,6 +20,7 @@ from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
+from clearguard.travellers import routes as traveller_routes
 from clearguard.wiring import Services, build_services, build_witness
 
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # the login steps (rare, and slow anyway) last. No two of these routers share a path prefix.
     app.include_router(declaration_routes.router)
     app.include_router(ledger_routes.router)
+    app.include_router(traveller_routes.router)
     app.include_router(identity_routes.router)
     _describe_declaration_body(app)
     return app
