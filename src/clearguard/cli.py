@@ -18,6 +18,7 @@ from clearguard.privacy.commands import privacy_app
 from clearguard.retention.commands import retention_app
 from clearguard.risk.commands import risk_app
 from clearguard.runtime import private_files, tune_gc
+from clearguard.travellers.commands import app as travellers_app
 
 app = typer.Typer(
     help="ClearGuard: customs declarations and clearance, built for data security.",
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(risk_app, name="risk")
 app.add_typer(retention_app, name="retention")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(travellers_app, name="travellers")
 app.add_typer(db_app, name="db")
 
 

@@ -32,6 +32,7 @@ from clearguard.privacy.service import PrivacyService
 from clearguard.retention import RetentionCommitments, RetentionService, Schedule, load_policies
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
+from clearguard.travellers import TravellerErasure, TravellerService
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Services:
     risk: RiskService
     declarations: DeclarationService
     identity: IdentityService
+    travellers: TravellerService
     # What erases a shredded party from the declarations' indexes (registered on the key service as a
     # ShredListener), and the key service behind `vault` (None when a test or benchmark passes another
     # FieldVault).
@@ -118,6 +120,8 @@ def build_services(
         read_factory=read_factory,
         retention=schedule,
     )
+    # Sealed per traveller; disposal shreds through the key service (refused without one).
+    travellers = TravellerService(session_factory, vault, audit, shredder=crypto)
     retention = RetentionService(
         session_factory,
         schedule=schedule,
@@ -130,6 +134,7 @@ def build_services(
         register=settings.var_dir / "retention" / "certificates",
         purge=lambda: db.purge_freed(engine),
         batch=settings.retention_batch_size,
+        travellers=travellers,
     )
     ledger.add_source(RetentionCommitments(declarations, audit))
     if crypto is not None:
@@ -137,6 +142,7 @@ def build_services(
         crypto.add_shred_listener(retention)
         crypto.add_shred_listener(erasure)
         crypto.add_shred_listener(RiskErasure(trader_index_of))
+        crypto.add_shred_listener(TravellerErasure())
     identity = IdentityService(
         session_factory,
         settings,
@@ -152,7 +158,7 @@ def build_services(
     schedule.watch_requests(privacy)
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
-        crypto=crypto, erasure=erasure, retention=retention, privacy=privacy,
+        travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy,
     )  # fmt: skip
 
 

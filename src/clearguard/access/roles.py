@@ -39,6 +39,9 @@ class Perm:
     KEYS_MANAGE: Final = "keys:manage"
     CONFIG_MANAGE: Final = "config:manage"
     SHARING_RECEIVE: Final = "sharing:receive"
+    # Traveller clearance records (biometric): officers of the record's office only.
+    TRAVELLERS_RECORD: Final = "travellers:record"
+    TRAVELLERS_READ: Final = "travellers:read"
     # Any authenticated account managing its own authenticators and sessions.
     SELF: Final = "self"
     # Routes open without a token (health, login steps); the walker accepts these.
@@ -57,7 +60,15 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     Role.BROKER: frozenset(
         {Perm.DECLARATIONS_LODGE, Perm.DECLARATIONS_AMEND, Perm.DECLARATIONS_READ, Perm.PRIVACY_OWN_REPORT}
     ),
-    Role.OFFICER: frozenset({Perm.DECLARATIONS_READ, Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT}),
+    Role.OFFICER: frozenset(
+        {
+            Perm.DECLARATIONS_READ,
+            Perm.DECLARATIONS_DECIDE,
+            Perm.DECLARATIONS_EXPORT,
+            Perm.TRAVELLERS_RECORD,
+            Perm.TRAVELLERS_READ,
+        }
+    ),
     # Reads pseudonymised declarations across offices; redaction removes protected categories.
     Role.RISK_ANALYST: frozenset({Perm.DECLARATIONS_READ, Perm.RISK_MANAGE}),
     # Reads metadata only (redaction removes every content category); never writes.

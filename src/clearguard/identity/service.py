@@ -23,10 +23,12 @@ from sqlalchemy import Result, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.access.principal import Principal
+from clearguard.access.roles import Role
 from clearguard.audit import NewAuditEvent
 from clearguard.config import Settings
+from clearguard.errors import Forbidden
 from clearguard.identity import passkeys, sessions, totp
-from clearguard.identity.accounts import has_mfa, normalize_username
+from clearguard.identity.accounts import get_account, has_mfa, normalize_username
 from clearguard.identity.clock import Clock, SystemClock
 from clearguard.identity.errors import (
     Busy,
@@ -704,6 +706,22 @@ class IdentityService:
             return self._principals.principal(access_token, now=self.clock.now())
         with self.read_factory() as session:
             return sessions.principal_for(session, access_token, now=self.clock.now())
+
+    def account_principal(self, username: str) -> Principal:
+        """The principal of an account as a local operator command acts for it (`--officer NAME`):
+        its role, party and office, no session. NotFound for an unknown account, Forbidden for a
+        disabled one."""
+        with self.read_factory() as session:
+            account = get_account(session, username)
+            if account.disabled:
+                raise Forbidden(f"username: account {account.username!r} is disabled", field="username")
+            return Principal(
+                user_id=account.id,
+                username=account.username,
+                role=Role(account.role),
+                party_eori=account.party_eori,
+                office=account.office,
+            )
 
     def reload(self, principal: Principal) -> Principal:
         """Re-read a principal from its session (after a step-up, or for a long-lived caller)."""

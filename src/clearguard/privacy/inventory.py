@@ -262,7 +262,7 @@ STORED_RECORDS: Final[tuple[StoredRecord, ...]] = (
     ),
     StoredRecord(
         "traveller",
-        (),
+        ("traveller_records",),
         ("personal", "biometric"),
         "traveller clearance records: document number, nationality, face template (travellers capability)",
         "clearance of travellers' goods at the border",

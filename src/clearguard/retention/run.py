@@ -30,6 +30,7 @@ from clearguard.retention.certificate import LEDGER_KIND, canonical, mrns_digest
 from clearguard.retention.policy import Period, Policy
 from clearguard.retention.schedule import Schedule
 from clearguard.retention.tables import DisposalRunRow
+from clearguard.travellers import DisposalResult as TravellerDisposal
 
 Progress = Callable[[int, int], None]
 BATCH = 500
@@ -62,7 +63,7 @@ class KeyShredder(Protocol):
 class TravellerRecords(Protocol):
     def due(self, session: Session, created_before: datetime) -> list[int]: ...
 
-    def dispose(self, session: Session, ids: Sequence[int]) -> Any: ...
+    def dispose(self, session: Session, ids: Sequence[int]) -> TravellerDisposal: ...
 
 
 class LedgerSink(Protocol):
@@ -360,8 +361,8 @@ class Disposer:
             self._add_counts(
                 session,
                 run_id,
-                traveller_records=int(getattr(result, "records", len(ids))),
-                travellers_shredded=int(getattr(result, "travellers_shredded", 0)),
+                traveller_records=result.records,
+                travellers_shredded=result.travellers_shredded,
             )
 
     def _audit_batches(self, run_id: int, before: datetime) -> None:
