@@ -131,6 +131,7 @@ def build_services(
         ledger=ledger,
         audit=audit,
         resolve_party=erasure.trader_reference,
+        resolve_person=erasure.person_reference,
         register=settings.var_dir / "retention" / "certificates",
         purge=lambda: db.purge_freed(engine),
         batch=settings.retention_batch_size,

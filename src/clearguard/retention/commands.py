@@ -59,6 +59,11 @@ def hold_add(
     reason: Annotated[str, typer.Option("--reason", help="why the records must be kept")],
     owner: Annotated[str, typer.Option("--owner", help="who answers for the hold")],
     party: Annotated[str | None, typer.Option("--party", help="a trader's EORI, or a stored party reference")] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="a natural person's name (with --postcode, --country)")
+    ] = None,
+    postcode: Annotated[str | None, typer.Option("--postcode")] = None,
+    country: Annotated[str | None, typer.Option("--country")] = None,
     mrn: Annotated[str | None, typer.Option("--mrn", help="one declaration")] = None,
     case: Annotated[
         str | None, typer.Option("--case", help="the appeal, court case or audit it serves (with --party or --mrn)")
@@ -68,10 +73,14 @@ def hold_add(
 ) -> None:
     """Place a legal hold on a party (every declaration it appears in) or one declaration."""
     review_date = parse_date(review, "review") if review is not None else None
+    if person is None and (postcode is not None or country is not None):
+        raise InputError("person: --postcode and --country go with --person NAME", field="person")
+    named = (person, postcode, country or "") if person is not None else None
     with open_services() as services:
         hold = services.retention.add_hold(
-            party=party, mrn=mrn, case_id=case, reason=reason, owner=owner, review=review_date, actor=_actor()
-        )
+            party=party, person=named, mrn=mrn, case_id=case, reason=reason, owner=owner, review=review_date,
+            actor=_actor(),
+        )  # fmt: skip
     if json_output:
         print_json(hold.to_dict())
         return

@@ -30,8 +30,15 @@ router = APIRouter(
 Dpo = Annotated[Principal, require(Perm.PRIVACY_MANAGE)]
 
 
+class PersonIn(StrictModel):
+    name: str = Field(min_length=1, max_length=70)
+    postcode: str | None = Field(default=None, min_length=1, max_length=17)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
 class HoldIn(StrictModel):
     party: str | None = Field(default=None, min_length=3, max_length=80, description="a trader's EORI")
+    person: PersonIn | None = None
     mrn: str | None = Field(default=None, min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$")
     case: str | None = Field(default=None, min_length=1, max_length=80)
     reason: str = Field(min_length=1, max_length=2000)
@@ -67,8 +74,9 @@ def list_holds(request: Request, principal: Dpo, released: bool = False) -> list
 @router.post("/holds", status_code=201)
 def add_hold(request: Request, principal: Dpo, body: HoldIn) -> dict[str, Any]:
     """Place a legal hold on a party (every declaration it appears in) or one declaration."""
+    person = (body.person.name, body.person.postcode, body.person.country) if body.person else None
     hold = _service(request).add_hold(
-        party=body.party, mrn=body.mrn, case_id=body.case, reason=body.reason, owner=body.owner,
+        party=body.party, person=person, mrn=body.mrn, case_id=body.case, reason=body.reason, owner=body.owner,
         review=body.review, actor=principal.username, role=principal.role.value, source=source_of(request),
     )  # fmt: skip
     return hold.to_dict()

@@ -37,6 +37,7 @@ from clearguard.retention.schedule import Schedule
 from clearguard.retention.tables import DisposalRunRow
 
 PartyResolver = Callable[[str], str]
+PersonResolver = Callable[[str, str | None, str], str]
 
 
 class RetentionService:
@@ -51,6 +52,7 @@ class RetentionService:
         ledger: LedgerSink,
         audit: AuditSink,
         resolve_party: PartyResolver,
+        resolve_person: PersonResolver | None = None,
         travellers: TravellerRecords | None = None,
         register: Path | None = None,
         purge: Callable[[], None] | None = None,
@@ -64,6 +66,7 @@ class RetentionService:
         self._declarations = declarations
         self._audit = audit
         self._resolve = resolve_party
+        self._resolve_person = resolve_person
         self._clock = clock
         self._disposer = Disposer(
             factory,
@@ -131,6 +134,7 @@ class RetentionService:
         self,
         *,
         party: str | None = None,
+        person: tuple[str, str | None, str] | None = None,
         mrn: str | None = None,
         case_id: str | None = None,
         reason: str,
@@ -140,9 +144,19 @@ class RetentionService:
         role: str = "dpo",
         source: str = "cli",
     ) -> Hold:
-        """A hold on a party (EORI, or a stored party reference) or a declaration (MRN), with an
-        optional case id (the appeal, court case or audit it serves). The party or declaration must
-        exist: a hold on nothing protects nothing."""
+        """A hold on a party (a trader's EORI or a stored party reference; a natural person as
+        (name, postcode, country)) or a declaration (MRN), with an optional case id (the appeal, court
+        case or audit it serves). The party or declaration must exist: a hold on nothing protects
+        nothing."""
+        if person is not None:
+            if party is not None or mrn is not None:
+                raise InputError("party: give one of a party, a person or an MRN", field="party")
+            name, postcode, country = person
+            if not name.strip() or not country.strip():
+                raise InputError("country: a person is named by name, postcode and country", field="country")
+            if self._resolve_person is None:
+                raise InputError("person: no person reference is configured", field="person")
+            party = self._resolve_person(name, postcode, country)
         if (party is None) == (mrn is None):
             if party is None and case_id is not None:
                 raise InputError("case: a case hold names what it keeps: add --party EORI or --mrn MRN", field="case")

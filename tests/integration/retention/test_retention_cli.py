@@ -117,7 +117,7 @@ def test_records_walk_through_their_periods_and_leave_nothing(
 
 
 def test_a_hold_keeps_records_on_every_path(cli_env: Path) -> None:
-    h1, _h7, gb, nl = lodge(cli_env)
+    h1, h7, gb, nl = lodge(cli_env)
     year = int(cli("declarations", "show", gb, "--json")["created_at"][:4])
     # The importer's EORI appears in the GB declaration only as a co-party: the hold still covers it.
     hold = cli(
@@ -126,7 +126,18 @@ def test_a_hold_keeps_records_on_every_path(cli_env: Path) -> None:
     )  # fmt: skip
     assert hold["scope"] == "party" and hold["case"] == "APPEAL-2026-17"
     cli("retention", "hold", "add", "--mrn", nl, "--reason", "post-clearance audit", "--owner", "audit unit")
-    assert len(cli("retention", "hold", "list", "--json")) == 2
+    # A natural person (the H7's consignee) held by name, postcode and country: no erasure of theirs.
+    jane = h7["consignee"]
+    cli(
+        "retention", "hold", "add", "--person", jane["name"], "--postcode", jane["address"]["postcode"],
+        "--country", jane["address"]["country"], "--reason", "complaint under review", "--owner", "DPO office",
+    )  # fmt: skip
+    assert len(cli("retention", "hold", "list", "--json")) == 3
+    refused = cli(
+        "keys", "shred", "--person", jane["name"], "--postcode", jane["address"]["postcode"],
+        "--country", jane["address"]["country"], "--yes", code=1,
+    )  # fmt: skip
+    assert "legal hold" in refused
 
     late = cli("retention", "run", "--yes", "--json", "--as-of", f"{year + 9}-01-01")
     assert late["disposed"]["declarations"] == 0 and late["held"] == 2
@@ -137,7 +148,7 @@ def test_a_hold_keeps_records_on_every_path(cli_env: Path) -> None:
     assert cli("declarations", "show", gb, "--json")["document"]["declarant"]["name"] == h1["declarant"]["name"]
 
     cli("retention", "hold", "release", str(hold["id"]), "--reason", "appeal decided")
-    assert [h["scope"] for h in cli("retention", "hold", "list", "--json")] == ["mrn"]
+    assert [h["scope"] for h in cli("retention", "hold", "list", "--json")] == ["mrn", "party"]
     after = cli("retention", "run", "--yes", "--json", "--as-of", f"{year + 9}-01-01")
     assert after["disposed"]["declarations"] == 1 and after["held"] == 1
     cli("declarations", "show", gb, code=1)
