@@ -102,6 +102,15 @@ class Plan:
     def to_dispose(self) -> list[int]:
         return sorted(set(self.due) - self.held)
 
+    def by_policy(self, ids: Sequence[int]) -> dict[str, int]:
+        """How many of `ids` each policy makes due (`unscheduled`: reapplied after a restore, not due
+        by the schedule at the run's date)."""
+        counts: dict[str, int] = {}
+        for declaration_id in ids:
+            policy = self.due.get(declaration_id, ("", "unscheduled"))[1]
+            counts[policy] = counts.get(policy, 0) + 1
+        return counts
+
 
 @dataclass
 class RunReport:
@@ -228,16 +237,13 @@ class Disposer:
                 assert pending is not None
                 as_of, actor = pending.as_of, pending.actor
             the_plan = plan(session, self._schedule, self._declarations, as_of)
-        by_policy: dict[str, int] = {}
-        for declaration_id in the_plan.to_dispose:
-            policy = the_plan.due[declaration_id][1]
-            by_policy[policy] = by_policy.get(policy, 0) + 1
         if dry_run:
             counts = dict.fromkeys(_COUNTS, 0)
             counts["declarations"] = len(the_plan.to_dispose)
             if self._travellers is not None and the_plan.travellers_before is not None:
                 with self._sf() as session:
                     counts["traveller_records"] = len(self._travellers.due(session, the_plan.travellers_before))
+            by_policy = the_plan.by_policy(the_plan.to_dispose)
             return RunReport(None, False, True, as_of, counts, len(the_plan.held), by_policy, None)
         run_id = self._start(pending, as_of, actor)
         return self._execute(run_id, the_plan, the_plan.to_dispose, resumed, as_of, actor, role, source, progress, {})
@@ -269,16 +275,13 @@ class Disposer:
         progress: Progress | None,
         extra: dict[str, Any],
     ) -> RunReport:
-        by_policy: dict[str, int] = {}
-        for declaration_id in todo:
-            policy = the_plan.due.get(declaration_id, ("", "unscheduled"))[1]
-            by_policy[policy] = by_policy.get(policy, 0) + 1
+        by_policy = the_plan.by_policy(todo)
         total = len(todo)
         if progress is not None:
             progress(0, total)
         size = self._batch_size
         for start in range(0, total, size):
-            self._batch(run_id, todo[start : start + size], actor)
+            self._batch(run_id, todo[start : start + size])
             if progress is not None:
                 progress(min(start + size, total), total)
         if self._travellers is not None and the_plan.travellers_before is not None:
@@ -324,7 +327,7 @@ class Disposer:
             .values(certificate=certificate, batches=DisposalRunRow.batches + 1)
         )
 
-    def _batch(self, run_id: int, ids: list[int], actor: str) -> None:
+    def _batch(self, run_id: int, ids: list[int]) -> None:
         with self._sf() as session, session.begin():
             # Checked again inside the batch's transaction: a hold placed since the plan wins.
             held = holds.held_declarations(session, self._declarations, self._schedule.open_request_parties(session))
