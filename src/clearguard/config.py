@@ -110,6 +110,21 @@ class Settings(BaseSettings):
     privacy_dpo_contact: str = Field(default="dpo@clearguard.local", description="the data protection officer")
     # --- REST API (api_*) ---
     api_hsts_seconds: int = Field(default=63072000, ge=0, description="HSTS max-age sent under TLS")
+    # --- sharing with partner administrations (issue 15) ---
+    administration_name: str = Field(
+        default="ClearGuard customs administration",
+        min_length=1,
+        max_length=200,
+        description="the administration this instance is, as partners see it",
+    )
+    public_url: str = Field(
+        default="https://localhost:8443",
+        pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the HTTPS base URL partners reach this instance at",
+    )
+    sharing_package_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400, description="a package's lifetime")
+    sharing_inbox_max_bytes: int = Field(default=2_000_000, ge=10_000, description="largest package accepted")
+    sharing_timeout_s: float = Field(default=15.0, gt=0, description="HTTP timeout towards partners")
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,7 @@ from clearguard.crypto.tls import init_tls
 from clearguard.declarations.results import Actor
 from clearguard.errors import ClearGuardError
 from clearguard.identity import create_demo_accounts, login_hint
+from clearguard.sharing.keys import init_sharing_keys
 from clearguard.wiring import Services, build_services
 
 SYSTEM = Actor(name="system:init", role="system", source="init")
@@ -30,6 +31,8 @@ def initialise(settings: Settings, *, demo: bool = True) -> Iterator[str]:
         yield f"key: {line}"
     for line in init_tls(settings.keys_dir):
         yield f"tls: {line}"
+    for line in init_sharing_keys(settings):  # after the CA: it issues the mTLS client certificate
+        yield f"key: {line}"
     engine = db.make_engine(settings.database_url)
     try:
         migrate.upgrade(engine)
