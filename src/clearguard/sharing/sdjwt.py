@@ -134,7 +134,9 @@ def present_parts(jwt: str, disclosures: Collection[str] | Any) -> str:
 
 def _algorithm_for(key: SigningKey) -> str:
     if isinstance(key, OKPKey) and key.curve_name == "Ed25519":
-        return "EdDSA"
+        # RFC 9864's fully specified name for EdDSA over Ed25519 (joserfc warns on "EdDSA"); the
+        # verifier accepts both.
+        return "Ed25519"
     if isinstance(key, ECKey) and key.curve_name == "P-256":
         return "ES256"
     raise SharingInputError("key: an SD-JWT is signed with an Ed25519 (OKP) or P-256 (EC) key", field="key")
@@ -159,7 +161,8 @@ class _Issuer:
             digests: list[str] = []
             for name, inner in value.items():
                 self.check_name(name, path)
-                disclosure = Disclosure.create(_salt(), name, self.conceal(inner, (*path, name)), path=(*path, name))
+                at = (*path, name)
+                disclosure = Disclosure.create(_salt(), name, self.conceal(inner, at), path=at)
                 self.disclosures.append(disclosure)
                 digests.append(disclosure.digest)
             digests.extend(_decoy() for _ in range(self.decoys))
@@ -168,7 +171,8 @@ class _Issuer:
         if isinstance(value, list | tuple):
             elements: list[Any] = []
             for position, inner in enumerate(value):
-                disclosure = Disclosure.create(_salt(), None, self.conceal(inner, (*path, position)), path=(*path, position))
+                where = (*path, position)
+                disclosure = Disclosure.create(_salt(), None, self.conceal(inner, where), path=where)
                 self.disclosures.append(disclosure)
                 elements.append({"...": disclosure.digest})
             elements.extend({"...": _decoy()} for _ in range(self.decoys))
@@ -181,7 +185,7 @@ class _Issuer:
         if not isinstance(name, str):
             raise SharingInputError(f"{where}: claim names are strings", field=where)
         if name in RESERVED_NAMES:
-            raise SharingInputError(f"{where}: {name!r} is reserved by RFC 9901 and cannot be a claim name", field=where)
+            raise SharingInputError(f"{where}: {name!r} is reserved by RFC 9901, not a claim name", field=where)
 
     def check_visible(self, value: Any, path: ClaimPath) -> None:
         if isinstance(value, Mapping):
