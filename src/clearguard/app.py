@@ -22,6 +22,7 @@ from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
+from clearguard.sharing import routes as sharing_routes
 from clearguard.travellers import routes as traveller_routes
 from clearguard.wiring import Services, build_services, build_witness
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(traveller_routes.router)
     app.include_router(identity_routes.router)
     app.include_router(retention_routes.router)
+    app.include_router(sharing_routes.router)
     _describe_declaration_body(app)
     return app
 

@@ -18,6 +18,7 @@ from clearguard.privacy.commands import privacy_app
 from clearguard.retention.commands import retention_app
 from clearguard.risk.commands import risk_app
 from clearguard.runtime import private_files, tune_gc
+from clearguard.sharing.commands import app as sharing_app
 from clearguard.travellers.commands import app as travellers_app
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(travellers_app, name="travellers")
 app.add_typer(db_app, name="db")
+app.add_typer(sharing_app, name="sharing")
 
 
 @db_app.command("upgrade")
@@ -87,8 +89,14 @@ def serve(
     tls: dict[str, Any] = {} if insecure_http else uvicorn_ssl_kwargs(settings, cert=cert, key=key)
     scheme = "http" if insecure_http else "https"
     console.print(f"ClearGuard on {scheme}://{host}:{port}  (health: {scheme}://{host}:{port}/health)")
+    application = create_app(settings)
+    if not insecure_http:  # partners' inbox: their client certificates, checked in the handshake
+        from clearguard.api.peer_certificate import partner_tls_kwargs
+
+        sharing = application.state.services.sharing
+        tls |= partner_tls_kwargs(sharing.partner_cas() if sharing else b"", settings.keys_dir, settings)
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", proxy_headers=insecure_http,
+        application, host=host, port=port, log_level="info", proxy_headers=insecure_http,
         server_header=False, log_config=access_log_config(), **tls,
     )  # fmt: skip
 

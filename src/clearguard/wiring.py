@@ -32,6 +32,8 @@ from clearguard.privacy.service import PrivacyService
 from clearguard.retention import RetentionCommitments, RetentionService, Schedule, load_policies
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
+from clearguard.sharing.keys import load_sharing_keys
+from clearguard.sharing.service import SharingService
 from clearguard.travellers import TravellerErasure, TravellerService
 
 
@@ -56,6 +58,8 @@ class Services:
     # Field inventory, subject access, data subject requests, records of processing.
     privacy: PrivacyService
     crypto: CryptoService | None = None
+    # Exchange with partner administrations (issue 15); None where a test wires services without it.
+    sharing: SharingService | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -157,9 +161,10 @@ def build_services(
     )
     # An open data-subject request keeps the evidence it concerns until it is answered.
     schedule.watch_requests(privacy)
+    sharing = build_sharing(settings, session_factory, ledger, audit, declarations, vault)
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
-        travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy,
+        travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, sharing=sharing,
     )  # fmt: skip
 
 
@@ -186,6 +191,35 @@ def build_privacy(
         vault=vault,
         shredder=crypto,
         retention=retention,
+    )
+
+
+def build_sharing(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    ledger: LedgerService,
+    audit: AuditService,
+    declarations: DeclarationService,
+    vault: FieldVault,
+) -> SharingService:
+    """Sharing with partner administrations; its keys and the witness key load on first use, so an
+    instance that never shares needs neither."""
+    witness: list[WitnessService] = []
+
+    def witness_once() -> WitnessService:
+        if not witness:
+            witness.append(build_witness(settings))
+        return witness[0]
+
+    return SharingService(
+        session_factory,
+        settings=settings,
+        ledger=ledger,
+        witness=witness_once,
+        audit=audit,
+        declarations=declarations,
+        vault=vault,
+        keys=lambda: load_sharing_keys(settings),
     )
 
 

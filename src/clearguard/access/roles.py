@@ -39,6 +39,8 @@ class Perm:
     KEYS_MANAGE: Final = "keys:manage"
     CONFIG_MANAGE: Final = "config:manage"
     SHARING_RECEIVE: Final = "sharing:receive"
+    # Agreements with partner administrations (the DPO or an administrator, with step-up).
+    SHARING_MANAGE: Final = "sharing:manage"
     # Traveller clearance records (biometric): officers of the record's office only.
     TRAVELLERS_RECORD: Final = "travellers:record"
     TRAVELLERS_READ: Final = "travellers:read"
@@ -51,6 +53,7 @@ class Perm:
 # Permissions that need an MFA proof younger than the step-up window (issue 3, MFA).
 STEP_UP_PERMISSIONS: Final = frozenset(
     {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE}
+    | {Perm.SHARING_MANAGE}
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
@@ -73,9 +76,11 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     Role.RISK_ANALYST: frozenset({Perm.DECLARATIONS_READ, Perm.RISK_MANAGE}),
     # Reads metadata only (redaction removes every content category); never writes.
     Role.AUDITOR: frozenset({Perm.DECLARATIONS_READ, Perm.AUDIT_READ, Perm.LEDGER_READ}),
-    Role.DPO: frozenset({Perm.PRIVACY_MANAGE, Perm.AUDIT_READ}),
+    Role.DPO: frozenset({Perm.PRIVACY_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE}),
     # Separation of duties: no declaration permission at all.
-    Role.ADMIN: frozenset({Perm.USERS_MANAGE, Perm.KEYS_MANAGE, Perm.CONFIG_MANAGE, Perm.AUDIT_READ}),
+    Role.ADMIN: frozenset(
+        {Perm.USERS_MANAGE, Perm.KEYS_MANAGE, Perm.CONFIG_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE}
+    ),
     Role.PARTNER: frozenset({Perm.SHARING_RECEIVE}),
 }
 

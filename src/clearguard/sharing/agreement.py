@@ -100,8 +100,10 @@ def parse(document: str, sender_key: OKPKey) -> Terms:
     if payload["sender"] != sender_key.thumbprint():
         raise SharingInputError("agreement: its sender is not the key that signed it", field="agreement")
     categories = payload["categories"]
-    if not isinstance(categories, list) or not categories or not all(
-        isinstance(c, str) and c in {s.value for s in SHAREABLE} for c in categories
+    if (
+        not isinstance(categories, list)
+        or not categories
+        or not all(isinstance(c, str) and c in {s.value for s in SHAREABLE} for c in categories)
     ):
         raise SharingInputError("agreement: categories must be shareable data categories", field="categories")
     fields = payload["fields"]
@@ -162,5 +164,3 @@ def check_countersignature(countersignature: str, document: str, terms: Terms, r
         or payload.get("accepted_by") != terms.recipient_kid
     ):
         raise SharingInputError("countersignature: it does not accept this agreement", field="countersignature")
-
-

@@ -14,6 +14,7 @@ one trader without learning who it is.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -112,11 +113,7 @@ def known_category(declaration_type: str, shape: Shape) -> DataCategory | None:
 
 
 def pseudonym_slot(declaration_type: str, shape: Shape, has_eori: bool) -> bool:
-    return (
-        len(shape) == 2
-        and shape[0] in parties(declaration_type)
-        and shape[1] == ("eori" if has_eori else "name")
-    )
+    return len(shape) == 2 and shape[0] in parties(declaration_type) and shape[1] == ("eori" if has_eori else "name")
 
 
 def _identity(declaration_type: str, shape: Shape) -> bool:
@@ -148,7 +145,7 @@ class Selection:
 
 def _put(claims: dict[str, Any], path: Path, value: Any) -> None:
     node: Any = claims
-    for token, following in zip(path, path[1:], strict=False):
+    for token, following in itertools.pairwise(path):
         empty: Any = [] if isinstance(following, int) else {}
         if isinstance(token, int):
             while len(node) <= token:
@@ -262,8 +259,10 @@ def check_received(
         if category is None:
             return "unknown-field", f"{where} is not a field of an {declaration_type} declaration"
         is_pseudonym = isinstance(value, str) and value.startswith(PSEUDONYM_PREFIX)
-        if pseudonymise and is_pseudonym and (
-            pseudonym_slot(declaration_type, shape, True) or pseudonym_slot(declaration_type, shape, False)
+        if (
+            pseudonymise
+            and is_pseudonym
+            and (pseudonym_slot(declaration_type, shape, True) or pseudonym_slot(declaration_type, shape, False))
         ):
             continue
         if category not in allowed:

@@ -30,7 +30,9 @@ def unverified(text: str, *, what: str, typ: str) -> tuple[dict[str, Any], dict[
         obj = jws.extract_compact(text.strip().encode("ascii"))
         payload = json.loads(obj.payload)
     except (JoseError, ValueError, UnicodeError, TypeError) as exc:
-        raise SharingInputError(f"{what}: not a signed document (compact JWS): {type(exc).__name__}", field=what) from None
+        raise SharingInputError(
+            f"{what}: not a signed document (compact JWS): {type(exc).__name__}", field=what
+        ) from None
     header = dict(obj.protected)
     if header.get("typ") != typ or header.get("alg") != SIGNING_ALG:
         raise SharingInputError(f"{what}: not a {typ} signed with {SIGNING_ALG}", field=what)

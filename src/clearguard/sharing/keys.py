@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -71,11 +71,15 @@ def init_sharing_keys(settings: Settings) -> list[str]:
     keys_dir = settings.keys_dir
     ensure_keys_dir(keys_dir)
     created: list[str] = []
-    for name, curve in ((SIGNING_FILE, "Ed25519"), (ENCRYPTION_FILE, "X25519")):
+    curves: tuple[tuple[str, Literal["Ed25519", "X25519"]], ...] = (
+        (SIGNING_FILE, "Ed25519"),
+        (ENCRYPTION_FILE, "X25519"),
+    )
+    for name, curve in curves:
         path = keys_dir / name
         if not path.exists():
-            key = OKPKey.generate_key(curve)
-            if write_key_file(path, json.dumps(key.as_dict(private=True)).encode()):
+            new = OKPKey.generate_key(curve)
+            if write_key_file(path, json.dumps(new.as_dict(private=True)).encode()):
                 created.append(f"sharing {curve} key ({path})")
     secret_path = keys_dir / f"{PSEUDONYM_SECRET}.wrapped"
     if not secret_path.exists():
