@@ -52,8 +52,7 @@ class Perm:
 
 # Permissions that need an MFA proof younger than the step-up window (issue 3, MFA).
 STEP_UP_PERMISSIONS: Final = frozenset(
-    {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE}
-    | {Perm.SHARING_MANAGE}
+    {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE} | {Perm.SHARING_MANAGE}
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {

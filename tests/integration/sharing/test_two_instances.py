@@ -59,7 +59,8 @@ class Instance:
         return json.loads(self.cli(*args, "--json"))
 
     def settings(self) -> Settings:
-        keys = {k[len("CLEARGUARD_") :].lower(): v for k, v in self.env.items() if k.startswith("CLEARGUARD_") and k != "CLEARGUARD_DEBUG"}
+        env = {k: v for k, v in self.env.items() if k != "CLEARGUARD_DEBUG"}
+        keys = {k[len("CLEARGUARD_") :].lower(): v for k, v in env.items() if k.startswith("CLEARGUARD_")}
         return Settings(**keys)
 
 
