@@ -35,7 +35,7 @@ from clearguard.app import create_app
 from clearguard.cli import app as cli_app
 from clearguard.config import Settings
 from clearguard.crypto.tls import issue, make_ca, uvicorn_ssl_kwargs
-from clearguard.sharing import envelope
+from clearguard.sharing import envelope, sdjwt
 from clearguard.sharing.keys import load_sharing_keys
 from clearguard.wiring import build_services
 from tests.helpers import example
@@ -306,3 +306,30 @@ def test_two_administrations_share_under_an_agreement(
     refused = [r["reason"] for r in rows if r["status"] == "refused"]
     assert len(refused) == 5 and {"replayed", "expired", "wrong-recipient", "unknown-field"} <= set(refused)
     assert len([r for r in rows if r["status"] == "received"]) == 2
+
+    # A forged ledger proof, a field outside the categories, a signature by another key, an
+    # agreement the receiver never accepted: each refused by name.
+    salted = dict(inside.body) | {"ledger": inside.body["ledger"] | {"salt": base64.b64encode(os.urandom(32)).decode()}}
+    assert "ledger-proof" in b.cli("sharing", "import", forged(salted, now=now), code=1)
+    claims = {"iss": keys_a.kid, "jti": inside.body["package"], "declarant": {"name": "Acme Imports Ltd"}}
+    outside = sdjwt.issue(claims, key=keys_a.signing, kid=keys_a.kid).serialise()
+    leaked = forged(dict(inside.body) | {"sd_jwt": outside}, now=now)
+    assert "outside-agreement" in b.cli("sharing", "import", leaked, code=1)
+    impostor = sdjwt.issue(claims, key=OKPKey.generate_key("Ed25519"), kid=keys_a.kid).serialise()
+    assert "bad-signature" in b.cli(
+        "sharing", "import", forged(dict(inside.body) | {"sd_jwt": impostor}, now=now), code=1
+    )
+
+    # Revoked on the receiving side: the sender's next package is refused there.
+    b.cli("sharing", "agreement", "revoke", agreement_id, "--reason", "ended early")
+    mrn3 = _lodge(a, "SHARE-0003")
+    a.cli("sharing", "send", mrn3, "--agreement", agreement_id, "--out", str(tmp_path / "p3.jose"))
+    assert "outside-agreement" in b.cli("sharing", "import", str(tmp_path / "p3.jose"), code=1)
+    # The daily maximum (3) is reached on the sending side.
+    assert "a day at most" in a.cli("sharing", "send", mrn3, "--agreement", agreement_id, code=1)
+
+    rows = b.json("sharing", "inbox")
+    assert len([r for r in rows if r["status"] == "received"]) == 2
+    assert len([r for r in rows if r["status"] == "refused"]) == 9
+    # Every receipt and refusal is in the receiver's ledger, every send in the sender's.
+    assert all(isinstance(r["ledger_index"], int) for r in rows)
