@@ -27,10 +27,9 @@ from clearguard.sharing.anonymity import QUASI_IDENTIFIERS, AnonymityError, anon
 from clearguard.sharing.errors import SharingError, SharingInputError
 from clearguard.sharing.release import Release, ReleaseRefused, build_release
 
-# What may be the sensitive attribute: a line field that is not confidential (those leave as bands).
-SENSITIVE_FIELDS: tuple[str, ...] = tuple(
-    sorted(name for name, category in LINE_CATEGORIES.items() if name != "statistical_value")
-)
+# What may be the sensitive attribute: a line field that is no quasi-identifier (the sensitive column
+# leaves exact; quasi-identifiers leave only generalised, the confidential value only as bands).
+SENSITIVE_FIELDS: tuple[str, ...] = tuple(sorted(name for name in LINE_CATEGORIES if name not in QUASI_IDENTIFIERS))
 
 
 class LineSource(Protocol):
