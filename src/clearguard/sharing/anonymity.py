@@ -463,7 +463,8 @@ def anonymise(
         name: {
             "level": best.node[i],
             "meaning": hierarchies[name].meanings[best.node[i]],
-            "levels": list(hierarchies[name].meanings[hierarchies[name].lowest :]),
+            "levels": list(hierarchies[name].meanings),
+            "lowest_releasable": hierarchies[name].lowest,
             **hierarchies[name].describe(),
         }
         for i, name in enumerate(names)

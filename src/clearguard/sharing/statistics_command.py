@@ -68,17 +68,23 @@ def _report_path(out: Path) -> Path:
     return out.with_suffix(".json") if out.suffix.lower() == ".csv" else out.with_name(out.name + ".json")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _write_together(files: list[tuple[Path, bytes]]) -> None:
+    """Each file written to a temporary beside it, flushed, then all renamed into place: a failure
+    before the renames leaves no file of the release."""
+    staged: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        for path, data in files:
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((temporary, path))
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+        for temporary, path in staged:
+            os.replace(temporary, path)
+    finally:
+        for temporary, _path in staged:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def statistics_release(
@@ -125,8 +131,7 @@ def statistics_release(
     except ReleaseRefused as exc:
         raise StatisticsRefused(f"verifier: {exc}", field="verifier") from None
     if out is not None:
-        _write_atomically(out, release.csv)
-        _write_atomically(_report_path(out), release.report_json)
+        _write_together([(out, release.csv), (_report_path(out), release.report_json)])
     return release
 
 

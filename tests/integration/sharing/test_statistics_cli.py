@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from clearguard.cli import app
+from clearguard.declarations import Actor
 from clearguard.declarations.samples import generate
 from clearguard.sharing.anonymity_check import verify_csv
 from clearguard.sharing.statistics_command import statistics_app
@@ -111,3 +113,35 @@ def test_no_release_without_declarations_or_when_k_cannot_be_met(cli: Path) -> N
     code, out = stats("--k", "5000", "--l", "2", "--sensitive", "procedure", "--out", "r.csv")
     assert code == 1 and "k:" in out and "fewer than k = 5000" in out, out
     assert not (cli / "r.csv").exists() and not (cli / "r.json").exists()
+
+
+def test_the_agreement_hook_is_asked_first(cli: Path) -> None:
+    """The sharing service's agreement check runs before any declaration is read; its refusal leaves
+    no file and no audit event of a read."""
+    from clearguard.audit.service import AuditQuery
+    from clearguard.cli_support import open_services
+    from clearguard.sharing.errors import AgreementError
+    from clearguard.sharing.statistics_command import statistics_release
+
+    asked: list[str] = []
+
+    def refuse(agreement: str) -> None:
+        asked.append(agreement)
+        raise AgreementError(f"agreement: {agreement} is not in force", field="agreement")
+
+    since, until = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1)
+    with open_services() as services:
+        with pytest.raises(AgreementError):
+            statistics_release(
+                services.declarations, agreement="AGR-9", k=5, l=2, sensitive="currency", since=since, until=until,
+                out=cli / "r.csv", agreement_check=refuse, actor=Actor("dora", "dpo", "cli"),
+            )  # fmt: skip
+        release = statistics_release(
+            services.declarations, agreement="AGR-8", k=5, l=2, sensitive="currency", since=since, until=until,
+            agreement_check=asked.append, actor=Actor("dora", "dpo", "cli"),
+        )  # fmt: skip
+        with services.session_factory() as session:
+            events = services.audit.query(session, AuditQuery(action="declaration.statistics"))
+    assert asked == ["AGR-9", "AGR-8"] and release.verdict.ok
+    assert not (cli / "r.csv").exists() and not (cli / "r.json").exists()
+    assert len(events) == 1 and events[0].actor == "dora"
