@@ -222,3 +222,39 @@ def test_bad_values_are_refused_naming_the_field() -> None:
     with pytest.raises(AnonymityError) as caught:
         anonymise(data, k=2, l=1, sensitive="procedure")
     assert caught.value.field == "date"
+
+
+def release_of(table: anonymity.Anonymised) -> Any:
+    from datetime import UTC, datetime
+
+    from clearguard.sharing.release import build_release
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    return build_release(table, agreement="AGR-1", since=now, until=now, categories={}, created_at=now)
+
+
+def test_a_table_broken_after_the_generaliser_is_not_released() -> None:
+    from clearguard.sharing.release import ReleaseRefused
+
+    table = anonymise(lines(300, 4), k=5, l=2, sensitive="procedure")
+    assert release_of(table).verdict.ok
+    table.rows[0] = dict(table.rows[0], hs_code="999999")  # one line moved to a class of its own
+    with pytest.raises(ReleaseRefused) as caught:
+        release_of(table)
+    assert caught.value.verdict.k == 1 and "k: the smallest class has 1 row(s)" in str(caught.value)
+
+
+def test_odd_sensitive_values_survive_the_csv() -> None:
+    import csv
+    import io
+
+    data = lines(200, 9)
+    odd = ["=HYPERLINK(1)", "a,b", 'say "hi"', "line\nbreak", "ü€", "+1", "-2"]
+    for i, line in enumerate(data):
+        line["procedure"] = odd[i % len(odd)]
+    table = anonymise(data, k=5, l=3, sensitive="procedure", quasi_identifiers=["hs_code", "office"])
+    release = release_of(table)
+    assert release.verdict.ok and release.verdict.l >= 3
+    cells = {row["procedure"] for row in csv.DictReader(io.StringIO(release.csv.decode(), newline=""))}
+    # Formula-like cells are neutralised as text; the rest round-trip exactly.
+    assert cells == {"'=HYPERLINK(1)", "a,b", 'say "hi"', "line\nbreak", "ü€", "'+1", "'-2"}
