@@ -101,8 +101,13 @@ def seal(
     """The package file: sign, then encrypt to the recipient. The bytes are ASCII, no newline."""
     if kind not in KINDS:
         raise SharingInputError(f"kind: one of {', '.join(sorted(KINDS))}", field="kind")
-    for name, value in (("agreement", agreement), ("sender", sender), ("recipient", recipient),
-                        ("signing_kid", signing_kid), ("recipient_kid", recipient_kid)):
+    for name, value in (
+        ("agreement", agreement),
+        ("sender", sender),
+        ("recipient", recipient),
+        ("signing_kid", signing_kid),
+        ("recipient_kid", recipient_kid),
+    ):
         if not isinstance(value, str) or not value:
             raise SharingInputError(f"{name}: a non-empty string", field=name)
     if not isinstance(body, Mapping):
@@ -244,8 +249,9 @@ def open_package(
     header = _json_object(raw[0], "JWE header")
     _check_jwe_header(header, decryption_key, decryption_kid or decryption_key.kid)
     try:
-        opened = jwe.decrypt_compact(text, decryption_key, algorithms=[KEY_ALG, CONTENT_ENC],
-                                     registry=_jwe_registry(max_bytes))
+        opened = jwe.decrypt_compact(
+            text, decryption_key, algorithms=[KEY_ALG, CONTENT_ENC], registry=_jwe_registry(max_bytes)
+        )
     except (JoseError, ValueError) as exc:
         # GCM cannot tell a key that is not ours from a changed byte: both fail here.
         raise PackageRefused("wrong-recipient", "the package does not decrypt with our key") from exc
