@@ -234,7 +234,7 @@ def issue(
     except (TypeError, ValueError) as exc:
         raise SharingInputError(f"claims: a visible value is not JSON ({exc})", field="claims") from exc
     try:
-        jwt = jws.serialize_compact(header, body, key, algorithms=[alg], registry=_registry(alg))
+        jwt = jws.serialize_compact(header, body, key, registry=_registry(alg))
     except JoseError as exc:
         raise SharingInputError(f"key: cannot sign with this key ({exc.error})", field="key") from exc
     return IssuedSdJwt(jwt, tuple(issuer.disclosures))
@@ -308,7 +308,7 @@ def _check_jwt(jwt: str, key: SigningKey | KeyResolver, typ: Collection[str]) ->
     if public.key_type != kty or public.curve_name != crv:
         raise SdJwtError(f"signature algorithm {alg} does not match the issuer's key")
     try:
-        jws.deserialize_compact(jwt, public, algorithms=[alg], registry=_registry(alg))
+        jws.deserialize_compact(jwt, public, registry=_registry(alg))
     except JoseError as exc:
         raise SdJwtError("the issuer's signature does not verify") from exc
     return header, payload

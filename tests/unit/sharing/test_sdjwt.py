@@ -269,3 +269,10 @@ def test_digest_of_is_the_sha256_of_the_presented_text() -> None:
     one, other = issued.present(lambda p: True), issued.present(lambda p: p == ("type",))
     assert sdjwt.digest_of(one) == hashlib.sha256(one.encode()).hexdigest()
     assert sdjwt.digest_of(one) != sdjwt.digest_of(other)
+
+
+def test_an_sd_jwt_beyond_joserfc_default_payload_size_issues_and_verifies() -> None:
+    claims = {"items": [{"description": "x" * 40, "code": str(n)} for n in range(1500)]}
+    issued = sdjwt.issue(claims, key=ED)
+    assert len(issued.jwt) > 128_000  # joserfc's default payload ceiling
+    assert sdjwt.verify(issued.serialise(), key=ED, now=NOW).claims == claims
