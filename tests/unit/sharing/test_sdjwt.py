@@ -272,7 +272,8 @@ def test_digest_of_is_the_sha256_of_the_presented_text() -> None:
 
 
 def test_an_sd_jwt_beyond_joserfc_default_payload_size_issues_and_verifies() -> None:
-    claims = {"items": [{"description": "x" * 40, "code": str(n)} for n in range(1500)]}
-    issued = sdjwt.issue(claims, key=ED)
+    claims = {"lines": [{"description": "x" * 40, "code": str(n)} for n in range(2500)], "secret": "s"}
+    issued = sdjwt.issue(claims, key=ED, always_visible=("lines",))
     assert len(issued.jwt) > 128_000  # joserfc's default payload ceiling
-    assert sdjwt.verify(issued.serialise(), key=ED, now=NOW).claims == claims
+    verified = sdjwt.verify(issued.serialise(), key=ED, now=NOW)
+    assert verified.claims == claims and verified.disclosed == (("secret",),)
