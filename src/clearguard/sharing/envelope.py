@@ -133,7 +133,7 @@ def seal(
     }
     try:
         payload = json.dumps(claims, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise SharingInputError(f"body: not JSON ({exc})", field="body") from exc
     if len(payload) > MAX_BYTES // 2:
         raise SharingInputError(f"body: larger than a package may carry ({MAX_BYTES // 2} bytes)", field="body")

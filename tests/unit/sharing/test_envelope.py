@@ -234,7 +234,12 @@ def test_seal_refuses_bad_arguments_with_input_errors() -> None:
             _seal(**changes)
         assert caught.value.exit_code == 2
     with pytest.raises(SharingInputError, match="body"):
-        seal({"when": NOW}, **{k: v for k, v in _seal_arguments().items()})
+        seal({"when": NOW}, **_seal_arguments())
+    deep: Any = 1
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(SharingInputError, match="body"):
+        seal({"deep": deep}, **_seal_arguments())
 
 
 def _seal_arguments() -> dict[str, Any]:

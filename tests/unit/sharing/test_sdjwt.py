@@ -277,3 +277,16 @@ def test_an_sd_jwt_beyond_joserfc_default_payload_size_issues_and_verifies() -> 
     assert len(issued.jwt) > 128_000  # joserfc's default payload ceiling
     verified = sdjwt.verify(issued.serialise(), key=ED, now=NOW)
     assert verified.claims == claims and verified.disclosed == (("secret",),)
+
+
+def test_deep_nesting_is_refused_not_crashed() -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(SharingInputError, match="deeply"):
+        sdjwt.issue({"a": deep}, key=ED)
+    with pytest.raises(SdJwtError):
+        sdjwt.verify(_craft(b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}"), key=ED, now=NOW)
+    with pytest.raises(SdJwtError):
+        sdjwt.verify(_craft(b'{"a":' + b"[" * 900 + b"]" * 900 + b"}"), key=ED, now=NOW)
+    assert sdjwt.verify(_craft(b'{"a":' + b"[" * 50 + b"]" * 50 + b"}"), key=ED, now=NOW).claims["a"]
