@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -125,7 +125,8 @@ class IssuedSdJwt:
         return present_parts(self.jwt, (d.encoded for d in self.disclosures if carried[d.path]))
 
 
-def present_parts(jwt: str, disclosures: Collection[str] | Any) -> str:
+def present_parts(jwt: str, disclosures: Iterable[str]) -> str:
+    """The compact serialisation `<jwt>~<d1>~...~<dn>~` (no key binding JWT)."""
     return jwt + "~" + "".join(d + "~" for d in disclosures)
 
 
