@@ -267,3 +267,12 @@ def test_public_jwk_has_no_private_part() -> None:
     for key in (SENDER_KEY, OUR_KEY, envelope.new_encryption_key("P-256")):
         exported = public_jwk(key)
         assert "d" not in exported and exported["kid"] == key.kid
+
+
+def test_non_canonical_base64url_is_refused() -> None:
+    from clearguard.sharing.jose_util import b64url_decode
+
+    assert b64url_decode("QQ") == b"A"
+    for text in ("QR", "QQ==", "Q", "Q+", "Q/", "Q Q"):
+        with pytest.raises(ValueError):
+            b64url_decode(text)
