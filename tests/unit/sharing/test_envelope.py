@@ -4,6 +4,7 @@ sender, a forged signature, an expired or future package, an algorithm not on th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from joserfc.jwk import ECKey, OctKey, OKPKey
 from clearguard.sharing import envelope
 from clearguard.sharing.envelope import open_package, public_jwk, seal
 from clearguard.sharing.errors import PackageRefused, SharingInputError
-from clearguard.sharing.jose_util import b64url_encode
+from clearguard.sharing.jose_util import b64url_decode, b64url_encode
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 SENDER_KEY = envelope.new_signing_key()
@@ -80,12 +81,12 @@ def test_a_sealed_package_opens_to_what_was_sealed() -> None:
     assert opened.body == BODY
     assert opened.issued_at == NOW and opened.expires_at == NOW + timedelta(hours=24)
     assert len(opened.nonce) == 22  # 128 bits, base64url
-    assert opened.digest == __import__("hashlib").sha256(PACKAGE).hexdigest()
+    assert opened.digest == hashlib.sha256(PACKAGE).hexdigest()
     assert PACKAGE.isascii() and PACKAGE.count(b".") == 4
 
 
 def test_headers_are_the_agreed_ones_and_the_body_is_not_in_clear() -> None:
-    header = json.loads(__import__("base64").urlsafe_b64decode(PACKAGE.split(b".")[0] + b"=="))
+    header = json.loads(b64url_decode(PACKAGE.split(b".")[0].decode()))
     assert header["alg"] == "ECDH-ES+A256KW" and header["enc"] == "A256GCM"
     assert header["kid"] == OUR_KEY.kid and header["cty"] == "JWT"
     assert b"agr-1" not in PACKAGE and b"GB-HMRC" not in PACKAGE
@@ -270,8 +271,6 @@ def test_public_jwk_has_no_private_part() -> None:
 
 
 def test_non_canonical_base64url_is_refused() -> None:
-    from clearguard.sharing.jose_util import b64url_decode
-
     assert b64url_decode("QQ") == b"A"
     for text in ("QR", "QQ==", "Q", "Q+", "Q/", "Q Q"):
         with pytest.raises(ValueError):
