@@ -1,6 +1,6 @@
 """RFC 9901's own examples: our Disclosures and digests reproduce the RFC's byte for byte, and our
 verifier checks the RFC's issuer signature (the key of its appendix A.5) and processes its example
-into the RFC's processed payload. The strings are the RFC's (section 4.2, 5.1, 5.2, 6.3, A.5)."""
+into the RFC's processed payload. The strings are the RFC's (sections 4.2, 5.1, 5.2, 6.3, A.1, A.5)."""
 
 from __future__ import annotations
 
@@ -305,3 +305,47 @@ def test_the_rfc_example_is_refused_under_another_typ_another_key_or_a_changed_s
 def test_the_rfc_example_expires_at_its_exp() -> None:
     with pytest.raises(SdJwtError, match="expired"):
         sdjwt.verify(RFC_ISSUED, key=RFC_ISSUER_KEY, typ=RFC_TYP, now=datetime(2030, 1, 1, tzinfo=UTC))
+
+
+# Appendix A.1: a structured SD-JWT with decoy digests, presented with region and country only.
+RFC_A1_PRESENTATION = (
+    "eyJhbGciOiAiRVMyNTYiLCAidHlwIjogImV4YW1wbGUrc2Qtand0In0.eyJfc2QiOiBbIkM5aW5wNllvUmFFWFI0Mjd6WUpQ"
+    "N1FyazFXSF84YmR3T0FfWVVyVW5HUVUiLCAiS3VldDF5QWEwSElRdlluT1ZkNTloY1ZpTzlVZzZKMmtTZnFZUkJlb3d2RSIs"
+    "ICJNTWxkT0ZGekIyZDB1bWxtcFRJYUdlcmhXZFVfUHBZZkx2S2hoX2ZfOWFZIiwgIlg2WkFZT0lJMnZQTjQwVjd4RXhad1Z3"
+    "ejd5Um1MTmNWd3Q1REw4Ukx2NGciLCAiWTM0em1JbzBRTExPdGRNcFhHd2pCZ0x2cjE3eUVoaFlUMEZHb2ZSLWFJRSIsICJm"
+    "eUdwMFdUd3dQdjJKRFFsbjFsU2lhZW9iWnNNV0ExMGJRNTk4OS05RFRzIiwgIm9tbUZBaWNWVDhMR0hDQjB1eXd4N2ZZdW8z"
+    "TUhZS08xNWN6LVJaRVlNNVEiLCAiczBCS1lzTFd4UVFlVTh0VmxsdE03TUtzSVJUckVJYTFQa0ptcXhCQmY1VSJdLCAiaXNz"
+    "IjogImh0dHBzOi8vaXNzdWVyLmV4YW1wbGUuY29tIiwgImlhdCI6IDE2ODMwMDAwMDAsICJleHAiOiAxODgzMDAwMDAwLCAi"
+    "YWRkcmVzcyI6IHsiX3NkIjogWyI2YVVoelloWjdTSjFrVm1hZ1FBTzN1MkVUTjJDQzFhSGhlWnBLbmFGMF9FIiwgIkF6TGxG"
+    "b2JrSjJ4aWF1cFJFUHlvSnotOS1OU2xkQjZDZ2pyN2ZVeW9IemciLCAiUHp6Y1Z1MHFiTXVCR1NqdWxmZXd6a2VzRDl6dXRP"
+    "RXhuNUVXTndrclEtayIsICJiMkRrdzBqY0lGOXJHZzhfUEY4WmN2bmNXN3p3Wmo1cnlCV3ZYZnJwemVrIiwgImNQWUpISVo4"
+    "VnUtZjlDQ3lWdWIyVWZnRWs4anZ2WGV6d0sxcF9KbmVlWFEiLCAiZ2xUM2hyU1U3ZlNXZ3dGNVVEWm1Xd0JUdzMyZ25VbGRJ"
+    "aGk4aEdWQ2FWNCIsICJydkpkNmlxNlQ1ZWptc0JNb0d3dU5YaDlxQUFGQVRBY2k0MG9pZEVlVnNBIiwgInVOSG9XWWhYc1po"
+    "VkpDTkUyRHF5LXpxdDd0NjlnSkt5NVFhRnY3R3JNWDQiXX0sICJfc2RfYWxnIjogInNoYS0yNTYifQ.oJdAsPFk47txJvbiG"
+    "PxFpMHxY3y_-f2RqT_3BqCdb82f2ZI9vuDNQzhwyXHDudbdM6hlseqpyGRRyiky6DXlSA~WyJHMDJOU3JRZmpGWFE3SW8wOX"
+    "N5YWpBIiwgInJlZ2lvbiIsICJcdTZlMmZcdTUzM2EiXQ~WyJsa2x4RjVqTVlsR1RQVW92TU5JdkNBIiwgImNvdW50cnkiLCA"
+    "iSlAiXQ~"
+)
+
+
+def test_the_rfc_structured_example_with_decoys_processes_into_the_rfc_payload() -> None:
+    verified = sdjwt.verify(RFC_A1_PRESENTATION, key=RFC_ISSUER_KEY, typ=RFC_TYP, now=WHEN)
+    assert verified.claims == {
+        "iss": "https://issuer.example.com",
+        "iat": 1683000000,
+        "exp": 1883000000,
+        "address": {"region": "港区", "country": "JP"},
+    }
+    assert verified.disclosed == (("address", "region"), ("address", "country"))
+    # top: 6 claims and 2 decoys; address: 2 more claims and 4 decoys
+    assert verified.withheld == 14
+
+
+def test_escaped_unicode_disclosures_of_the_rfc_parse_to_the_same_text() -> None:
+    # Appendix A.1 writes non-ASCII as \u escapes; the digest is over the text as written.
+    given = Disclosure.parse("WyJlbHVWNU9nM2dTTklJOEVZbnN4QV9BIiwgImdpdmVuX25hbWUiLCAiXHU1OTJhXHU5MGNlIl0")
+    assert (given.name, given.value, given.digest) == (
+        "given_name",
+        "太郎",
+        "ommFAicVT8LGHCB0uywx7fYuo3MHYKO15cz-RZEYM5Q",
+    )
