@@ -17,8 +17,13 @@ from typing import Any, Final
 _B64URL: Final = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # binascii directly: base64.urlsafe_b64encode is the same two C calls behind two Python frames,
+    # and issuing a declaration encodes a hundred Disclosures and digests.
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
