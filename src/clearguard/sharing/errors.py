@@ -1,12 +1,12 @@
 """The sharing error tree.
 
-SharingError                  base (500 unless a subclass says otherwise)
-├── SharingInputError         a malformed identity file, agreement or argument (400, exit 2)
-├── AgreementError            no agreement in force covers what was asked (403, exit 1)
-├── PackageRefused            a package that fails a trust decision: its `reason` slug names which
-│                             (bad-signature, wrong-recipient, expired, replayed, outside-agreement,
-│                             unknown-field, ledger-proof, unknown-sender, malformed) (422, exit 1)
-└── SdJwtError                an SD-JWT that cannot be parsed or does not verify (422, exit 1)
+    SharingError                  base (500 unless a subclass says otherwise)
+    ├── SharingInputError         a malformed identity file, agreement or argument (400, exit 2)
+    ├── AgreementError            no agreement in force covers what was asked (403, exit 1)
+    ├── PackageRefused            a package that fails a trust decision: its `reason` slug names which
+    │                             (bad-signature, wrong-recipient, expired, replayed, outside-agreement,
+    │                             unknown-field, ledger-proof, unknown-sender, malformed) (422, exit 1)
+    └── SdJwtError                an SD-JWT that cannot be parsed or does not verify (422, exit 1)
 """
 
 from __future__ import annotations
