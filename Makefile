@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 
-.PHONY: install run test lint typecheck imports bench lock clean
+.PHONY: install run test lint typecheck imports bench lock clean pycanon
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,16 @@ bench: install
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 -q
 
+# pyCANON, the reference the statistical releases' k and l are cross-checked against
+# (tests/integration/sharing/test_anonymity_pycanon.py), pins an older numpy than the lock: a venv of its own.
+PYCANON_VENV := .venv-pycanon
+
+$(PYCANON_VENV)/.installed:
+	$(PYTHON) -m venv $(PYCANON_VENV)
+	$(PYCANON_VENV)/bin/python -m pip install -q --disable-pip-version-check pycanon==1.3.6 pandas==2.3.3
+	touch $@
+
+pycanon: $(PYCANON_VENV)/.installed
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PYCANON_VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -21,8 +21,10 @@ from clearguard.declarations.ports import (
 )
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
 from clearguard.declarations.service import ComplianceChannel, DeclarationService
+from clearguard.declarations.statistics import LINE_CATEGORIES as STATISTICAL_LINE_CATEGORIES
 
 __all__ = [
+    "STATISTICAL_LINE_CATEGORIES",
     "Actor",
     "AuditRecorder",
     "BlindIndexer",

@@ -63,6 +63,7 @@ from clearguard.declarations.ports import (
 from clearguard.declarations.queries import DeclarationQueries, disposed_error, find_by_lrn, summary_of
 from clearguard.declarations.record_format import TRANSITION_KIND, VERSION_KIND, risk_decision, transition_salt_ref
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
+from clearguard.declarations.statistics import StatisticalLines
 from clearguard.declarations.subjects import SubjectDeclarations, SubjectKey, person_subject, trader_subject
 from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationPartyRow, DeclarationRow
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
@@ -161,6 +162,7 @@ class DeclarationService:
             retention=retention,
         )
         self.subjects = SubjectDeclarations(session_factory, vault)
+        self.statistics = StatisticalLines(session_factory, read_factory or session_factory, vault=vault, audit=audit)
 
     # ------------------------------------------------------------------ validation
 
@@ -608,3 +610,13 @@ class DeclarationService:
     def subject_mrns(self, session: Session, subject: SubjectKey) -> builtins.list[str]:
         """MRNs of the declarations naming the subject (by reference or EORI), from indexes only."""
         return self.subjects.mrns(session, subject)
+
+    # ------------------------------------------------------------------ statistics (sharing)
+
+    def statistical_lines(
+        self, since: datetime, until: datetime, *, actor: Actor | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """The goods lines of the declarations in force accepted in [since, until): code and trade
+        fields, the acceptance date, and the statistical value (confidential: to be released only
+        as bands). See clearguard.declarations.statistics; with an actor the read is audited."""
+        return self.statistics.lines(since, until, actor=actor)

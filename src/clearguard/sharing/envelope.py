@@ -71,9 +71,10 @@ def _is_agreement_key(key: object) -> bool:
     )
 
 
-def _jws_registry(max_bytes: int) -> jws.JWSRegistry:
-    registry = jws.JWSRegistry(algorithms=list(SIGNING_ALGS))
-    # joserfc's defaults (128 kB payload, 64 kB ciphertext) are below a package's allowed size.
+def _jws_registry(max_bytes: int, alg: str) -> jws.JWSRegistry:
+    # Passed alone: joserfc replaces a registry given together with `algorithms` by a default one, and
+    # its defaults (128 kB payload, 64 kB ciphertext) are below a package's allowed size.
+    registry = jws.JWSRegistry(algorithms=[alg])
     registry.max_payload_length = max_bytes
     return registry
 
@@ -101,8 +102,13 @@ def seal(
     """The package file: sign, then encrypt to the recipient. The bytes are ASCII, no newline."""
     if kind not in KINDS:
         raise SharingInputError(f"kind: one of {', '.join(sorted(KINDS))}", field="kind")
-    for name, value in (("agreement", agreement), ("sender", sender), ("recipient", recipient),
-                        ("signing_kid", signing_kid), ("recipient_kid", recipient_kid)):
+    for name, value in (
+        ("agreement", agreement),
+        ("sender", sender),
+        ("recipient", recipient),
+        ("signing_kid", signing_kid),
+        ("recipient_kid", recipient_kid),
+    ):
         if not isinstance(value, str) or not value:
             raise SharingInputError(f"{name}: a non-empty string", field=name)
     if not isinstance(body, Mapping):
@@ -127,7 +133,7 @@ def seal(
     }
     try:
         payload = json.dumps(claims, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise SharingInputError(f"body: not JSON ({exc})", field="body") from exc
     if len(payload) > MAX_BYTES // 2:
         raise SharingInputError(f"body: larger than a package may carry ({MAX_BYTES // 2} bytes)", field="body")
@@ -135,14 +141,12 @@ def seal(
         {"alg": SIGNATURE_ALG, "kid": signing_kid, "typ": "JWT"},
         payload,
         signing_key,
-        algorithms=[SIGNATURE_ALG],
-        registry=_jws_registry(MAX_BYTES),
+        registry=_jws_registry(MAX_BYTES, SIGNATURE_ALG),
     )
     token = jwe.encrypt_compact(
         {"alg": KEY_ALG, "enc": CONTENT_ENC, "kid": recipient_kid, "cty": "JWT"},
         signed,
         recipient_key,
-        algorithms=[KEY_ALG, CONTENT_ENC],
         registry=_jwe_registry(MAX_BYTES),
     )
     return token.encode("ascii")
@@ -244,8 +248,7 @@ def open_package(
     header = _json_object(raw[0], "JWE header")
     _check_jwe_header(header, decryption_key, decryption_kid or decryption_key.kid)
     try:
-        opened = jwe.decrypt_compact(text, decryption_key, algorithms=[KEY_ALG, CONTENT_ENC],
-                                     registry=_jwe_registry(max_bytes))
+        opened = jwe.decrypt_compact(text, decryption_key, registry=_jwe_registry(max_bytes))
     except (JoseError, ValueError) as exc:
         # GCM cannot tell a key that is not ours from a changed byte: both fail here.
         raise PackageRefused("wrong-recipient", "the package does not decrypt with our key") from exc
@@ -272,7 +275,7 @@ def open_package(
     if not _is_ed25519(key):
         raise PackageRefused("unknown-sender", "the sender's registered key is not an Ed25519 key")
     try:
-        jws.deserialize_compact(signed, key, algorithms=[alg], registry=_jws_registry(max_bytes))
+        jws.deserialize_compact(signed, key, registry=_jws_registry(max_bytes, alg))
     except JoseError as exc:
         raise PackageRefused("bad-signature", "the sender's signature does not verify") from exc
     audience = _string(claims, "aud")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -47,10 +47,10 @@ MAX_SERIALISED: Final = 4 * 1024 * 1024
 SKEW_SECONDS: Final = 300
 
 
-def _dumps(value: Any) -> str:
-    # The RFC's examples are Python's default separators with UTF-8 left as is; matching them lets the
-    # tests reproduce the RFC's Disclosures byte for byte. NaN is not JSON.
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+# The RFC's examples are Python's default separators with UTF-8 left as is; matching them lets the
+# tests reproduce the RFC's Disclosures byte for byte. NaN is not JSON. One encoder for every call:
+# json.dumps builds a new one whenever an option differs from its defaults.
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def _digest(encoded: str) -> str:
@@ -125,7 +125,8 @@ class IssuedSdJwt:
         return present_parts(self.jwt, (d.encoded for d in self.disclosures if carried[d.path]))
 
 
-def present_parts(jwt: str, disclosures: Collection[str] | Any) -> str:
+def present_parts(jwt: str, disclosures: Iterable[str]) -> str:
+    """The compact serialisation `<jwt>~<d1>~...~<dn>~` (no key binding JWT)."""
     return jwt + "~" + "".join(d + "~" for d in disclosures)
 
 
@@ -142,10 +143,6 @@ def _algorithm_for(key: SigningKey) -> str:
     raise SharingInputError("key: an SD-JWT is signed with an Ed25519 (OKP) or P-256 (EC) key", field="key")
 
 
-def _salt() -> str:
-    return b64url_encode(secrets.token_bytes(SALT_BYTES))
-
-
 def _decoy() -> str:
     return b64url_encode(hashlib.sha256(secrets.token_bytes(SALT_BYTES)).digest())
 
@@ -154,6 +151,14 @@ class _Issuer:
     def __init__(self, decoys: int) -> None:
         self.decoys = decoys
         self.disclosures: list[Disclosure] = []
+        self._random = b""
+
+    def salt(self) -> str:
+        # One call to the system's CSPRNG per 64 salts, not one per salt: same bits, fewer calls.
+        if not self._random:
+            self._random = secrets.token_bytes(SALT_BYTES * 64)
+        chunk, self._random = self._random[:SALT_BYTES], self._random[SALT_BYTES:]
+        return b64url_encode(chunk)
 
     def conceal(self, value: Any, path: ClaimPath) -> Any:
         """`value` with each of its object members and array elements behind a Disclosure."""
@@ -162,7 +167,7 @@ class _Issuer:
             for name, inner in value.items():
                 self.check_name(name, path)
                 at = (*path, name)
-                disclosure = Disclosure.create(_salt(), name, self.conceal(inner, at), path=at)
+                disclosure = Disclosure.create(self.salt(), name, self.conceal(inner, at), path=at)
                 self.disclosures.append(disclosure)
                 digests.append(disclosure.digest)
             digests.extend(_decoy() for _ in range(self.decoys))
@@ -172,7 +177,7 @@ class _Issuer:
             elements: list[Any] = []
             for position, inner in enumerate(value):
                 where = (*path, position)
-                disclosure = Disclosure.create(_salt(), None, self.conceal(inner, where), path=where)
+                disclosure = Disclosure.create(self.salt(), None, self.conceal(inner, where), path=where)
                 self.disclosures.append(disclosure)
                 elements.append({"...": disclosure.digest})
             elements.extend({"...": _decoy()} for _ in range(self.decoys))
@@ -181,11 +186,12 @@ class _Issuer:
 
     @staticmethod
     def check_name(name: Any, path: ClaimPath) -> None:
+        if isinstance(name, str) and name not in RESERVED_NAMES:
+            return
         where = ".".join(str(part) for part in (*path, name))
         if not isinstance(name, str):
             raise SharingInputError(f"{where}: claim names are strings", field=where)
-        if name in RESERVED_NAMES:
-            raise SharingInputError(f"{where}: {name!r} is reserved by RFC 9901, not a claim name", field=where)
+        raise SharingInputError(f"{where}: {name!r} is reserved by RFC 9901, not a claim name", field=where)
 
     def check_visible(self, value: Any, path: ClaimPath) -> None:
         if isinstance(value, Mapping):
@@ -223,7 +229,10 @@ def issue(
             visible[name] = value
         else:
             hidden[name] = value
-    payload = issuer.conceal(hidden, ())
+    try:
+        payload = issuer.conceal(hidden, ())
+    except RecursionError as exc:
+        raise SharingInputError("claims: nested too deeply", field="claims") from exc
     payload.update(visible)
     payload["_sd_alg"] = SD_ALG
     header: dict[str, Any] = {"alg": alg, "typ": typ}
@@ -234,7 +243,7 @@ def issue(
     except (TypeError, ValueError) as exc:
         raise SharingInputError(f"claims: a visible value is not JSON ({exc})", field="claims") from exc
     try:
-        jwt = jws.serialize_compact(header, body, key, algorithms=[alg], registry=_registry(alg))
+        jwt = jws.serialize_compact(header, body, key, registry=_registry(alg))
     except JoseError as exc:
         raise SharingInputError(f"key: cannot sign with this key ({exc.error})", field="key") from exc
     return IssuedSdJwt(jwt, tuple(issuer.disclosures))
@@ -308,7 +317,7 @@ def _check_jwt(jwt: str, key: SigningKey | KeyResolver, typ: Collection[str]) ->
     if public.key_type != kty or public.curve_name != crv:
         raise SdJwtError(f"signature algorithm {alg} does not match the issuer's key")
     try:
-        jws.deserialize_compact(jwt, public, algorithms=[alg], registry=_registry(alg))
+        jws.deserialize_compact(jwt, public, registry=_registry(alg))
     except JoseError as exc:
         raise SdJwtError("the issuer's signature does not verify") from exc
     return header, payload
@@ -422,7 +431,10 @@ def verify(
             raise SdJwtError("the same disclosure is presented twice")
         by_digest[disclosure.digest] = disclosure
     processor = _Processor(by_digest)
-    claims = processor.process_object(payload, ())
+    try:
+        claims = processor.process_object(payload, ())
+    except RecursionError as exc:
+        raise SdJwtError("the SD-JWT is nested too deeply") from exc
     if processor.used != by_digest.keys():
         raise SdJwtError("a disclosure is not referenced by any digest in the SD-JWT")
     claims.pop("_sd_alg", None)
