@@ -100,10 +100,14 @@ def publish_cmd(
     with ledger_context() as ctx:
         ctx.ledger.integrate_all(ctx.factory)
         with ctx.witness.client() as client:
-            failed = [r for r in ctx.witness.submit(ctx.factory, client) if not r.ok]
-        ctx.ledger.integrate_all(ctx.factory)  # the failures' audit events, so the log shows them
+            results = ctx.witness.submit(ctx.factory, client, report=False)
         with ctx.factory() as session, progress_bar("publishing") as update:
             checkpoint = publish(session, directory, update)
+        # Recorded after publishing, so that the published checkpoint is the cosigned one; the
+        # failures' audit events are signed now and published next time.
+        ctx.witness.report_failures(ctx.factory, results)
+        ctx.ledger.integrate_all(ctx.factory)
+    failed = [r for r in results if not r.ok]
     for result in failed:
         err_console.print(f"warning: witness {result.witness}: {result.detail}", markup=False, soft_wrap=True)
     if checkpoint is None:

@@ -99,12 +99,19 @@ class WitnessService:
             raise LedgerError("the witness service was built without our ledger")
         return self.ledger
 
-    def submit(self, factory: sessionmaker[Session], client: httpx.Client) -> list[SubmitResult]:
+    def submit(
+        self, factory: sessionmaker[Session], client: httpx.Client, *, report: bool = True
+    ) -> list[SubmitResult]:
         """Submits our latest checkpoint to every peer witness now (`ledger witness submit`, `ledger
-        publish`); failures are recorded and returned, never raised."""
+        publish`); failures are returned, never raised, and recorded unless `report` is False (the
+        caller then calls `report_failures` when it is ready for new entries in the log)."""
         results = submit_all(self._own_ledger(), factory, client)
-        report_failures(factory, self.events, [r for r in results if not r.ok])
+        if report:
+            self.report_failures(factory, results)
         return results
+
+    def report_failures(self, factory: sessionmaker[Session], results: Sequence[SubmitResult]) -> None:
+        report_failures(factory, self.events, [r for r in results if not r.ok])
 
     def submitter(self, factory: sessionmaker[Session], *, retry_s: float = 30.0) -> WitnessSubmitter:
         """The background submitter the server runs beside its integrator."""
@@ -352,7 +359,9 @@ def _exchange(
     note: str,
 ) -> SubmitResult:
     verifier = cosignature_verifier(peer.vkey)
-    if peer.size == size and any(s.name == verifier.name for s in open_note(note, [verifier]).verified):
+    if peer.size == size and any(
+        s.name == verifier.name for s in open_note(note, [ledger.verifier, verifier]).verified
+    ):
         return SubmitResult(peer.name, True, f"cosigned size {size}")
     if peer.size > size:  # the witness holds a later tree of ours than we do: a restore, or a fork
         return SubmitResult(peer.name, False, f"witness holds size {peer.size}, beyond our {size}")
