@@ -315,6 +315,8 @@ def partner_base_url(url: str) -> str:
         raise WitnessInputError("url: must be an http(s) URL with a host", field="url")
     if parsed.userinfo or parsed.query or parsed.fragment:
         raise WitnessInputError("url: no credentials, query or fragment", field="url")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise WitnessInputError("url: the port must be from 1 to 65535", field="url")
     return str(parsed).rstrip("/")
 
 
@@ -450,6 +452,7 @@ class WitnessSubmitter:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            self._wake.set()  # a checkpoint left uncosigned by the last run goes out at once
             self._thread = threading.Thread(target=self._run, name="ledger-witness-submitter", daemon=True)
             self._thread.start()
 
