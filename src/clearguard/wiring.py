@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard import db
 from clearguard.audit.service import AuditCommitmentSource, AuditService
+from clearguard.audit.witness_events import AuditWitnessEvents
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
 from clearguard.crypto.errors import KeyUnavailable
@@ -23,6 +24,7 @@ from clearguard.declarations.erasure import PartyErasure, trader_index_of, trade
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity import Clock, IdentityService
+from clearguard.ledger.alerts import WitnessAlertCommitments, WitnessEvents
 from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
@@ -58,6 +60,8 @@ class Services:
     # Field inventory, subject access, data subject requests, records of processing.
     privacy: PrivacyService
     crypto: CryptoService | None = None
+    # Witnessing both ways and mirroring partners' logs, with our ledger and the audit trail (issue 15).
+    witness: WitnessService | None = None
     # Exchange with partner administrations (issue 15); None where a test wires services without it.
     sharing: SharingService | None = None
 
@@ -83,9 +87,12 @@ def build_ledger(settings: Settings) -> LedgerService:
     return LedgerService.from_settings(settings)
 
 
-def build_witness(settings: Settings) -> WitnessService:
-    """This instance's witness (cosigning other logs), with its key."""
-    return WitnessService.from_settings(settings)
+def build_witness(
+    settings: Settings, *, ledger: LedgerService | None = None, events: WitnessEvents | None = None
+) -> WitnessService:
+    """This instance's witness (cosigning other logs), with its key; with our ledger and the audit
+    trail it also alerts on forks, submits our checkpoints and mirrors partners' logs."""
+    return WitnessService.from_settings(settings, ledger=ledger, events=events)
 
 
 def build_services(
@@ -103,6 +110,7 @@ def build_services(
     ledger = build_ledger(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
+    ledger.add_source(WitnessAlertCommitments())
     risk = RiskService(
         settings,
         party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)),
@@ -161,10 +169,12 @@ def build_services(
     )
     # An open data-subject request keeps the evidence it concerns until it is answered.
     schedule.watch_requests(privacy)
-    sharing = build_sharing(settings, session_factory, ledger, audit, declarations, vault)
+    witness = build_witness(settings, ledger=ledger, events=AuditWitnessEvents(audit))
+    sharing = build_sharing(settings, session_factory, ledger, audit, declarations, vault, witness)
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
-        travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, sharing=sharing,
+        travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, witness=witness,
+        sharing=sharing,
     )  # fmt: skip
 
 
@@ -201,21 +211,15 @@ def build_sharing(
     audit: AuditService,
     declarations: DeclarationService,
     vault: FieldVault,
+    witness: WitnessService,
 ) -> SharingService:
-    """Sharing with partner administrations; its keys and the witness key load on first use, so an
-    instance that never shares needs neither."""
-    witness: list[WitnessService] = []
-
-    def witness_once() -> WitnessService:
-        if not witness:
-            witness.append(build_witness(settings))
-        return witness[0]
-
+    """Sharing with partner administrations; its keys load on first use, so an instance that never
+    shares needs none."""
     return SharingService(
         session_factory,
         settings=settings,
         ledger=ledger,
-        witness=witness_once,
+        witness=lambda: witness,
         audit=audit,
         declarations=declarations,
         vault=vault,

@@ -36,7 +36,7 @@ from clearguard.ledger.errors import LedgerError
 from clearguard.ledger.note import ed25519_verifier
 from clearguard.ledger.receipt import receipt_from_json, verify_receipt
 from clearguard.ledger.service import LedgerService
-from clearguard.ledger.witness_service import WitnessService, add_peer
+from clearguard.ledger.witness_service import WitnessService
 from clearguard.sharing import agreement as agreements
 from clearguard.sharing import disclosure, envelope, identity, sdjwt
 from clearguard.sharing.errors import AgreementError, PackageRefused, SdJwtError, SharingError, SharingInputError
@@ -208,9 +208,11 @@ class SharingService:
                     )
                 )  # fmt: skip
             try:
-                # We witness the partner's log, and ask its witness to cosign ours.
-                self._witness().add_log(session, partner.ledger_origin, partner.ledger_vkey, partner.url + "/ledger")
-                add_peer(session, partner.witness_vkey, partner.url + "/ledger/witness")
+                # We witness the partner's log and mirror its tiles; its witness cosigns ours.
+                self._witness().register_partner(
+                    session, name=name, origin=partner.ledger_origin, log_vkey=partner.ledger_vkey,
+                    witness_vkey=partner.witness_vkey, url=partner.url,
+                )  # fmt: skip
             except LedgerError as exc:
                 raise SharingInputError(f"identity: {exc}", field="ledger") from None
             self._event(session, actor, "sharing.partner.add", name, details={"kid": partner.kid})
