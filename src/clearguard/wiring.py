@@ -34,6 +34,7 @@ from clearguard.privacy.service import PrivacyService
 from clearguard.retention import RetentionCommitments, RetentionService, Schedule, load_policies
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
+from clearguard.sharing.commitments import SharingCommitments
 from clearguard.sharing.keys import load_sharing_keys
 from clearguard.sharing.service import SharingService
 from clearguard.travellers import TravellerErasure, TravellerService
@@ -214,7 +215,8 @@ def build_sharing(
     witness: WitnessService,
 ) -> SharingService:
     """Sharing with partner administrations; its keys load on first use, so an instance that never
-    shares needs none."""
+    shares needs none. Its packages' ledger entries are checked by `ledger verify`."""
+    ledger.add_source(SharingCommitments())
     return SharingService(
         session_factory,
         settings=settings,

@@ -27,7 +27,7 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import OKPKey
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from typer.testing import CliRunner
 
 from clearguard.api.peer_certificate import partner_tls_kwargs
@@ -37,6 +37,7 @@ from clearguard.config import Settings
 from clearguard.crypto.tls import issue, make_ca, uvicorn_ssl_kwargs
 from clearguard.sharing import envelope, sdjwt
 from clearguard.sharing.keys import load_sharing_keys
+from clearguard.sharing.tables import SharingPackageRow
 from clearguard.wiring import build_services
 from tests.helpers import example
 
@@ -333,3 +334,17 @@ def test_two_administrations_share_under_an_agreement(
     assert len([r for r in rows if r["status"] == "refused"]) == 9
     # Every receipt and refusal is in the receiver's ledger, every send in the sender's.
     assert all(isinstance(r["ledger_index"], int) for r in rows)
+
+    # Both ledgers verify, the sharing entries included; an edited package row is named.
+    a.cli("ledger", "verify")
+    b.cli("ledger", "verify")
+    settings_b = b.settings()
+    services_b = build_services(settings_b)
+    try:
+        with services_b.session_factory() as session, session.begin():
+            session.execute(
+                update(SharingPackageRow).where(SharingPackageRow.direction == "refused").values(reason="expired")
+            )
+    finally:
+        services_b.close()
+    assert "altered" in b.cli("ledger", "verify", code=1)
