@@ -22,6 +22,7 @@ from clearguard.declarations.results import Actor
 from clearguard.errors import InputError
 from clearguard.sharing.errors import PackageRefused, SharingError, SharingInputError
 from clearguard.sharing.service import SharingService
+from clearguard.sharing.statistics_command import statistics_app
 from clearguard.user_files import read_limited
 
 app = typer.Typer(help="Exchange with partner customs administrations (agreements, packages).", no_args_is_help=True)
@@ -29,6 +30,7 @@ partner_app = typer.Typer(help="Partner administrations.", no_args_is_help=True)
 agreement_app = typer.Typer(help="Sharing agreements.", no_args_is_help=True)
 app.add_typer(partner_app, name="partner")
 app.add_typer(agreement_app, name="agreement")
+app.add_typer(statistics_app)  # `clearguard sharing statistics` (sharing.statistics_command)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 MAX_DOCUMENT = 64_000

@@ -395,6 +395,18 @@ class SharingService:
             return f"agreement {row.id} is in force from {row.valid_from} to {row.valid_until}"
         return None
 
+    def check_release(self, agreement_id: str) -> None:
+        """AgreementError unless `agreement_id` is an agreement we proposed, the partner accepted,
+        in force today and not revoked: what a statistical release is made under."""
+        agreements.check_id(agreement_id)
+        with self._sf() as session:
+            row = session.get(SharingAgreementRow, agreement_id)
+            if row is not None and row.direction != "outgoing":
+                raise AgreementError(f"agreement {agreement_id} is the partner's: we only receive under it")
+            why = self._in_force(row, self._clock().date())
+        if why is not None:
+            raise AgreementError(f"agreement: {why}", field="agreement")
+
     # --- sending -----------------------------------------------------------------------------
 
     def send(self, mrn: str, agreement_id: str, *, actor: Actor, push: bool = True) -> SendResult:

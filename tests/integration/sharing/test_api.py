@@ -78,3 +78,25 @@ def test_inbox_refuses_bearer_tokens(real: RealApp) -> None:
         r = real.client.post("/api/v1/sharing/inbox", content=b"x", headers=real.auth(username))
         assert r.status_code == 401, (username, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_statistical_release_needs_an_agreement_in_force(real: RealApp) -> None:
+    from clearguard.sharing.errors import AgreementError
+
+    sharing = real.client.app.state.services.sharing  # type: ignore[attr-defined]
+    with pytest.raises(AgreementError, match="no such agreement"):
+        sharing.check_release("agr-" + "0" * 32)
+    r = real.client.post(
+        BASE,
+        json={
+            "partner": "nl",
+            "purpose": "statistics",
+            "legal_basis": "art. 12",
+            "allow": ["code"],
+            "valid_from": "2026-01-01",
+            "valid_until": "2030-01-01",
+        },  # fmt: skip
+        headers=real.auth("dpo"),
+    )
+    with pytest.raises(AgreementError, match="not yet accepted"):
+        sharing.check_release(r.json()["id"])
