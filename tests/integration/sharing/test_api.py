@@ -86,17 +86,8 @@ def test_statistical_release_needs_an_agreement_in_force(real: RealApp) -> None:
     sharing = real.client.app.state.services.sharing  # type: ignore[attr-defined]
     with pytest.raises(AgreementError, match="no such agreement"):
         sharing.check_release("agr-" + "0" * 32)
-    r = real.client.post(
-        BASE,
-        json={
-            "partner": "nl",
-            "purpose": "statistics",
-            "legal_basis": "art. 12",
-            "allow": ["code"],
-            "valid_from": "2026-01-01",
-            "valid_until": "2030-01-01",
-        },  # fmt: skip
-        headers=real.auth("dpo"),
-    )
+    body = {"partner": "nl", "purpose": "statistics", "legal_basis": "art. 12", "allow": ["code"]}
+    dates = {"valid_from": "2026-01-01", "valid_until": "2030-01-01"}
+    r = real.client.post(BASE, json=body | dates, headers=real.auth("dpo"))
     with pytest.raises(AgreementError, match="not yet accepted"):
         sharing.check_release(r.json()["id"])
