@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from clearguard.cli_support import console, fail, guarded, load_settings, open_services, print_json
+from clearguard.cli_support import console, err_console, fail, guarded, load_settings, open_services, print_json
 from clearguard.declarations.results import Actor
 from clearguard.errors import InputError
 from clearguard.sharing.errors import PackageRefused, SharingError, SharingInputError
@@ -176,12 +176,17 @@ def agreement_accept(
     document = _read_text(file, "agreement")
     with _sharing() as sharing:
         accepted, counter = sharing.accept_agreement(document, actor=_actor())
+        undelivered = sharing.deliver_countersignature(accepted["id"], counter)
     if out is not None:
         _write(out, (counter + "\n").encode())
     if as_json:
-        print_json({"id": accepted["id"], "countersignature": counter})
+        print_json({"id": accepted["id"], "countersignature": counter, "delivered": undelivered is None})
+        return
+    console.print(f"accepted {accepted['id']} from {accepted['partner']}", markup=False)
+    if undelivered is None:
+        console.print(f"countersignature delivered to {accepted['partner']}", markup=False)
     else:
-        console.print(f"accepted {accepted['id']} from {accepted['partner']}", markup=False)
+        err_console.print(f"countersignature not delivered ({undelivered}): hand it over", markup=False)
         if out is None:
             typer.echo(counter)
 

@@ -27,7 +27,7 @@ from clearguard.api.problems import PROBLEM_JSON
 from clearguard.api.security import PERMISSION_ATTR, PermissionRoute, require, source_of
 from clearguard.declarations.results import Actor
 from clearguard.errors import Forbidden, InputError, Unauthenticated
-from clearguard.sharing.service import SharingService
+from clearguard.sharing.service import COUNTERSIGNATURE_TYPE, SharingService
 
 _PROBLEM = {"content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
 router = APIRouter(
@@ -66,7 +66,8 @@ PartnerName = Annotated[str, Depends(_partner)]
 @router.post("/inbox")
 async def inbox(request: Request, partner: PartnerName) -> dict[str, Any]:
     """Receive a package (application/jose: JWS in JWE). 200 with the receipt, or a problem+json
-    naming the reason it was refused (the refusal is recorded)."""
+    naming the reason it was refused (the refusal is recorded). A countersignature of an agreement
+    we proposed to this partner comes here too (application/clearguard-countersignature+jws)."""
     service = _service(request)
     limit = service.settings.sharing_inbox_max_bytes
     chunks: list[bytes] = []
@@ -77,7 +78,14 @@ async def inbox(request: Request, partner: PartnerName) -> dict[str, Any]:
             raise InputError(f"package larger than {limit} bytes (CLEARGUARD_SHARING_INBOX_MAX_BYTES)")
         chunks.append(chunk)
     actor = Actor(name=f"partner:{partner}", role="partner", source=source_of(request))
-    return await run_in_threadpool(service.receive, b"".join(chunks), via=partner, actor=actor)
+    data = b"".join(chunks)
+    if request.headers.get("content-type", "").startswith(COUNTERSIGNATURE_TYPE):
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            raise InputError("countersignature: not ASCII text") from None
+        return await run_in_threadpool(service.import_countersignature, text, actor=actor, via=partner)
+    return await run_in_threadpool(service.receive, data, via=partner, actor=actor)
 
 
 def _actor(principal: Principal, request: Request) -> Actor:

@@ -56,6 +56,9 @@ RECEIVED: Final = "sharing.received"
 REFUSED: Final = "sharing.refused"
 RECORD_TYPE: Final = "sharing_package"
 INBOX_PATH: Final = "/api/v1/sharing/inbox"
+PACKAGE_TYPE: Final = "application/jose"
+# What else a partner pushes to our inbox: its countersignature of an agreement we proposed.
+COUNTERSIGNATURE_TYPE: Final = "application/clearguard-countersignature+jws"
 _BODY_KEYS: Final = frozenset({"package", "declaration_type", "sd_jwt", "ledger"})
 _NAME = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 
@@ -341,11 +344,13 @@ class SharingService:
             self._event(session, actor, "sharing.agreement.accept", terms.id, details={"partner": row.name})
             return _agreement_dict(stored), counter
 
-    def import_countersignature(self, countersignature: str, *, actor: Actor) -> dict[str, Any]:
+    def import_countersignature(self, countersignature: str, *, actor: Actor, via: str | None = None) -> dict[str, Any]:
+        """The partner's countersignature of an agreement we proposed: from a file, or (`via`: the
+        partner whose client certificate carried it) pushed to our inbox."""
         agreement_id = agreements.counter_agreement_id(countersignature)
         with self._sf() as session, session.begin():
             row = session.get(SharingAgreementRow, agreement_id)
-            if row is None or row.direction != "outgoing":
+            if row is None or row.direction != "outgoing" or (via is not None and row.partner != via):
                 raise NotFound(f"agreement: we proposed no agreement {agreement_id}", field="agreement")
             _prow, partner = self._partner(session, row.partner)
             terms = agreements.parse(row.document, self.keys().signing)
@@ -528,7 +533,23 @@ class SharingService:
             session.flush()
             row.sealed = self._vault.seal(session, key_id, FieldRef("sharing_pseudonyms", str(row.id), kind, 1), ident)
 
-    def push(self, partner: identity.PartnerIdentity, package: bytes) -> dict[str, Any]:
+    def deliver_countersignature(self, agreement_id: str, countersignature: str) -> str | None:
+        """Push our countersignature back to the proposing partner's inbox; None when delivered,
+        else why not (the operator then hands the file over: `agreement countersign` there)."""
+        with self._sf() as session:
+            row = session.get(SharingAgreementRow, agreements.check_id(agreement_id))
+            if row is None or row.direction != "incoming":
+                raise NotFound(f"agreement: we accepted no agreement {agreement_id}", field="agreement")
+            _prow, partner = self._partner(session, row.partner)
+        try:
+            self.push(partner, countersignature.encode(), content_type=COUNTERSIGNATURE_TYPE)
+        except SharingError as exc:
+            return str(exc)
+        return None
+
+    def push(
+        self, partner: identity.PartnerIdentity, package: bytes, *, content_type: str = PACKAGE_TYPE
+    ) -> dict[str, Any]:
         """POST the package to the partner's inbox over mutual TLS: our client certificate, their
         server certificate verified against the CA in their identity document (and nothing else)."""
         keys = self.keys()
@@ -538,7 +559,7 @@ class SharingService:
         try:
             with httpx.Client(verify=context, timeout=self.settings.sharing_timeout_s) as client:
                 response = client.post(
-                    partner.url + INBOX_PATH, content=package, headers={"Content-Type": "application/jose"}
+                    partner.url + INBOX_PATH, content=package, headers={"Content-Type": content_type}
                 )
         except httpx.HTTPError as exc:
             raise SharingError(f"partner {partner.name}: inbox unreachable ({type(exc).__name__}: {exc})") from None

@@ -335,6 +335,17 @@ def test_two_administrations_share_under_an_agreement(
     # Every receipt and refusal is in the receiver's ledger, every send in the sender's.
     assert all(isinstance(r["ledger_index"], int) for r in rows)
 
+    # A countersignature goes back to the proposer over mutual TLS when it is reachable.
+    second = a.json(
+        "sharing", "agreement", "create", "--partner", "nl", "--purpose", "statistics", "--legal-basis", "art. 12",
+        "--allow", "code", "--from", today.isoformat(), "--until", today.isoformat(),
+        "--out", str(tmp_path / "second.jws"),
+    )  # fmt: skip
+    with serving(a, port_a):
+        accepted = b.json("sharing", "agreement", "accept", str(tmp_path / "second.jws"))
+    assert accepted["delivered"] is True
+    assert a.json("sharing", "agreement", "show", second["id"])["status"] == "accepted"
+
     # Both ledgers verify, the sharing entries included; an edited package row is named.
     a.cli("ledger", "verify")
     b.cli("ledger", "verify")
