@@ -41,6 +41,8 @@ class Perm:
     SHARING_RECEIVE: Final = "sharing:receive"
     # Agreements with partner administrations (the DPO or an administrator, with step-up).
     SHARING_MANAGE: Final = "sharing:manage"
+    # The identity behind a pseudonym given to a partner: the DPO alone, with step-up, audited.
+    SHARING_REIDENTIFY: Final = "sharing:reidentify"
     # Traveller clearance records (biometric): officers of the record's office only.
     TRAVELLERS_RECORD: Final = "travellers:record"
     TRAVELLERS_READ: Final = "travellers:read"
@@ -52,7 +54,8 @@ class Perm:
 
 # Permissions that need an MFA proof younger than the step-up window (issue 3, MFA).
 STEP_UP_PERMISSIONS: Final = frozenset(
-    {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE} | {Perm.SHARING_MANAGE}
+    {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE}
+    | {Perm.SHARING_MANAGE, Perm.SHARING_REIDENTIFY}
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
@@ -75,7 +78,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     Role.RISK_ANALYST: frozenset({Perm.DECLARATIONS_READ, Perm.RISK_MANAGE}),
     # Reads metadata only (redaction removes every content category); never writes.
     Role.AUDITOR: frozenset({Perm.DECLARATIONS_READ, Perm.AUDIT_READ, Perm.LEDGER_READ}),
-    Role.DPO: frozenset({Perm.PRIVACY_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE}),
+    Role.DPO: frozenset({Perm.PRIVACY_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE, Perm.SHARING_REIDENTIFY}),
     # Separation of duties: no declaration permission at all.
     Role.ADMIN: frozenset(
         {Perm.USERS_MANAGE, Perm.KEYS_MANAGE, Perm.CONFIG_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE}

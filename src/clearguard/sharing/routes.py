@@ -140,3 +140,19 @@ def show_agreement(request: Request, principal: Manager, agreement_id: Agreement
 def revoke_agreement(request: Request, principal: Manager, agreement_id: AgreementId, body: RevokeIn) -> dict[str, Any]:
     """Revoke an agreement: nothing more is sent or received under it."""
     return _service(request).revoke_agreement(agreement_id, reason=body.reason, actor=_actor(principal, request))
+
+
+class ReidentifyIn(StrictModel):
+    pseudonym: str = Field(min_length=4, max_length=100, pattern=r"^pn:[a-z2-7]+$")
+    partner: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/reidentify")
+def reidentify(
+    request: Request, principal: Annotated[Principal, require(Perm.SHARING_REIDENTIFY)], body: ReidentifyIn
+) -> dict[str, Any]:
+    """The identity behind a pseudonym this administration gave a partner (the DPO; audited)."""
+    return _service(request).reidentify(
+        body.pseudonym, partner=body.partner, reason=body.reason, actor=_actor(principal, request)
+    )

@@ -91,3 +91,22 @@ def test_statistical_release_needs_an_agreement_in_force(real: RealApp) -> None:
     r = real.client.post(BASE, json=body | dates, headers=real.auth("dpo"))
     with pytest.raises(AgreementError, match="not yet accepted"):
         sharing.check_release(r.json()["id"])
+
+
+def test_reidentify_is_the_dpo_s_alone_with_step_up(real: RealApp) -> None:
+    body = {"pseudonym": "pn:abcdefgh", "partner": "nl", "reason": "case 17"}
+    for username in ("admin", "officer", "analyst", "auditor", "trader", "partner"):
+        r = real.client.post("/api/v1/sharing/reidentify", json=body, headers=real.auth(username))
+        assert r.status_code == 403, (username, r.text)
+    real.clock.advance(301)
+    r = real.client.post("/api/v1/sharing/reidentify", json=body, headers=real.auth("dpo"))
+    assert r.status_code == 401
+    _step_up(real, "dpo")
+    r = real.client.post("/api/v1/sharing/reidentify", json=body, headers=real.auth("dpo"))
+    assert r.status_code == 404 and "no such pseudonym" in r.json()["detail"]
+    r = real.client.post("/api/v1/sharing/reidentify", json=body | {"pseudonym": "GB123"}, headers=real.auth("dpo"))
+    assert r.status_code in (400, 422)
+    services = real.client.app.state.services  # type: ignore[attr-defined]
+    with services.session_factory() as session:
+        events = services.audit.by_record(session, "sharing_package", "pn:abcdefgh")
+    assert [(e.action, e.outcome, e.justification) for e in events] == [("sharing.reidentify", "failed", "case 17")]
