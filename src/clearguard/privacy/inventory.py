@@ -280,6 +280,17 @@ STORED_RECORDS: Final[tuple[StoredRecord, ...]] = (
         "staff (owners and operators of holds and runs)",
     ),
     StoredRecord(
+        "sharing_package",
+        ("sharing_partners", "sharing_agreements", "sharing_packages", "sharing_nonces", "sharing_pseudonyms"),
+        ("code", "trade", "confidential", "personal"),
+        "partner administrations (public keys, certificates), agreements, declarations received from partners "
+        "(sealed under a key per partner, kept until the agreement's retention date), digests of packages sent "
+        "and refused, and the identities behind pseudonyms given to partners (sealed under each party's key)",
+        "exchange with partner customs administrations under agreements (sharing capability)",
+        f"{GDPR_E}: UCC Art. 47 and the agreements with partner administrations",
+        "traders and natural persons named in shared declarations (pseudonymised where the agreement says so)",
+    ),
+    StoredRecord(
         "privacy_request",
         ("privacy_requests",),
         ("personal",),
