@@ -40,6 +40,7 @@ from clearguard.sharing.keys import load_sharing_keys
 from clearguard.sharing.tables import SharingPackageRow
 from clearguard.wiring import build_services
 from tests.helpers import example
+from tests.unit.sharing.partner_identity import partner_identity
 
 EORI = "GB123456789000"
 SECRETS = ("Acme Imports", "15000.00", "INV-SZB-2026-0415", "Dock Road", "customs@acme-imports.example", EORI)
@@ -221,7 +222,7 @@ def test_two_administrations_share_under_an_agreement(
         "--legal-basis", "UCC art. 47 and the GB-NL customs agreement", "--allow", "code,trade",
         "--fields", "type,declarant,items/commodity_code,items/origin_country,items/net_mass_kg,gross_mass_kg",
         "--pseudonymise", "--from", today.isoformat(), "--until", (today + timedelta(days=30)).isoformat(),
-        "--max-per-day", "3", "--out", str(tmp_path / "agreement.jws"),
+        "--max-per-day", "4", "--out", str(tmp_path / "agreement.jws"),
     )  # fmt: skip
     agreement_id = created["id"]
     mrn1 = _lodge(a, "SHARE-0001")
@@ -246,6 +247,26 @@ def test_two_administrations_share_under_an_agreement(
         assert answer.status_code == 401
         assert answer.headers["content-type"].startswith("application/problem+json")
 
+    # Another registered partner's certificate carrying gb's package: refused (the certificate must
+    # be the signer's), and recorded; with gb's own certificate, no bearer token reaches another route.
+    third = partner_identity("fr.example")
+    (tmp_path / "fr.jws").write_text(third.document)
+    b.cli("sharing", "partner", "add", "fr", "--identity", str(tmp_path / "fr.jws"))
+    (tmp_path / "fr.pem").write_text(str(third.fields["client_certificate"]))
+    (tmp_path / "fr-key.pem").write_bytes(third.client_key_pem)
+    mrn_x = _lodge(a, "SHARE-000X")
+    a.cli("sharing", "send", mrn_x, "--agreement", agreement_id, "--out", str(tmp_path / "px.jose"))
+    with serving(b, port_b):
+        as_fr = ssl.create_default_context(cafile=str(b_ca))
+        as_fr.load_cert_chain(tmp_path / "fr.pem", tmp_path / "fr-key.pem")
+        answer = httpx.post(inbox_url, content=(tmp_path / "px.jose").read_bytes(), verify=as_fr, timeout=30)
+        assert answer.status_code == 422 and answer.json()["reason"] == "unknown-sender", answer.text
+        tls_a = a.folder / "var" / "keys" / "tls"
+        as_gb = ssl.create_default_context(cafile=str(b_ca))
+        as_gb.load_cert_chain(tls_a / "sharing-client.pem", tls_a / "sharing-client-key.pem")
+        agreements_url = f"https://localhost:{port_b}/api/v1/sharing/agreements"
+        assert httpx.get(agreements_url, verify=as_gb, timeout=10).status_code == 401
+
     # As a file, for other channels.
     mrn2 = _lodge(a, "SHARE-0002")
     a.cli("sharing", "send", mrn2, "--agreement", agreement_id, "--out", str(tmp_path / "p2.jose"))
@@ -261,8 +282,8 @@ def test_two_administrations_share_under_an_agreement(
     assert "Smartphones" not in disclosed_text  # trade, but outside --fields: withheld (digest only)
 
     # The receiver links the two declarations by pseudonym, and never learns the EORI.
-    inbox = b.json("sharing", "inbox")
-    assert [r["status"] for r in inbox] == ["received", "received"]
+    inbox = [r for r in b.json("sharing", "inbox") if r["status"] == "received"]
+    assert len(inbox) == 2
     shown = [b.json("sharing", "show", r["id"]) for r in inbox]
     pseudonyms = {s["claims"]["declarant"]["eori"] for s in shown}
     assert len(pseudonyms) == 1 and next(iter(pseudonyms)).startswith("pn:")
@@ -305,7 +326,8 @@ def test_two_administrations_share_under_an_agreement(
     assert "unknown-field" in b.cli("sharing", "import", unknown, code=1)
     rows = b.json("sharing", "inbox")
     refused = [r["reason"] for r in rows if r["status"] == "refused"]
-    assert len(refused) == 5 and {"replayed", "expired", "wrong-recipient", "unknown-field"} <= set(refused)
+    assert len(refused) == 6 and {"replayed", "expired", "wrong-recipient", "unknown-field"} <= set(refused)
+    assert "unknown-sender" in refused
     assert len([r for r in rows if r["status"] == "received"]) == 2
 
     # A forged ledger proof, a field outside the categories, a signature by another key, an
@@ -326,12 +348,12 @@ def test_two_administrations_share_under_an_agreement(
     mrn3 = _lodge(a, "SHARE-0003")
     a.cli("sharing", "send", mrn3, "--agreement", agreement_id, "--out", str(tmp_path / "p3.jose"))
     assert "outside-agreement" in b.cli("sharing", "import", str(tmp_path / "p3.jose"), code=1)
-    # The daily maximum (3) is reached on the sending side.
+    # The daily maximum (4) is reached on the sending side.
     assert "a day at most" in a.cli("sharing", "send", mrn3, "--agreement", agreement_id, code=1)
 
     rows = b.json("sharing", "inbox")
     assert len([r for r in rows if r["status"] == "received"]) == 2
-    assert len([r for r in rows if r["status"] == "refused"]) == 9
+    assert len([r for r in rows if r["status"] == "refused"]) == 10
     # Every receipt and refusal is in the receiver's ledger, every send in the sender's.
     assert all(isinstance(r["ledger_index"], int) for r in rows)
 

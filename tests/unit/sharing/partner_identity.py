@@ -21,12 +21,13 @@ class Partner:
     encryption: OKPKey
     document: str
     fields: dict[str, object]
+    client_key_pem: bytes  # the private key of its mTLS client certificate
 
 
 def partner_identity(name: str = "nl.example", **overrides: object) -> Partner:
     signing, encryption = OKPKey.generate_key("Ed25519"), OKPKey.generate_key("X25519")
     ca, ca_key = make_ca(f"{name} CA")
-    client, _key = issue(ca, ca_key, f"{name} client", client=True)
+    client, client_key = issue(ca, ca_key, f"{name} client", client=True)
     fields: dict[str, object] = {
         "name": f"Customs of {name}",
         "country": "NL",
@@ -42,4 +43,7 @@ def partner_identity(name: str = "nl.example", **overrides: object) -> Partner:
         "now": datetime.now(UTC),
     }
     fields.update(overrides)
-    return Partner(signing, encryption, identity.build(**fields), fields)  # type: ignore[arg-type]
+    key_pem = client_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return Partner(signing, encryption, identity.build(**fields), fields, key_pem)  # type: ignore[arg-type]
