@@ -266,6 +266,11 @@ def test_two_administrations_share_under_an_agreement(
         as_gb.load_cert_chain(tls_a / "sharing-client.pem", tls_a / "sharing-client-key.pem")
         agreements_url = f"https://localhost:{port_b}/api/v1/sharing/agreements"
         assert httpx.get(agreements_url, verify=as_gb, timeout=10).status_code == 401
+        # Odd bytes from a registered partner: a problem+json naming the reason, never a 500.
+        for junk in (b"", b"garbage", b"\xff" * 100, b"a.b.c.d.e", (tmp_path / "px.jose").read_bytes()[:-10]):
+            answer = httpx.post(inbox_url, content=junk, verify=as_gb, timeout=30)
+            assert answer.status_code in (400, 422), (junk[:20], answer.status_code, answer.text)
+            assert answer.headers["content-type"].startswith("application/problem+json")
 
     # As a file, for other channels.
     mrn2 = _lodge(a, "SHARE-0002")
@@ -326,7 +331,7 @@ def test_two_administrations_share_under_an_agreement(
     assert "unknown-field" in b.cli("sharing", "import", unknown, code=1)
     rows = b.json("sharing", "inbox")
     refused = [r["reason"] for r in rows if r["status"] == "refused"]
-    assert len(refused) == 6 and {"replayed", "expired", "wrong-recipient", "unknown-field"} <= set(refused)
+    assert len(refused) == 11 and {"replayed", "expired", "wrong-recipient", "unknown-field"} <= set(refused)
     assert "unknown-sender" in refused
     assert len([r for r in rows if r["status"] == "received"]) == 2
 
@@ -353,7 +358,7 @@ def test_two_administrations_share_under_an_agreement(
 
     rows = b.json("sharing", "inbox")
     assert len([r for r in rows if r["status"] == "received"]) == 2
-    assert len([r for r in rows if r["status"] == "refused"]) == 10
+    assert len([r for r in rows if r["status"] == "refused"]) == 15
     # Every receipt and refusal is in the receiver's ledger, every send in the sender's.
     assert all(isinstance(r["ledger_index"], int) for r in rows)
 
