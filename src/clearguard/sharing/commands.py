@@ -327,6 +327,18 @@ def show(package_id: Annotated[str, typer.Argument(metavar="ID")], as_json: Json
     console.print(json.dumps(row["claims"], indent=2, ensure_ascii=False), markup=False, soft_wrap=True)
 
 
+@app.command("dispose")
+@guarded
+def dispose(as_json: JsonOpt = False) -> None:
+    """Delete the claims of received packages past their agreement's retention date."""
+    with _sharing() as sharing:
+        report = sharing.dispose_due(actor=_actor())
+    if as_json:
+        print_json(report)
+    else:
+        console.print(f"{report['disposed']} received package(s) disposed of", markup=False)
+
+
 @app.command("reidentify")
 @guarded
 def reidentify(

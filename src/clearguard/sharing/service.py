@@ -471,6 +471,7 @@ class SharingService:
                     id=package_id, direction="sent", partner=partner_name, agreement_id=agreement_id,
                     reason=None, digest=digest, declaration_type=view.type, key_id=None, sealed=None, salt=salt,
                     commitment_body=canonical(body).decode(), ledger_index=index, retain_until=None, created_at=now,
+                    disposed_at=None,
                 )
             )  # fmt: skip
             self._remember_pseudonyms(session, agreement_id, selection.pseudonyms)
@@ -676,7 +677,7 @@ class SharingService:
                         id=received_id, direction="received", partner=name, agreement_id=agreement.id, reason=None,
                         digest=digest, declaration_type=declaration_type, key_id=key_id, sealed=sealed, salt=salt,
                         commitment_body=canonical(body_committed).decode(), ledger_index=index,
-                        retain_until=now.date() + timedelta(days=retention), created_at=now,
+                        retain_until=now.date() + timedelta(days=retention), created_at=now, disposed_at=None,
                     )
                 )  # fmt: skip
                 self._event(session, actor, RECEIVED, received_id, details={"partner": name, "digest": digest})
@@ -727,7 +728,7 @@ class SharingService:
                     id=refused_id, direction="refused", partner=via, agreement_id=None, reason=refused.reason,
                     digest=digest, declaration_type=None, key_id=None, sealed=None, salt=salt,
                     commitment_body=canonical(body).decode(), ledger_index=index, retain_until=None,
-                    created_at=self._clock(),
+                    created_at=self._clock(), disposed_at=None,
                 )
             )  # fmt: skip
             self._event(
@@ -754,6 +755,7 @@ class SharingService:
                     "ledger_index": r.ledger_index,
                     "received_at": r.created_at.isoformat(),
                     "retain_until": r.retain_until.isoformat() if r.retain_until else None,
+                    "disposed_at": r.disposed_at.isoformat() if r.disposed_at else None,
                 }
                 for r in rows
             ]
@@ -765,15 +767,43 @@ class SharingService:
             row = session.get(SharingPackageRow, package_id[:40])
             if row is None or row.direction != "received":
                 raise NotFound(f"package: no received package {package_id[:40]}", field="package")
-            assert row.key_id is not None and row.sealed is not None
-            plain = self._vault.open(session, row.key_id, FieldRef("sharing_packages", row.id, "claims", 1), row.sealed)
+            if row.sealed is None or row.key_id is None:
+                plain: str | Erased = "[disposed]"
+            else:
+                ref = FieldRef("sharing_packages", row.id, "claims", 1)
+                plain = self._vault.open(session, row.key_id, ref, row.sealed)
             self._event(session, actor, "sharing.read", row.id, details={"partner": row.partner})
             return {
                 "id": row.id, "partner": row.partner, "agreement": row.agreement_id,
                 "declaration_type": row.declaration_type, "received_at": row.created_at.isoformat(),
                 "retain_until": row.retain_until.isoformat() if row.retain_until else None,
-                "claims": "[erased]" if isinstance(plain, Erased) else json.loads(plain),
+                "claims": _claims(plain),
+                "disposed_at": row.disposed_at.isoformat() if row.disposed_at else None,
             }  # fmt: skip
+
+    def dispose_due(self, *, actor: Actor) -> dict[str, Any]:
+        """Delete the claims of every received package past the retention date its agreement set.
+        The row keeps its digest and ledger commitment (which never held the claims), so the ledger
+        still verifies; the claims are gone, and `show` says so."""
+        now = self._clock()
+        with self._sf() as session, session.begin():
+            rows = (
+                session.execute(
+                    select(SharingPackageRow).where(
+                        SharingPackageRow.direction == "received",
+                        SharingPackageRow.sealed.is_not(None),
+                        SharingPackageRow.retain_until < now.date(),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for row in rows:
+                row.sealed, row.disposed_at = None, now
+            ids = sorted(r.id for r in rows)
+            if ids:
+                self._event(session, actor, "sharing.dispose", None, details={"packages": ids})
+        return {"disposed": len(ids), "packages": ids, "as_of": now.date().isoformat()}
 
     def reidentify(self, value: str, *, partner: str, reason: str, actor: Actor) -> dict[str, Any]:
         """The identity behind a pseudonym we gave `partner`: the sending side only, audited."""
@@ -824,6 +854,12 @@ class SharingService:
                 outcome=outcome, details=details,
             ),
         )  # fmt: skip
+
+
+def _claims(plain: str | Erased) -> Any:
+    if isinstance(plain, Erased):
+        return "[erased]"
+    return plain if plain == "[disposed]" else json.loads(plain)
 
 
 def _public(key: OKPKey) -> OKPKey:

@@ -73,6 +73,7 @@ class SharingPackageRow(Base):
     ledger_index: Mapped[int | None] = mapped_column(BigInteger)
     retain_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # claims deleted past retain_until
 
 
 class SharingNonceRow(Base):

@@ -386,3 +386,21 @@ def test_two_administrations_share_under_an_agreement(
     finally:
         services_b.close()
     assert "altered" in b.cli("ledger", "verify", code=1)
+
+    # Past the agreement's retention date the received claims are deleted; the ledger still verifies.
+    assert b.json("sharing", "dispose")["disposed"] == 0
+    services_b = build_services(settings_b)
+    try:
+        with services_b.session_factory() as session, session.begin():
+            session.execute(
+                update(SharingPackageRow)
+                .where(SharingPackageRow.direction == "received")
+                .values(retain_until=today - timedelta(days=1))  # as if the retention period had passed
+            )
+    finally:
+        services_b.close()
+    disposed = b.json("sharing", "dispose")
+    assert disposed["disposed"] == 2
+    assert b.json("sharing", "show", disposed["packages"][0])["claims"] == "[disposed]"
+    verified = b.cli("ledger", "verify", code=1)  # the refused row edited above is still named ...
+    assert "ref-" in verified and "rcv-" not in verified  # ... but no disposed package is

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("ledger_index", sa.BigInteger(), nullable=True),
         sa.Column("retain_until", sa.Date(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("disposed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_packages")),
     )
     op.create_index(
