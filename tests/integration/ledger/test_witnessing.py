@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -308,8 +309,11 @@ def test_the_mirror_refuses_tampered_tiles_and_a_forked_tree(pair: tuple[Instanc
     assert kinds == ["mirror-refused"] * 3
 
 
-def test_an_unreachable_partner_never_breaks_lodging(pair: tuple[Instance, Instance], tmp_path: Path) -> None:
+def test_an_unreachable_partner_never_breaks_lodging(
+    pair: tuple[Instance, Instance], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     a, b = pair
+    caplog.set_level(logging.WARNING, logger="clearguard.ledger")
     gone = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     c_log = Ed25519Signer("c.customs.example/ledger", Ed25519PrivateKey.generate())
     c_witness = CosignatureSigner("c.customs.example/witness", Ed25519PrivateKey.generate())
@@ -326,6 +330,7 @@ def test_an_unreachable_partner_never_breaks_lodging(pair: tuple[Instance, Insta
     wait_for(lambda: cosigned(a, b), "B to cosign A while C is down")
     failures = wait_for(lambda: _submit_failures(a), "the failed submission to C to be audited")
     assert [(e.record_id, e.outcome) for e in failures] == [(c_witness.name, "failed")]
+    assert any(c_witness.name in r.getMessage() and "did not cosign" in r.getMessage() for r in caplog.records)
     a.lodge(2)
     audit_burst(a, 5)
     wait_for(lambda: cosigned(a, b), "B to cosign A again")
