@@ -487,15 +487,20 @@ class WitnessSubmitter:
         return results
 
     def _run(self) -> None:
-        with self._client_factory() as client:
+        client: httpx.Client | None = None
+        try:
             while not self._stop.is_set():
-                self._wake.wait(self._retry if self._failing else None)
+                self._wake.wait(self._retry if self._failing or self.last_error else None)
                 self._wake.clear()
                 if self._stop.is_set():
                     break
                 try:
+                    client = client or self._client_factory()  # kept: connections to partners are reused
                     self.run_once(client)
                     self.last_error = None
-                except Exception as exc:  # keep submitting after a transient database error
+                except Exception as exc:  # a transient database error, an unreadable CA file: retried
                     self.last_error = exc
                     _log.warning("witness submission failed: %s", exc)
+        finally:
+            if client is not None:
+                client.close()

@@ -336,6 +336,18 @@ def test_an_unreachable_partner_never_breaks_lodging(
     wait_for(lambda: cosigned(a, b), "B to cosign A again")
     assert len(_submit_failures(a)) == 1  # reported when C started failing, not at every batch
 
+    # B goes down too: A lodges on, and B cosigns again at A's first integration after its return.
+    b.stop()
+    b.join()
+    a.lodge(2)
+    result = a.services.declarations.lodge({**doc, "lrn": "A-WIT-RECEIPT-2"}, SEED, receipt=True)
+    assert result.receipt is not None
+    wait_for(lambda: len(_submit_failures(a)) == 2, "the failed submission to B to be audited")
+    assert {e.record_id for e in _submit_failures(a)} == {c_witness.name, b.witness.signer.name}
+    b.restart()
+    a.lodge(1)
+    wait_for(lambda: cosigned(a, b), "B, back, to cosign A's latest checkpoint")
+
     submitted = a.cli("ledger", "witness", "submit")
     assert submitted.returncode == 1
     by_name = {r["witness"]: r for r in json.loads(submitted.stdout)}

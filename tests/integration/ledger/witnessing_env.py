@@ -127,6 +127,13 @@ class Instance:
     def join(self) -> None:
         self.thread.join(timeout=15)
 
+    def restart(self) -> None:
+        """The same instance (database, keys, port) back after an outage."""
+        self.stop()
+        self.join()
+        config = self.server.config
+        self.server, self.thread = _serve(config.app, config.port, self.settings)  # type: ignore[arg-type]
+
 
 def local_ca(var_dir: Path) -> Path:
     """What `clearguard init` makes for TLS: a local CA and a localhost server certificate."""
@@ -150,13 +157,7 @@ def start_instance(name: str, database_url: str, engine: Engine, var_dir: Path, 
     services = build_services(settings, engine=engine)
     app = create_app(settings, services=services)
     port = free_port()
-    tls = uvicorn_ssl_kwargs(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3, **tls)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, f"instance {name} to start", 20)
+    server, thread = _serve(app, port, settings)
     env = {
         "CLEARGUARD_ENV": "test",
         "CLEARGUARD_DATABASE_URL": database_url,
@@ -167,6 +168,16 @@ def start_instance(name: str, database_url: str, engine: Engine, var_dir: Path, 
         "CLEARGUARD_LEDGER_PARTNER_CA_FILE": str(partner_ca),
     }
     return Instance(name, settings, services, f"https://127.0.0.1:{port}", server, thread, env)
+
+
+def _serve(app: Any, port: int, settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+    tls = uvicorn_ssl_kwargs(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3, **tls)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, f"the server on port {port} to start", 20)
+    return server, thread
 
 
 def partner(a: Instance, b: Instance, url: str | None = None) -> None:
