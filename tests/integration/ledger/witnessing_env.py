@@ -132,7 +132,7 @@ class Instance:
         self.stop()
         self.join()
         config = self.server.config
-        self.server, self.thread = _serve(config.app, config.port, self.settings)  # type: ignore[arg-type]
+        self.server, self.thread = _serve(config.app, config.port, self.settings)
 
 
 def local_ca(var_dir: Path) -> Path:
