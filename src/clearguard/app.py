@@ -29,24 +29,36 @@ from clearguard.wiring import Services, build_services, build_witness
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or build_services(settings)
-    integrator = BatchIntegrator(services.ledger, services.session_factory, settings.ledger_batch_interval_ms)
+    witness = services.witness or build_witness(settings)
+    # Each new checkpoint goes to the partners' witnesses from a thread of its own (never lodging's).
+    submitter = services.witness.submitter(services.session_factory) if services.witness else None
+    integrator = BatchIntegrator(
+        services.ledger,
+        services.session_factory,
+        settings.ledger_batch_interval_ms,
+        on_checkpoint=submitter.notify if submitter else None,
+    )
     lodger = GroupCommitter(services.declarations)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Entries sequenced by requests are integrated and signed in batches, off the request path.
         integrator.start()
+        if submitter is not None:
+            submitter.start()
         try:
             yield
         finally:
             lodger.stop()
             integrator.stop()
+            if submitter is not None:
+                submitter.stop()
 
     app = FastAPI(title="ClearGuard API", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.router.route_class = PermissionRoute
     app.state.services = services
     app.state.ledger = services.ledger
-    app.state.witness = build_witness(settings)
+    app.state.witness = witness
     app.state.lodger = lodger
     app.state.gate = DeclarationGate(
         services.declarations,

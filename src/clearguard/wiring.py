@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard import db
 from clearguard.audit.service import AuditCommitmentSource, AuditService
+from clearguard.audit.witness_events import AuditWitnessEvents
 from clearguard.compliance.service import ComplianceService
 from clearguard.config import Settings
 from clearguard.crypto.errors import KeyUnavailable
@@ -23,6 +24,7 @@ from clearguard.declarations.erasure import PartyErasure, trader_index_of, trade
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
 from clearguard.identity import Clock, IdentityService
+from clearguard.ledger.alerts import WitnessAlertCommitments, WitnessEvents
 from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
@@ -56,6 +58,8 @@ class Services:
     # Field inventory, subject access, data subject requests, records of processing.
     privacy: PrivacyService
     crypto: CryptoService | None = None
+    # Witnessing both ways and mirroring partners' logs, with our ledger and the audit trail (issue 15).
+    witness: WitnessService | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -79,9 +83,12 @@ def build_ledger(settings: Settings) -> LedgerService:
     return LedgerService.from_settings(settings)
 
 
-def build_witness(settings: Settings) -> WitnessService:
-    """This instance's witness (cosigning other logs), with its key."""
-    return WitnessService.from_settings(settings)
+def build_witness(
+    settings: Settings, *, ledger: LedgerService | None = None, events: WitnessEvents | None = None
+) -> WitnessService:
+    """This instance's witness (cosigning other logs), with its key; with our ledger and the audit
+    trail it also alerts on forks, submits our checkpoints and mirrors partners' logs."""
+    return WitnessService.from_settings(settings, ledger=ledger, events=events)
 
 
 def build_services(
@@ -99,6 +106,7 @@ def build_services(
     ledger = build_ledger(settings)
     audit = AuditService(ledger)
     ledger.add_source(AuditCommitmentSource())
+    ledger.add_source(WitnessAlertCommitments())
     risk = RiskService(
         settings,
         party_index=lambda eori: vault.blind_index("eori", normalise_eori(eori)),
@@ -160,6 +168,7 @@ def build_services(
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy,
+        witness=build_witness(settings, ledger=ledger, events=AuditWitnessEvents(audit)),
     )  # fmt: skip
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,7 +33,7 @@ from clearguard.ledger.service import LedgerService
 from clearguard.ledger.signed_state import SignedState
 from clearguard.ledger.tiles_dir import publish, verify_tiles_dir
 from clearguard.ledger.verification import Progress as ProgressFn
-from clearguard.ledger.witness_service import add_peer, submit
+from clearguard.ledger.witness_service import WitnessService, add_peer
 from clearguard.user_files import read_limited
 
 ledger_app = typer.Typer(help="Tamper-evident ledger: checkpoints, tiles, receipts, witnesses.", no_args_is_help=True)
@@ -47,6 +46,7 @@ class LedgerContext:
     settings: Settings
     factory: sessionmaker[Session]
     ledger: LedgerService
+    witness: WitnessService
 
 
 @contextmanager
@@ -54,7 +54,8 @@ def ledger_context() -> Iterator[LedgerContext]:
     """The ledger as the composition root wires it (every commitment source registered), so the CLI
     verifies exactly what the server verifies."""
     with open_services() as services:
-        yield LedgerContext(services.settings, services.session_factory, services.ledger)
+        witness = services.witness or WitnessService.from_settings(services.settings, ledger=services.ledger)
+        yield LedgerContext(services.settings, services.session_factory, services.ledger, witness)
 
 
 @contextmanager
@@ -93,11 +94,22 @@ def integrate() -> None:
 def publish_cmd(
     directory: Annotated[Path, typer.Argument(help="target directory (tlog-tiles layout)")],
 ) -> None:
-    """Integrate pending entries, then write the log as C2SP tlog-tiles: tiles, entry bundles, checkpoint."""
+    """Integrate pending entries, have the new checkpoint cosigned by the peer witnesses, then write
+    the log as C2SP tlog-tiles: tiles, entry bundles, and the cosigned checkpoint. A witness that
+    fails is reported (and audited) but does not stop the publication: the next one retries it."""
     with ledger_context() as ctx:
         ctx.ledger.integrate_all(ctx.factory)
+        with ctx.witness.client() as client:
+            results = ctx.witness.submit(ctx.factory, client, report=False)
         with ctx.factory() as session, progress_bar("publishing") as update:
             checkpoint = publish(session, directory, update)
+        # Recorded after publishing, so that the published checkpoint is the cosigned one; the
+        # failures' audit events are signed now and published next time.
+        ctx.witness.report_failures(ctx.factory, results)
+        ctx.ledger.integrate_all(ctx.factory)
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        err_console.print(f"warning: witness {result.witness}: {result.detail}", markup=False, soft_wrap=True)
     if checkpoint is None:
         raise fail("the ledger is empty: nothing to publish", 1)
     console.print(f"published size {checkpoint.size} to {directory}")
@@ -209,13 +221,78 @@ def add_peer_cmd(
 @guarded
 def submit_cmd() -> None:
     """Send our latest checkpoint to every peer witness and store their cosignatures."""
-    with (
-        ledger_context() as ctx,
-        httpx.Client(timeout=ctx.settings.ledger_witness_timeout_s) as client,
-        ctx.factory() as session,
-        session.begin(),
-    ):
-        results = submit(ctx.ledger, session, client)
+    with ledger_context() as ctx:
+        ctx.ledger.integrate_all(ctx.factory)
+        with ctx.witness.client() as client:
+            results = ctx.witness.submit(ctx.factory, client)
     print_json([{"witness": r.witness, "ok": r.ok, "detail": r.detail} for r in results])
     if not all(r.ok for r in results):
         raise LedgerError("a witness refused or failed; see above")
+
+
+@witness_app.command("add-partner")
+@guarded
+def add_partner(
+    name: Annotated[str, typer.Argument(help="the partner administration's name")],
+    origin: Annotated[str, typer.Option("--origin", help="its log's checkpoint origin")],
+    log_key: Annotated[str, typer.Option("--log-key", help="its log's verifier key")],
+    witness_key: Annotated[str, typer.Option("--witness-key", help="its witness's cosigner verifier key")],
+    url: Annotated[str, typer.Option("--url", help="its public URL (log at URL/ledger)")],
+) -> None:
+    """Witness a partner's log, submit ours to its witness, and mirror its tiles (what `sharing
+    partner add` does from an identity file)."""
+    with ledger_context() as ctx, ctx.factory() as session, session.begin():
+        ctx.witness.register_partner(
+            session, name=name, origin=origin, log_vkey=log_key, witness_vkey=witness_key, url=url
+        )
+    console.print(f"partner {name}: witnessing {origin}, submitting to {witness_key.split('+')[0]}, mirroring")
+
+
+@witness_app.command("alerts")
+@guarded
+def alerts(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    origin: Annotated[str | None, typer.Option("--origin", help="only this log's alerts")] = None,
+) -> None:
+    """Logs that showed a second history: each alert with both checkpoints (the evidence)."""
+    with ledger_context() as ctx, ctx.factory() as session:
+        found = ctx.witness.alerts(session, origin)
+    if json_out:
+        print_json(found)
+        return
+    if not found:
+        console.print("no witness alerts")
+        return
+    for alert in found:
+        known, seen = alert["known"], alert["seen"]
+        console.print(
+            f"{alert['at']}  {alert['id']}  {alert['origin']}  {alert['kind']}: size {known['size']} root "
+            f"{known['root']} vs size {seen['size']} root {seen['root']} (ledger entry {alert['ledger_index']})",
+            markup=False,
+            soft_wrap=True,
+        )
+        console.print(f"  {alert['detail']}", markup=False, soft_wrap=True)
+
+
+@ledger_app.command("mirror")
+@guarded
+def mirror(json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Fetch each partner's new tiles, verify them against its cosigned checkpoint, and keep them under
+    var/mirrors/<origin>/ (verify offline with `ledger verify --tiles DIR --key VKEY`)."""
+    with ledger_context() as ctx:
+        with ctx.witness.client() as client:
+            results = ctx.witness.mirrors().mirror_all(ctx.factory, client)
+        ctx.ledger.integrate_all(ctx.factory)  # alerts raised are entries of our own log: sign them
+    if json_out:
+        print_json([r.to_json() for r in results])
+    else:
+        if not results:
+            console.print("no partner logs to mirror")
+        for r in results:
+            console.print(
+                f"{r.name} ({r.origin}): {r.detail}; {r.requests} requests, {r.bytes} bytes -> {r.directory}",
+                markup=False,
+                soft_wrap=True,
+            )
+    if not all(r.ok for r in results):
+        raise LedgerError("a partner's log was refused or unavailable; see above")

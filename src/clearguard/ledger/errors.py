@@ -68,3 +68,12 @@ class VerificationFailed(LedgerError):
     def __init__(self, detail: str, *, index: int | None = None) -> None:
         super().__init__(detail, extra={} if index is None else {"index": index})
         self.index = index
+
+
+class WitnessInputError(LedgerError):
+    """A partner's witnessing or mirroring details (URL, keys, origin) break a rule."""
+
+    slug = "invalid-witness-input"
+    title = "Invalid witnessing input"
+    status = 400
+    exit_code = 2

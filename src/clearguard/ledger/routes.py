@@ -142,8 +142,8 @@ async def add_checkpoint(request: Request) -> Response:
     factory = _factory(request)
 
     def locked_check_and_store() -> str:
-        with factory() as session, session.begin():
-            return witness.add_checkpoint(session, body)
+        # One transaction; a refused fork is alerted in a second one (witness_service.handle).
+        return witness.handle(factory, body)
 
     try:
         # Off the event loop: the check-and-store holds a database lock.

@@ -58,6 +58,7 @@ class LedgerService:
         self._known_size = 0
         self.signed_state = signed_state
         self._restore_epoch = 0 if signed_state is None else signed_state.epoch()
+        self.signed_count = 0  # checkpoints this process signed (BatchIntegrator's on_checkpoint)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LedgerService:
@@ -147,6 +148,7 @@ class LedgerService:
         if guard is not None:
             guard.record_signed(size, root, note)  # durable before this transaction commits
         store.add_checkpoint(session, size, root, note)
+        self.signed_count += 1  # lets the integrator see checkpoints signed on a lodging's path too
         return open_checkpoint(note, [self.verifier], self.origin)
 
     def integrate_all(self, factory: sessionmaker[Session]) -> SignedCheckpoint | None:
@@ -259,12 +261,23 @@ class BatchIntegrator:
     """Integrates every `interval_ms`, or sooner when `notify()` reports a full batch pending.
 
     Runs in a daemon thread of the API process; several processes may each run one, since
-    integration serialises on the tree row."""
+    integration serialises on the tree row. `on_checkpoint` is called (in this thread, after the
+    commit) when a batch signed a new checkpoint: the witness submitter's `notify`, which must return
+    at once, so that a slow partner never delays signing."""
 
-    def __init__(self, service: LedgerService, factory: sessionmaker[Session], interval_ms: int = 200) -> None:
+    def __init__(
+        self,
+        service: LedgerService,
+        factory: sessionmaker[Session],
+        interval_ms: int = 200,
+        *,
+        on_checkpoint: Callable[[], None] | None = None,
+    ) -> None:
         self._service = service
         self._factory = factory
         self._interval = interval_ms / 1000
+        self._on_checkpoint = on_checkpoint
+        self._seen = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -292,5 +305,9 @@ class BatchIntegrator:
             try:
                 self._service.integrate_all(self._factory)
                 self.last_error = None
+                # Also after checkpoints that a lodging's receipt_now signed on the request path.
+                if self._service.signed_count != self._seen and self._on_checkpoint is not None:
+                    self._seen = self._service.signed_count
+                    self._on_checkpoint()
             except Exception as exc:  # keep integrating after a transient database error
                 self.last_error = exc

@@ -86,3 +86,43 @@ class WitnessPeer(Base):
     vkey: Mapped[str] = mapped_column(Text, nullable=False)
     url: Mapped[str] = mapped_column(Text, nullable=False)
     size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class WitnessAlertRow(Base):
+    """Evidence that a log we watch showed two histories (issue 15): a checkpoint signed with the
+    log's key that is not consistent with the one we cosigned or mirrored. Both checkpoints are kept
+    as signed notes, so anyone can check the evidence; the row is committed to our own ledger (kind
+    `ledger.witness-alert`), so it cannot be edited or deleted unseen. Logs' checkpoints are public."""
+
+    __tablename__ = "ledger_witness_alerts"
+
+    alert_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    origin: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # fork-refused | mirror-refused
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+    known_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    known_root: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    known_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seen_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    seen_root: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    seen_note: Mapped[str] = mapped_column(Text, nullable=False)
+    # The evidence of one second history is recorded once, however often the partner sends it.
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class MirrorRow(Base):
+    """A partner's log we mirror under var/mirrors/<origin>/: the last checkpoint adopted (verified,
+    cosigned by a witness we trust, consistent with the one before) and where its tiles come from."""
+
+    __tablename__ = "ledger_mirrors"
+
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    root: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

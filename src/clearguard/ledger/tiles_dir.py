@@ -44,6 +44,11 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_public(path: Path, data: bytes) -> None:
+    """Writes one file of a tiles directory as `publish` does (atomic, public): for mirrors."""
+    _write(path, data)
+
+
 def _public_dirs(folder: Path) -> None:
     if folder.is_dir():
         return

@@ -43,6 +43,29 @@ class WitnessError(LedgerError):
         return "text/plain; charset=utf-8", self.detail + "\n"
 
 
+class ForkDetected(WitnessError):
+    """The log signed a checkpoint that is not consistent with the one this witness cosigned: a
+    second history. Refused with the spec's status, and carries both checkpoints as evidence."""
+
+    slug = "witness-fork-detected"
+    title = "Checkpoint not consistent with the cosigned one"
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        checkpoint: Checkpoint,
+        note: str,
+        state: LogState,
+        latest_size: int | None = None,
+    ) -> None:
+        super().__init__(status, detail, latest_size=latest_size)
+        self.checkpoint = checkpoint
+        self.note = note  # the log's signed checkpoint as it was sent: the evidence
+        self.state = state
+
+
 @dataclass(frozen=True, slots=True)
 class AddCheckpointRequest:
     old_size: int
@@ -113,13 +136,22 @@ def decide(request: AddCheckpointRequest, state: LogState | None) -> Checkpoint:
         if request.proof:
             raise WitnessError(422, "the proof must be empty between equal sizes")
         if checkpoint.root != state.root:
-            raise WitnessError(409, "same size, different root hash", latest_size=state.size)
+            raise ForkDetected(
+                409,
+                "same size, different root hash",
+                checkpoint=checkpoint,
+                note=request.note,
+                state=state,
+                latest_size=state.size,
+            )
     else:
         assert state.root is not None
         try:
             verify_consistency(request.old_size, checkpoint.size, request.proof, state.root, checkpoint.root)
         except ProofError as exc:
-            raise WitnessError(422, f"consistency proof does not verify: {exc}") from exc
+            raise ForkDetected(
+                422, f"consistency proof does not verify: {exc}", checkpoint=checkpoint, note=request.note, state=state
+            ) from exc
     return checkpoint
 
 

@@ -238,7 +238,7 @@ STORED_RECORDS: Final[tuple[StoredRecord, ...]] = (
         "ledger_commitment",
         (
             "ledger_entries", "ledger_checkpoints", "ledger_tiles", "ledger_tree", "ledger_sequence",
-            "ledger_witness_peers", "ledger_witnessed_logs",
+            "ledger_witness_peers", "ledger_witnessed_logs", "ledger_witness_alerts", "ledger_mirrors",
         ),
         (),
         "salted commitments under opaque record ids: no personal data",
