@@ -1,6 +1,6 @@
 """ledger_witness_alerts, ledger_mirrors: witnessing in both directions and mirroring partners' logs
 
-Revision ID: 0009
+Revision ID: 0011
 Revises: 0008
 Create Date: 2026-12-06 09:40:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0011"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
