@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         default=None, description="cosigning key; default <var_dir>/keys/ledger-witness.key (mode 0600)"
     )
     ledger_witness_timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout towards witnesses")
+    ledger_partner_ca_file: Path | None = Field(
+        default=None,
+        description="PEM bundle of the CAs of partners' HTTPS servers (witnessing, mirrors); None: the system's",
+    )
 
     # --- crypto (clearguard.crypto) ---
     crypto_provider: Literal["file", "pkcs11"] = "file"

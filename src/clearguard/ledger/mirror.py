@@ -17,6 +17,7 @@ that do not give its root, are refused, raise a witness alert (alerts.py), and c
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ def mirror_dir(root: Path, origin: str) -> Path:
     """The folder of one origin: percent-escaped, so an origin is one path component ('/' and '.'
     escaped, never '..' or an absolute path)."""
     name = quote(origin, safe="").replace(".", "%2E")
+    if len(name) > 200:  # a file name holds 255 bytes: keep a readable prefix and a digest of the rest
+        name = name[:120] + "~" + hashlib.sha256(origin.encode()).hexdigest()
     return root / name
 
 

@@ -17,6 +17,7 @@ raises a witness alert (alerts.py)."""
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.config import Settings
+from clearguard.crypto.tls import client_context
 from clearguard.db import utcnow
 from clearguard.ledger import store
 from clearguard.ledger.alerts import (
@@ -78,6 +80,9 @@ class WitnessService:
         self.events = events
         self.timeout_s = 10.0
         self.mirrors_dir = Path("var/mirrors")
+        self.partner_ca: Path | None = None
+        # Set by whoever knows better how to reach partners (sharing's mutual TLS identity, say).
+        self.client_factory: Callable[[], httpx.Client] | None = None
 
     @classmethod
     def from_settings(
@@ -88,11 +93,18 @@ class WitnessService:
         service = cls(signer, ledger=ledger, events=events)
         service.timeout_s = settings.ledger_witness_timeout_s
         service.mirrors_dir = settings.var_dir / "mirrors"
+        service.partner_ca = settings.ledger_partner_ca_file
         return service
 
     def client(self) -> httpx.Client:
-        """The HTTP client towards partners' witnesses and logs."""
-        return httpx.Client(timeout=self.timeout_s)
+        """The HTTP client towards partners' witnesses and logs: TLS 1.2 at least, partners'
+        servers verified against `partner_ca` (or the system's CAs)."""
+        if self.client_factory is not None:
+            return self.client_factory()
+        verify: ssl.SSLContext | bool = True
+        if self.partner_ca is not None:
+            verify = client_context(self.partner_ca)
+        return httpx.Client(timeout=self.timeout_s, verify=verify)
 
     def _own_ledger(self) -> LedgerService:
         if self.ledger is None:
@@ -475,15 +487,20 @@ class WitnessSubmitter:
         return results
 
     def _run(self) -> None:
-        with self._client_factory() as client:
+        client: httpx.Client | None = None
+        try:
             while not self._stop.is_set():
-                self._wake.wait(self._retry if self._failing else None)
+                self._wake.wait(self._retry if self._failing or self.last_error else None)
                 self._wake.clear()
                 if self._stop.is_set():
                     break
                 try:
+                    client = client or self._client_factory()  # kept: connections to partners are reused
                     self.run_once(client)
                     self.last_error = None
-                except Exception as exc:  # keep submitting after a transient database error
+                except Exception as exc:  # a transient database error, an unreadable CA file: retried
                     self.last_error = exc
                     _log.warning("witness submission failed: %s", exc)
+        finally:
+            if client is not None:
+                client.close()

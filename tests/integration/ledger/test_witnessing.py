@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, update
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard import db
 from clearguard.audit.service import AuditEvent, AuditQuery, NewAuditEvent
+from clearguard.crypto.tls import TlsFiles
 from clearguard.ledger import Checkpoint, cosignature_verifier, decode_entry, open_checkpoint, verify_consistency
 from clearguard.ledger.cosignature import CosignatureSigner
 from clearguard.ledger.mirror import mirror_dir
@@ -24,13 +26,14 @@ from clearguard.ledger.service import LedgerService
 from clearguard.ledger.tables import MirrorRow, WitnessAlertRow, WitnessedLog, WitnessPeer
 from clearguard.ledger.tiles import entries_path
 from clearguard.ledger.tiles_dir import publish, verify_tiles_dir
-from clearguard.ledger.witness_service import submit_all
+from clearguard.ledger.witness_service import WitnessService, submit_all
 from clearguard.tables import metadata
 from tests.helpers import example
 from tests.integration.ledger.witnessing_env import (
     SEED,
     Instance,
     free_port,
+    local_ca,
     partner,
     second_database,
     start_instance,
@@ -43,15 +46,19 @@ from tests.integration.ledger.witnessing_env import (
 def pair(empty_database: tuple[str, Engine], tmp_path: Path) -> Iterator[tuple[Instance, Instance]]:
     second = second_database(empty_database, tmp_path)
     b_url, b_engine = next(second)
-    a = start_instance("a", empty_database[0], empty_database[1], tmp_path / "a" / "var")
-    b = start_instance("b", b_url, b_engine, tmp_path / "b" / "var")
+    bundle = tmp_path / "partner-cas.pem"  # each trusts the other's CA (and its own, for the tests' calls)
+    bundle.write_bytes(b"".join(local_ca(tmp_path / x / "var").read_bytes() for x in ("a", "b")))
+    a = start_instance("a", empty_database[0], empty_database[1], tmp_path / "a" / "var", bundle)
+    b = start_instance("b", b_url, b_engine, tmp_path / "b" / "var", bundle)
     try:
         partner(a, b)
         partner(b, a)
         yield a, b
     finally:
-        a.stop()
+        a.stop()  # both at once: each holds a connection to the other's server
         b.stop()
+        a.join()
+        b.join()
         a.services.close()
         b.services.close()
         next(second, None)
@@ -73,7 +80,8 @@ def cosigned(a: Instance, b: Instance) -> Checkpoint | None:
         if a.services.ledger.pending(session):
             return None
         latest = a.services.ledger.latest(session)
-    note = httpx.get(a.url + "/ledger/checkpoint", timeout=5).text
+    with a.http() as client:
+        note = client.get(a.url + "/ledger/checkpoint").text
     witness = cosignature_verifier(b.witness.vkey())
     opened = open_checkpoint(note, [a.services.ledger.verifier, witness], a.origin)
     if latest is None or opened.checkpoint != latest.checkpoint:
@@ -90,7 +98,7 @@ def witnessed(b: Instance, origin: str) -> tuple[int, bytes | None]:
         return int(row.size), row.root
 
 
-def alerts(instance: Instance) -> list[dict[str, object]]:
+def alerts(instance: Instance) -> list[dict[str, Any]]:
     with instance.factory() as session:
         return instance.witness.alerts(session)
 
@@ -151,7 +159,7 @@ def test_lodgings_are_cosigned_by_the_partner_and_mirrored_incrementally(pair: t
     paths: list[str] = []
     hooks = {"request": [lambda request: paths.append(request.url.path)]}
     mirrors = b.witness.mirrors()
-    with httpx.Client(timeout=5, event_hooks=hooks) as client:
+    with b.http(event_hooks=hooks) as client:
         [same] = mirrors.mirror_all(b.factory, client)
         assert same.ok and not same.adopted and paths == ["/ledger/checkpoint"]
 
@@ -184,7 +192,7 @@ def test_a_forked_ledger_is_caught_by_the_partners_witness(pair: tuple[Instance,
         session.add(
             WitnessPeer(name=witness_name, vkey=b.witness.vkey(), url=b.url + "/ledger/witness", size=good.size)
         )
-    with httpx.Client(timeout=5) as client:
+    with b.http() as client:
         [refused] = submit_all(forked, fork_factory, client)
         assert not refused.ok and refused.detail.startswith("422"), refused.detail
         [again] = submit_all(forked, fork_factory, client)  # the partner insists: still one alert
@@ -195,14 +203,15 @@ def test_a_forked_ledger_is_caught_by_the_partners_witness(pair: tuple[Instance,
     assert witness_name not in note
 
     [alert] = alerts(b)
+    known, seen = alert["known"], alert["seen"]
     assert alert["origin"] == a.origin and alert["kind"] == "proof-refused"
-    assert alert["known"] == {"size": good.size, "root": _b64(good.root), "checkpoint": alert["known"]["checkpoint"]}  # type: ignore[index]
-    assert alert["seen"]["size"] == good.size + 20  # type: ignore[index]
+    assert (known["size"], known["root"]) == (good.size, _b64(good.root))
+    assert seen["size"] == good.size + 20 and seen["checkpoint"].startswith(f"{a.origin}\n{good.size + 20}\n")
     with b.factory() as session:
-        entry = decode_entry(b.services.ledger.entry(session, alert["ledger_index"]) or b"")  # type: ignore[arg-type]
+        entry = decode_entry(b.services.ledger.entry(session, alert["ledger_index"]) or b"")
         events = b.services.audit.query(session, AuditQuery(action="ledger.witness.alert"))
     assert (entry.kind, entry.record_id) == ("ledger.witness-alert", alert["id"])
-    assert [(e.record_id, e.outcome, e.details["alert"]) for e in events] == [(a.origin, "denied", alert["id"])]  # type: ignore[index]
+    assert [(e.record_id, e.outcome, (e.details or {})["alert"]) for e in events] == [(a.origin, "denied", alert["id"])]
 
     # The same size with another root: two signed trees, a proven fork (409, as tlog-witness says).
     same, same_factory = fork_of(a, tmp_path, "same", good.size, rewrite=1)
@@ -210,7 +219,7 @@ def test_a_forked_ledger_is_caught_by_the_partners_witness(pair: tuple[Instance,
         session.add(
             WitnessPeer(name=witness_name, vkey=b.witness.vkey(), url=b.url + "/ledger/witness", size=good.size)
         )
-    with httpx.Client(timeout=5) as client:
+    with b.http() as client:
         [conflict] = submit_all(same, same_factory, client)
     assert conflict.detail.startswith("409"), conflict.detail
 
@@ -256,7 +265,7 @@ def test_the_mirror_refuses_tampered_tiles_and_a_forked_tree(pair: tuple[Instanc
         tile = host.folder / "ledger" / "tile" / "0" / "000"
         original = tile.read_bytes()
         tile.write_bytes(original[:100] + bytes([original[100] ^ 1]) + original[101:])
-        with httpx.Client(timeout=5) as client:
+        with b.http() as client:
             [refused] = mirrors.mirror_all(b.factory, client)
         assert not refused.ok and not refused.adopted and refused.alert, refused.detail
         assert "tile/0/000" in refused.detail
@@ -264,7 +273,7 @@ def test_the_mirror_refuses_tampered_tiles_and_a_forked_tree(pair: tuple[Instanc
         assert _mirrored(b.factory, a.origin) == 0
 
         tile.write_bytes(original)
-        with httpx.Client(timeout=5) as client:
+        with b.http() as client:
             [adopted] = mirrors.mirror_all(b.factory, client)
         assert adopted.adopted and adopted.size == good.size, adopted.detail
 
@@ -272,7 +281,7 @@ def test_the_mirror_refuses_tampered_tiles_and_a_forked_tree(pair: tuple[Instanc
         _, fork_factory = fork_of(a, tmp_path, "fork", good.size, rewrite=5)
         with fork_factory() as session:
             publish(session, host.folder / "ledger")
-        with httpx.Client(timeout=5) as client:
+        with b.http() as client:
             [fork] = mirrors.mirror_all(b.factory, client)
         assert not fork.ok and fork.alert and "different roots" in fork.detail, fork.detail
         assert _mirrored(b.factory, a.origin) == good.size
@@ -286,13 +295,13 @@ def test_the_mirror_refuses_tampered_tiles_and_a_forked_tree(pair: tuple[Instanc
         bundle = host.folder / "ledger" / entries_path(grown.size // 256, grown.size % 256)
         data = bundle.read_bytes()
         bundle.write_bytes(data[:-1] + bytes([data[-1] ^ 0x20]))
-        with httpx.Client(timeout=5) as client:
+        with b.http() as client:
             [bad_entries] = mirrors.mirror_all(b.factory, client)
         assert not bad_entries.ok and bad_entries.alert and "root" in bad_entries.detail, bad_entries.detail
         assert _mirrored(b.factory, a.origin) == good.size
 
         bundle.write_bytes(data)
-        with httpx.Client(timeout=5) as client:
+        with b.http() as client:
             [caught_up] = mirrors.mirror_all(b.factory, client)
         assert caught_up.adopted and caught_up.size == grown.size, caught_up.detail
         assert verify_tiles_dir(folder, a.services.ledger.vkey(), origin=a.origin).size == grown.size
@@ -302,8 +311,11 @@ def test_the_mirror_refuses_tampered_tiles_and_a_forked_tree(pair: tuple[Instanc
     assert kinds == ["mirror-refused"] * 3
 
 
-def test_an_unreachable_partner_never_breaks_lodging(pair: tuple[Instance, Instance], tmp_path: Path) -> None:
+def test_an_unreachable_partner_never_breaks_lodging(
+    pair: tuple[Instance, Instance], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     a, b = pair
+    caplog.set_level(logging.WARNING, logger="clearguard.ledger")
     gone = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     c_log = Ed25519Signer("c.customs.example/ledger", Ed25519PrivateKey.generate())
     c_witness = CosignatureSigner("c.customs.example/witness", Ed25519PrivateKey.generate())
@@ -320,10 +332,23 @@ def test_an_unreachable_partner_never_breaks_lodging(pair: tuple[Instance, Insta
     wait_for(lambda: cosigned(a, b), "B to cosign A while C is down")
     failures = wait_for(lambda: _submit_failures(a), "the failed submission to C to be audited")
     assert [(e.record_id, e.outcome) for e in failures] == [(c_witness.name, "failed")]
+    assert any(c_witness.name in r.getMessage() and "did not cosign" in r.getMessage() for r in caplog.records)
     a.lodge(2)
     audit_burst(a, 5)
     wait_for(lambda: cosigned(a, b), "B to cosign A again")
     assert len(_submit_failures(a)) == 1  # reported when C started failing, not at every batch
+
+    # B goes down too: A lodges on, and B cosigns again at A's first integration after its return.
+    b.stop()
+    b.join()
+    a.lodge(2)
+    result = a.services.declarations.lodge({**doc, "lrn": "A-WIT-RECEIPT-2"}, SEED, receipt=True)
+    assert result.receipt is not None
+    wait_for(lambda: len(_submit_failures(a)) == 2, "the failed submission to B to be audited")
+    assert {e.record_id for e in _submit_failures(a)} == {c_witness.name, b.witness.signer.name}
+    b.restart()
+    a.lodge(1)
+    wait_for(lambda: cosigned(a, b), "B, back, to cosign A's latest checkpoint")
 
     submitted = a.cli("ledger", "witness", "submit")
     assert submitted.returncode == 1
@@ -337,6 +362,15 @@ def test_an_unreachable_partner_never_breaks_lodging(pair: tuple[Instance, Insta
     opened = open_checkpoint((target / "checkpoint").read_text(), [cosignature_verifier(b.witness.vkey())])
     assert [s.name for s in opened.note.verified] == [b.witness.signer.name]
     assert verify_tiles_dir(target, a.services.ledger.vkey(), origin=a.origin).size == opened.checkpoint.size
+
+    # A partner whose server certificate no trusted CA issued is not talked to.
+    own_only = tmp_path / "own-ca.pem"
+    own_only.write_bytes(TlsFiles.under(b.settings.keys_dir).ca_cert.read_bytes())
+    wary = WitnessService(b.witness.signer, ledger=b.services.ledger)
+    wary.partner_ca = own_only
+    with wary.client() as client:
+        untrusted = wary.mirrors(tmp_path / "wary").mirror(b.factory, client, a.origin)
+    assert not untrusted.ok and "CERTIFICATE_VERIFY_FAILED" in untrusted.detail, untrusted.detail
 
     # A bad partner URL: one line naming the field, exit 2, nothing written.
     bad = a.cli(

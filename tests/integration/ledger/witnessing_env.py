@@ -1,6 +1,7 @@
-"""Two real ClearGuard instances on loopback (clearguard.app.create_app over build_services), each
-with its own var directory, keys and database (two SQLite files, or two PostgreSQL schemas), each
-the other's witness and mirror. Also a static tlog-tiles host, for a partner that serves what it
+"""Two real ClearGuard instances on loopback (clearguard.app.create_app over build_services, served
+over HTTPS with the certificates `clearguard init` makes), each with its own var directory, keys,
+local CA and database (two SQLite files, or two PostgreSQL schemas), each the other's witness and
+mirror, each trusting the other's CA. Also a static tlog-tiles host, for a partner that serves what it
 likes."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, text
@@ -29,6 +31,7 @@ from clearguard import db
 from clearguard.app import create_app
 from clearguard.config import Settings
 from clearguard.crypto import init_keys
+from clearguard.crypto.tls import TlsFiles, client_context, init_tls, uvicorn_ssl_kwargs
 from clearguard.declarations.results import Actor
 from clearguard.ledger.witness_service import WitnessService
 from clearguard.tables import metadata
@@ -74,6 +77,12 @@ class Instance:
     env: dict[str, str] = field(default_factory=dict)
     lrn: int = 0
 
+    def http(self, **kwargs: Any) -> httpx.Client:
+        """A client that trusts the partners' CAs, as this instance's own does."""
+        ca = self.settings.ledger_partner_ca_file
+        assert ca is not None
+        return httpx.Client(timeout=5, verify=client_context(ca), **kwargs)
+
     @property
     def factory(self) -> sessionmaker[Session]:
         return self.services.session_factory
@@ -114,10 +123,25 @@ class Instance:
 
     def stop(self) -> None:
         self.server.should_exit = True
+
+    def join(self) -> None:
         self.thread.join(timeout=15)
 
+    def restart(self) -> None:
+        """The same instance (database, keys, port) back after an outage."""
+        self.stop()
+        self.join()
+        config = self.server.config
+        self.server, self.thread = _serve(config.app, config.port, self.settings)
 
-def start_instance(name: str, database_url: str, engine: Engine, var_dir: Path) -> Instance:
+
+def local_ca(var_dir: Path) -> Path:
+    """What `clearguard init` makes for TLS: a local CA and a localhost server certificate."""
+    init_tls(var_dir / "keys")
+    return TlsFiles.under(var_dir / "keys").ca_cert
+
+
+def start_instance(name: str, database_url: str, engine: Engine, var_dir: Path, partner_ca: Path) -> Instance:
     settings = Settings(
         env="test",
         database_url=database_url,
@@ -126,16 +150,14 @@ def start_instance(name: str, database_url: str, engine: Engine, var_dir: Path) 
         ledger_witness_name=f"{name}.customs.example/witness",
         ledger_batch_interval_ms=50,
         ledger_witness_timeout_s=3.0,
+        ledger_partner_ca_file=partner_ca,
     )
     init_keys(settings)
     metadata.create_all(engine)
     services = build_services(settings, engine=engine)
     app = create_app(settings, services=services)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, f"instance {name} to start", 20)
+    server, thread = _serve(app, port, settings)
     env = {
         "CLEARGUARD_ENV": "test",
         "CLEARGUARD_DATABASE_URL": database_url,
@@ -143,8 +165,19 @@ def start_instance(name: str, database_url: str, engine: Engine, var_dir: Path) 
         "CLEARGUARD_LEDGER_ORIGIN": settings.ledger_origin,
         "CLEARGUARD_LEDGER_WITNESS_NAME": settings.ledger_witness_name,
         "CLEARGUARD_LEDGER_WITNESS_TIMEOUT_S": "3",
+        "CLEARGUARD_LEDGER_PARTNER_CA_FILE": str(partner_ca),
     }
-    return Instance(name, settings, services, f"http://127.0.0.1:{port}", server, thread, env)
+    return Instance(name, settings, services, f"https://127.0.0.1:{port}", server, thread, env)
+
+
+def _serve(app: Any, port: int, settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+    tls = uvicorn_ssl_kwargs(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3, **tls)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, f"the server on port {port} to start", 20)
+    return server, thread
 
 
 def partner(a: Instance, b: Instance, url: str | None = None) -> None:

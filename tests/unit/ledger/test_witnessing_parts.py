@@ -94,15 +94,23 @@ def test_partner_urls_lose_their_trailing_slash() -> None:
     assert partner_base_url("http://127.0.0.1:8443/api/") == "http://127.0.0.1:8443/api"
 
 
-@pytest.mark.parametrize("origin", ["..", ".", "../../etc", "/abs/path", "a/b", "x\\y", "é.example/log"])
+@pytest.mark.parametrize(
+    "origin", ["..", ".", "../../etc", "/abs/path", "a/b", "x\\y", "é.example/log", "ü/" * 120, "a" * 255]
+)
 def test_a_mirror_folder_is_one_component_under_the_root(origin: str, tmp_path: Path) -> None:
     folder = mirror_dir(tmp_path, origin)
     assert folder.parent == tmp_path
     assert folder.name not in ("", ".", "..") and "/" not in folder.name and "\\" not in folder.name
     assert folder.resolve().parent == tmp_path.resolve()
+    assert len(folder.name.encode()) <= 255
+    folder.mkdir()
 
 
 def test_the_right_edge_a_mirror_replaces() -> None:
     assert _edge_paths(0) == []
     assert _edge_paths(256) == ["tile/1/000.p/1"]
     assert _edge_paths(300) == ["tile/entries/001.p/44", "tile/0/001.p/44", "tile/1/000.p/1"]
+
+
+def test_long_origins_keep_distinct_folders(tmp_path: Path) -> None:
+    assert mirror_dir(tmp_path, "ü/" * 120) != mirror_dir(tmp_path, "ü/" * 119 + "x/")
