@@ -313,9 +313,9 @@ def test_two_administrations_share_under_an_agreement(
     keys_a, keys_b = load_sharing_keys(a.settings()), load_sharing_keys(b.settings())
     b_public = OKPKey.import_key(keys_b.encryption.as_dict(private=False))
 
-    def forged(body: dict[str, Any], *, now: datetime, recipient_key: Any = b_public) -> str:
+    def forged(body: dict[str, Any], *, now: datetime, recipient_key: Any = b_public, agreement: str = "") -> str:
         data = envelope.seal(
-            body, kind="declaration", agreement=agreement_id, sender=keys_a.kid, recipient=keys_b.kid,
+            body, kind="declaration", agreement=agreement or agreement_id, sender=keys_a.kid, recipient=keys_b.kid,
             signing_key=keys_a.signing, signing_kid=keys_a.kid, recipient_key=recipient_key,
             recipient_kid=keys_b.encryption_kid, now=now, ttl=timedelta(minutes=10),
         )  # fmt: skip
@@ -348,6 +348,11 @@ def test_two_administrations_share_under_an_agreement(
         "sharing", "import", forged(dict(inside.body) | {"sd_jwt": impostor}, now=now), code=1
     )
 
+    never = forged(inside.body, now=now, agreement="agr-" + "0" * 32)
+    assert "outside-agreement" in b.cli("sharing", "import", never, code=1)  # an agreement it never accepted
+    # The receiving side never sends under the partner's agreement.
+    assert "only receive" in b.cli("sharing", "send", mrn1, "--agreement", agreement_id, code=1)
+
     # Revoked on the receiving side: the sender's next package is refused there.
     b.cli("sharing", "agreement", "revoke", agreement_id, "--reason", "ended early")
     mrn3 = _lodge(a, "SHARE-0003")
@@ -358,7 +363,7 @@ def test_two_administrations_share_under_an_agreement(
 
     rows = b.json("sharing", "inbox")
     assert len([r for r in rows if r["status"] == "received"]) == 2
-    assert len([r for r in rows if r["status"] == "refused"]) == 15
+    assert len([r for r in rows if r["status"] == "refused"]) == 16
     # Every receipt and refusal is in the receiver's ledger, every send in the sender's.
     assert all(isinstance(r["ledger_index"], int) for r in rows)
 
