@@ -21,6 +21,7 @@ from functools import cache
 from typing import Any, Final
 
 from clearguard.categories import DataCategory
+from clearguard.crypto.fields import ERASED_TEXT
 from clearguard.declarations.categorised import ListPlan, Plan, leaves, plan
 from clearguard.sharing.errors import SharingInputError
 
@@ -207,6 +208,8 @@ def select(
             data = document.get(party)
             if not isinstance(data, dict):
                 continue
+            if ERASED_TEXT in (data.get("eori"), data.get("name")):
+                continue  # a shredded party: nothing left to pseudonymise, nothing leaves
             eori = data.get("eori")
             if isinstance(eori, str) and eori:
                 kind, identity, slot = "eori", eori.strip().upper().replace(" ", ""), "eori"

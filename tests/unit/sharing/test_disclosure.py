@@ -102,3 +102,11 @@ def test_receiver_refuses_unknown_and_outside_fields() -> None:
     named["declarant"]["eori"] = "GB123456789000"
     assert disclosure.check_received("H1", named, **terms)[0] == "outside-agreement"  # type: ignore[arg-type,index]
     assert disclosure.check_received("H9", ok, **terms)[0] == "unknown-field"  # type: ignore[arg-type,index]
+
+
+def test_a_shredded_party_gets_no_pseudonym() -> None:
+    doc = example("h1-import.json")
+    doc["declarant"] |= {"eori": "[erased]", "name": "[erased]"}
+    selection = _select(doc, "code,trade", pseudonymise=True)
+    assert "eori" not in selection.claims.get("declarant", {})
+    assert all(kind != "eori" or ident != "[erased]" for _p, kind, ident in selection.pseudonyms)
