@@ -32,7 +32,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     services = services or build_services(settings)
     witness = services.witness or build_witness(settings)
     # Each new checkpoint goes to the partners' witnesses from a thread of its own (never lodging's).
-    submitter = services.witness.submitter(services.session_factory) if services.witness else None
+    submitter = (
+        services.witness.submitter(services.session_factory, poll_s=settings.ledger_witness_poll_s)
+        if services.witness
+        else None
+    )
     integrator = BatchIntegrator(
         services.ledger,
         services.session_factory,

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default=None, description="cosigning key; default <var_dir>/keys/ledger-witness.key (mode 0600)"
     )
     ledger_witness_timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout towards witnesses")
+    ledger_witness_poll_s: float = Field(
+        default=10.0, gt=0, description="how often the server offers witnesses checkpoints signed elsewhere (CLI)"
+    )
     ledger_partner_ca_file: Path | None = Field(
         default=None,
         description="PEM bundle of the CAs of partners' HTTPS servers (witnessing, mirrors); None: the system's",

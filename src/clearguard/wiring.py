@@ -172,6 +172,10 @@ def build_services(
     schedule.watch_requests(privacy)
     witness = build_witness(settings, ledger=ledger, events=AuditWitnessEvents(audit))
     sharing = build_sharing(settings, session_factory, ledger, audit, declarations, vault, witness)
+    # Partners registered by `sharing partner add` are reached with the CAs of their identity documents.
+    witness.client_factory = lambda: sharing.partner_client(
+        extra_ca=settings.ledger_partner_ca_file, timeout_s=settings.ledger_witness_timeout_s
+    )
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, witness=witness,

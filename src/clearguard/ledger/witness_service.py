@@ -125,9 +125,13 @@ class WitnessService:
     def report_failures(self, factory: sessionmaker[Session], results: Sequence[SubmitResult]) -> None:
         report_failures(factory, self.events, [r for r in results if not r.ok])
 
-    def submitter(self, factory: sessionmaker[Session], *, retry_s: float = 30.0) -> WitnessSubmitter:
+    def submitter(
+        self, factory: sessionmaker[Session], *, retry_s: float = 30.0, poll_s: float | None = None
+    ) -> WitnessSubmitter:
         """The background submitter the server runs beside its integrator."""
-        return WitnessSubmitter(self._own_ledger(), factory, self.client, events=self.events, retry_s=retry_s)
+        return WitnessSubmitter(
+            self._own_ledger(), factory, self.client, events=self.events, retry_s=retry_s, poll_s=poll_s
+        )
 
     def mirrors(self, directory: Path | None = None) -> MirrorService:
         """Mirroring of the partners' logs, trusting our own witness's cosignatures."""
@@ -448,8 +452,12 @@ class WitnessSubmitter:
         *,
         events: WitnessEvents | None = None,
         retry_s: float = 30.0,
+        poll_s: float | None = None,
     ) -> None:
         self._ledger = ledger
+        # Checkpoints signed in another process (the CLI, another worker) notify no one here: they
+        # go out at the next poll. A poll where every witness already cosigned is one read.
+        self._poll = poll_s
         self._factory = factory
         self._client_factory = client_factory
         self._events = events
@@ -490,7 +498,7 @@ class WitnessSubmitter:
         client: httpx.Client | None = None
         try:
             while not self._stop.is_set():
-                self._wake.wait(self._retry if self._failing or self.last_error else None)
+                self._wake.wait(self._retry if self._failing or self.last_error else self._poll)
                 self._wake.clear()
                 if self._stop.is_set():
                     break

@@ -20,6 +20,7 @@ import typer
 from clearguard.cli_support import console, err_console, fail, guarded, load_settings, open_services, print_json
 from clearguard.declarations.results import Actor
 from clearguard.errors import InputError
+from clearguard.ledger.commands import mirror as ledger_mirror
 from clearguard.sharing.errors import PackageRefused, SharingError, SharingInputError
 from clearguard.sharing.service import SharingService
 from clearguard.sharing.statistics_command import statistics_app
@@ -31,6 +32,10 @@ agreement_app = typer.Typer(help="Sharing agreements.", no_args_is_help=True)
 app.add_typer(partner_app, name="partner")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(statistics_app)  # `clearguard sharing statistics` (sharing.statistics_command)
+# `clearguard sharing mirror`: the partners' logs copied and verified against our cosignatures (the ledger's).
+app.command("mirror", help="Mirror partners' published logs (incremental, verified); same as `ledger mirror`.")(
+    ledger_mirror
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 MAX_DOCUMENT = 64_000

@@ -11,9 +11,11 @@ import base64
 import hashlib
 import json
 import secrets
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 import httpx
@@ -30,7 +32,7 @@ from clearguard.crypto.tls import client_context
 from clearguard.db import utcnow
 from clearguard.declarations.ports import FieldVault
 from clearguard.declarations.results import Actor, DeclarationView
-from clearguard.errors import NotFound
+from clearguard.errors import ClearGuardError, NotFound
 from clearguard.ledger.commitment import commit_entry, commitment, decode_entry, new_salt
 from clearguard.ledger.errors import LedgerError
 from clearguard.ledger.note import ed25519_verifier
@@ -255,6 +257,26 @@ class SharingService:
         with self._sf() as session:
             docs = session.execute(select(SharingPartnerRow.identity)).scalars().all()
         return "".join(identity.parse(d).ca_certificate for d in docs).encode()
+
+    def partner_client(self, *, extra_ca: Path | None = None, timeout_s: float = 10.0) -> httpx.Client:
+        """HTTPS towards partners for witnessing and mirroring: their servers verified against the
+        CAs of their identity documents (and `extra_ca`, for partners whose logs are served by
+        another host), our mTLS client certificate presented when this instance has one. Without
+        either, the system's CAs, as for any public log."""
+        cas = self.partner_cas().decode()
+        if extra_ca is not None:
+            cas += extra_ca.read_text()
+        if not cas:
+            return httpx.Client(timeout=timeout_s)
+        context = ssl.create_default_context(cadata=cas)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            keys = self.keys()
+        except ClearGuardError:  # an instance that never shares has no client identity: server auth only
+            keys = None
+        if keys is not None:
+            context.load_cert_chain(keys.client_cert, keys.client_key)
+        return httpx.Client(timeout=timeout_s, verify=context)
 
     # --- agreements --------------------------------------------------------------------------
 

@@ -184,7 +184,7 @@ def statistics(
     with open_services() as services:
         release = statistics_release(
             services.declarations, agreement=agreement, k=k, l=l, sensitive=sensitive, since=start, until=end,
-            out=out, actor=_operator(),
+            out=out, actor=_operator(), agreement_check=services.sharing.check_release if services.sharing else None,
         )  # fmt: skip
     report = release.report
     if json_output:

@@ -35,6 +35,7 @@ from clearguard.app import create_app
 from clearguard.cli import app as cli_app
 from clearguard.config import Settings
 from clearguard.crypto.tls import issue, make_ca, uvicorn_ssl_kwargs
+from clearguard.ledger import cosignature_verifier, open_checkpoint
 from clearguard.sharing import envelope, sdjwt
 from clearguard.sharing.keys import load_sharing_keys
 from clearguard.sharing.tables import SharingPackageRow
@@ -105,6 +106,7 @@ def _instance(name: str, folder: Path, url: str, country: str, port: int) -> Ins
         "CLEARGUARD_LEDGER_WITNESS_NAME": f"{name}.example/witness",
         "CLEARGUARD_PUBLIC_URL": f"https://localhost:{port}",
         "CLEARGUARD_LEDGER_BATCH_INTERVAL_MS": "50",
+        "CLEARGUARD_LEDGER_WITNESS_POLL_S": "0.5",
         "CLEARGUARD_DEBUG": "1",
     }
     instance = Instance(name, folder, env)
@@ -409,3 +411,39 @@ def test_two_administrations_share_under_an_agreement(
     assert b.json("sharing", "show", disposed["packages"][0])["claims"] == "[disposed]"
     verified = b.cli("ledger", "verify", code=1)  # the refused row edited above is still named ...
     assert "ref-" in verified and "rcv-" not in verified  # ... but no disposed package is
+
+
+def test_registered_partners_cosign_and_mirror_each_other_with_no_ca_file(
+    empty_database: tuple[str, Engine], second_url: str, tmp_path: Path
+) -> None:
+    """`sharing partner add` is all an operator does: each instance then reaches the other's witness
+    and log with the CA of the partner's identity document (no CLEARGUARD_LEDGER_PARTNER_CA_FILE),
+    cosigns its checkpoints, and mirrors its tiles, verified, with `sharing mirror`."""
+    port_a, port_b = _free_port(), _free_port()
+    a = _instance("gb", tmp_path / "a", empty_database[0], "GB", port_a)
+    b = _instance("nl", tmp_path / "b", second_url, "NL", port_b)
+    (tmp_path / "a.jws").write_text(a.cli("sharing", "identity"))
+    (tmp_path / "b.jws").write_text(b.cli("sharing", "identity"))
+    a.cli("sharing", "partner", "add", "nl", "--identity", str(tmp_path / "b.jws"))
+    b.cli("sharing", "partner", "add", "gb", "--identity", str(tmp_path / "a.jws"))
+    assert "CLEARGUARD_LEDGER_PARTNER_CA_FILE" not in a.env
+    a_ca = a.folder / "var" / "keys" / "tls" / "ca.pem"
+    b_vkey = b.cli("ledger", "witness", "key").strip()
+
+    with serving(b, port_b), serving(a, port_a):
+        _lodge(a, "WITNESS-0001")
+        deadline = time.monotonic() + 30
+        while True:
+            note = httpx.get(f"https://localhost:{port_a}/ledger/checkpoint", verify=str(a_ca), timeout=10).text
+            if "\n— nl.example/witness " in note:
+                break
+            assert time.monotonic() < deadline, f"nl never cosigned gb's checkpoint:\n{note}"
+            time.sleep(0.2)
+        opened = open_checkpoint(note, [cosignature_verifier(b_vkey)], "gb.example/ledger")
+        assert opened.checkpoint.size >= 1
+        mirrored = b.json("sharing", "mirror")
+    assert [(m["origin"], m["ok"]) for m in mirrored] == [("gb.example/ledger", True)], mirrored
+    folder = Path(mirrored[0]["directory"])
+    assert (folder / "checkpoint").is_file()
+    gb_key = a.cli("ledger", "key").strip()
+    b.cli("ledger", "verify", "--tiles", str(folder), "--key", gb_key)
