@@ -510,7 +510,7 @@ def _load_collection(files: Sequence[Path], root_of: Mapping[Path, Path]) -> tup
         except UnicodeDecodeError as exc:
             raise _fail(where, None, f"not UTF-8 (byte {exc.start})") from None
         try:
-            collection = SigmaCollection.from_yaml(text)
+            collection = SigmaCollection.from_yaml(text, resolve_references=False)
         except SigmaError as exc:
             raise _fail(where, None, str(exc)) from None
         except Exception as exc:  # YAML errors come as yaml.YAMLError and friends
@@ -518,11 +518,13 @@ def _load_collection(files: Sequence[Path], root_of: Mapping[Path, Path]) -> tup
         for r in collection.rules:
             where_of[id(r)] = where
         collections.append(collection)
-    merged = SigmaCollection.merge(collections) if collections else SigmaCollection([])
-    try:
-        merged.resolve_rule_references()
-    except SigmaError as exc:
-        raise _fail("rules", None, str(exc)) from None
+    merged = SigmaCollection.merge(collections, resolve_references=False)
+    for rule in merged.rules:
+        if isinstance(rule, SigmaCorrelationRule):
+            try:
+                rule.resolve_rule_references(merged)
+            except SigmaError as exc:
+                raise _fail(where_of.get(id(rule), "rules"), str(rule.name or rule.title), str(exc)) from None
     return merged, where_of
 
 
