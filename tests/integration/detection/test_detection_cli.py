@@ -133,7 +133,8 @@ def test_an_administration_folder_and_export(tmp_path: Path, monkeypatch: pytest
     site = tmp_path / "site"
     site.mkdir()
     (site / "night.yml").write_text(
-        "title: Key operation at night\nname: night_key_operation\nlogsource: {product: clearguard, category: activity}\n"
+        "title: Key operation at night\nname: night_key_operation\n"
+        "logsource: {product: clearguard, category: activity}\n"
         "detection:\n  sel: {action: key.operation, off_hours: true}\n  condition: sel\nlevel: high\n"
     )
     monkeypatch.setenv("CLEARGUARD_DETECTION_RULES_DIR", str(site))
