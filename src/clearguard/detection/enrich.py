@@ -146,19 +146,28 @@ class Enricher:
             if event.action == "access.breakglass":
                 state.breakglass_at = event.at
 
-        fields: dict[str, Any] = event.to_dict()
-        fields["at"] = event.at
-        fields.update(
-            distance_km=distance,
-            speed_kmh=speed,
-            new_source=new_source,
-            off_hours=off_hours,
-            weekend=local.weekday() >= 5,
-            hour=local.hour,
-            subject=event.record if event.action.startswith("account.") and event.record else event.actor,
-            city=place.city if place else None,
-            country=place.country if place else None,
-            new_action=new_action,
-            since_breakglass_s=since_breakglass,
-        )
+        fields: dict[str, Any] = {
+            "at": event.at,
+            "actor": event.actor,
+            "role": event.role,
+            "office": event.office,
+            "action": event.action,
+            "outcome": event.outcome,
+            "source_ip": ip,
+            "user_agent": event.user_agent,
+            "record": event.record,
+            "party": event.party,
+            "count": event.count,
+            "distance_km": distance,
+            "speed_kmh": speed,
+            "new_source": new_source,
+            "off_hours": off_hours,
+            "weekend": local.weekday() >= 5,
+            "hour": local.hour,
+            "subject": event.record if event.action.startswith("account.") and event.record else event.actor,
+            "city": place.city if place else None,
+            "country": place.country if place else None,
+            "new_action": new_action,
+            "since_breakglass_s": since_breakglass,
+        }
         return EnrichedEvent(event=event, fields=fields)
