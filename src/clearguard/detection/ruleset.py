@@ -72,7 +72,7 @@ _OPS: dict[SigmaCorrelationConditionOperator, Operator] = {
 _ATTRIBUTE_KEYS = frozenset({"kind", "finding", "explain", "settings"})
 _EXPLAIN_KEYS = frozenset(
     {"count", "window", "actors", "sources", "group", "actor", "source", "action", "speed_kmh", "distance_km"}
-    | {"city", "country", "hour", "title"}
+    | {"city", "country", "hour", "title", "exported_today", "export_growth", "off_hours_h"}
 )
 
 
@@ -216,6 +216,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _fmt1(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "?"
+
+
 def _base_hit(base: _Base, event: EnrichedEvent) -> RuleHit:
     f = event.fields
     actor = event.event.actor
@@ -235,6 +239,9 @@ def _base_hit(base: _Base, event: EnrichedEvent) -> RuleHit:
         city=_fmt(f.get("city")),
         country=_fmt(f.get("country")),
         hour=_fmt(f.get("hour")),
+        exported_today=_fmt(f.get("exported_today")),
+        export_growth=_fmt1(f.get("export_growth")),
+        off_hours_h=_fmt1(f.get("off_hours_h")),
     )
     return RuleHit(
         rule=base.info.name,
