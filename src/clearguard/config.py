@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     sharing_package_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400, description="a package's lifetime")
     sharing_inbox_max_bytes: int = Field(default=2_000_000, ge=10_000, description="largest package accepted")
     sharing_timeout_s: float = Field(default=15.0, gt=0, description="HTTP timeout towards partners")
+    # --- detection rules (detection_rules_dir, detection_thresholds, detection_timezone) ---
+    detection_rules_dir: Path | None = Field(
+        default=None, description="an administration's own Sigma rules, loaded beside the shipped ones"
+    )
+    detection_thresholds: dict[str, float] = Field(
+        default_factory=dict, description='DetectionConfig overrides, e.g. {"brute_force_failures": 10}'
+    )
+    detection_timezone: str = Field(default="UTC", description="local time of usual hours and weekends")
 
     @field_validator("database_url")
     @classmethod
