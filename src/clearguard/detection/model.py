@@ -29,9 +29,10 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import IsolationForest
+from sklearn.ensemble import IsolationForest  # type: ignore[import-untyped]  # no stubs or py.typed
 
 from clearguard.detection.engine import ActivityEvent, EnrichedEvent, Finding
+from clearguard.detection.hits import Severity
 
 FEATURES: tuple[str, ...] = (
     "reads",
@@ -388,7 +389,7 @@ class ActivityModel:
         own = self._own.get(raw.actor)
         base = np.expm1(own.median if own is not None else peers.median)
         parts = ", ".join(f"{FEATURES[i]} {vector[i]:.0f} (usually {base[i]:.0f})" for i in order)
-        severity = "high" if top >= 2 * peers.gate else "medium"
+        severity: Severity = "high" if top >= 2 * peers.gate else "medium"
         assert day.first is not None
         return Finding(
             rule=self.rule, kind="anomaly", level="alert", severity=severity, actors=(raw.actor,),
