@@ -15,7 +15,10 @@ day becomes a finding when its largest excess and its forest score both pass wha
 baseline days reached, plus margins. The features with the largest excess are named.
 
 Scoring runs on each event, over the day so far: counts only grow during a day, so a short attack
-crosses the line on the event that makes it unusual, not at midnight. One finding per actor-day.
+crosses the line on the event that makes it unusual, not at midnight. One finding per actor-day; a
+finding raised by a feature over past days (a recent median, export days) opens a trend incident
+that those features do not raise again for two weeks, since their window lingers after the days
+that lifted it.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ WEEKLY = tuple((IX[f"{name}_7d_median"], IX[name]) for name in ("reads", "distin
 EXPORT_DAYS = IX["export_days_14d"]
 WEEKLY_IX = [weekly for weekly, _daily in WEEKLY]
 DAILY_IX = [daily for _weekly, daily in WEEKLY]
+# features over past days: once raised, a trend is one incident for as long as its window lingers
+TREND_IX = [*WEEKLY_IX, EXPORT_DAYS]
+TREND_DAYS = 14
 MIN_WEEK_DAYS = 4  # active days in the last seven before their median means anything
 WRITES = frozenset({"declaration.lodge", "declaration.amend", "declaration.decide", "risk.override"})
 DATA = frozenset({"declaration.read", "declaration.list", "declaration.export"}) | WRITES
@@ -112,6 +118,7 @@ class _Actor:
     day: _Day | None = None
     past: deque[tuple[date, Vector]] = field(default_factory=lambda: deque(maxlen=13))
     known_sources: set[str] = field(default_factory=set)
+    trend_until: date | None = None  # a trend incident already raised covers the days up to this one
 
 
 @dataclass
@@ -373,6 +380,8 @@ class ActivityModel:
         vector = self._vector(state, day)
         deviation = self.deviation(raw.actor, peers, vector)
         excess = self.excess(peers, deviation)
+        if state.trend_until is not None and day.day <= state.trend_until:
+            excess[TREND_IX] = np.minimum(excess[TREND_IX], 0.0)
         top = float(excess.max())
         if top < peers.gate:
             return []
@@ -380,6 +389,8 @@ class ActivityModel:
         if score < peers.forest_gate:
             return []
         day.alerted = True
+        if int(np.argmax(excess)) in TREND_IX:
+            state.trend_until = day.day + timedelta(days=TREND_DAYS)
         return [self._finding(raw, state, day, vector, excess, top, peers)]
 
     def _finding(self, raw: ActivityEvent, state: _Actor, day: _Day, vector: Vector, excess: Vector,
