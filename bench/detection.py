@@ -18,7 +18,7 @@ from datetime import datetime
 
 from clearguard.detection.engine import ActivityEvent, DetectionConfig, Detector, Locations
 from clearguard.detection.enrich import Enricher
-from clearguard.detection.evaluate import _AfterBaseline, baseline_end
+from clearguard.detection.evaluate import AfterBaseline, baseline_end
 from clearguard.detection.events import parse_event
 from clearguard.detection.locations import parse_locations
 from clearguard.detection.model import ActivityModel
@@ -47,7 +47,7 @@ def rules_and_model(events: Sequence[ActivityEvent], locations: Locations, confi
     """Events per second through the Detector (rules, model, deduplication), and the findings."""
     model = ActivityModel().fit(e for e in events if e.at < horizon)
     detector = Detector(load_rules(config), config=config, locations=locations,
-                        scorers=[_AfterBaseline(model, horizon)])  # fmt: skip
+                        scorers=[AfterBaseline(model, horizon)])  # fmt: skip
     found = 0
     start = time.perf_counter()
     for event in events:
