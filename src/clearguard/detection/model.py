@@ -305,9 +305,13 @@ class ActivityModel:
         self._role_of = roles
         # an actor without enough history of its own is compared with a busy peer's day (the role's
         # upper quartile), not a typical one: it may well be a busy actor
-        self._medians = {role: np.nanquantile(np.vstack([logged[a] for a in actors if a in logged and len(logged[a])]),
-                                              0.75, axis=0)
-                         for role, actors in by_role.items() if any(a in logged and len(logged[a]) for a in actors)}
+        self._medians = {}
+        with warnings.catch_warnings():  # a recent-median column is all nan for a short baseline
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for role, actors in by_role.items():
+                rows = [logged[a] for a in actors if a in logged and len(logged[a])]
+                if rows:
+                    self._medians[role] = np.nanquantile(np.vstack(rows), 0.75, axis=0)
         pooled = self._deviations(list(roles), logged)
         for role, actors in by_role.items():
             self._fit_role(role, actors, logged, pooled)
