@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from clearguard.detection.population import BROWSERS, HOSTILE, OFFICES, VPN, Person, unlisted_host
-from clearguard.detection.simulate import World, iso, is_workday, ts
+from clearguard.detection.simulate import World, is_workday, iso, ts
 
 TOOLS = ("python-requests/2.32.3", "curl/8.5.0", "Go-http-client/1.1", "Mozilla/5.0 (X11; Linux x86_64) Hydra")
 KINDS = (
@@ -44,7 +44,8 @@ class Injector:
     def day(self, person: Person | None = None, *, last: int = 0, workday: bool = True) -> date:
         """A day after the baseline (leaving `last` days after it), preferably a working one of `person`."""
         world = self.world
-        days = [world.start + timedelta(days=i) for i in range(self.first_day, max(self.first_day + 1, world.days - last))]
+        end = max(self.first_day + 1, world.days - last)
+        days = [world.start + timedelta(days=i) for i in range(self.first_day, end)]
         if workday:
             fitting = [d for d in days if is_workday(d) and (person is None or d not in person.leave)]
             days = fitting or days
@@ -89,7 +90,9 @@ class Injector:
         names = [p.name for p in targets] + rng.sample(guessed, rng.randint(0, 3))
         at = ts(self.day(workday=False), rng.uniform(0, 23.5))
         window = rng.uniform(60, 540)  # all inside ten minutes
-        attempts = sorted((at + round(rng.uniform(0, window)), name) for name in names for _ in range(rng.randint(1, 2)))
+        attempts = sorted(
+            (at + round(rng.uniform(0, window)), name) for name in names for _ in range(rng.randint(1, 2))
+        )
         by_name = {p.name: p for p in targets}
         for when, name in attempts:
             person = by_name.get(name) or Person(name, "unknown", None, VPN, ip, agent, 0, 0, False, 1.0)

@@ -114,7 +114,8 @@ def simulate(
     json_output: JsonOpt = False,
 ) -> None:
     """Write a simulated administration's activity with injected attacks, and their labels."""
-    from clearguard.detection.simulate import simulate as run, write_simulation
+    from clearguard.detection.simulate import simulate as run
+    from clearguard.detection.simulate import write_simulation
 
     summary = write_simulation(run(users, days, seed, noise), out)
     if json_output:

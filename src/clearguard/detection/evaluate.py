@@ -101,7 +101,7 @@ def load_labels(path: Path) -> list[Label]:
         raise DetectionInputError(f"{path.name}: not UTF-8 (byte {exc.start})", field="labels") from None
 
 
-class _AfterBaseline:
+class AfterBaseline:
     """The model as the replay sees it: it was fitted on the baseline days, so it scores only what
     comes after them (the Detector still enriches and matches the baseline days with the rules)."""
 
@@ -127,7 +127,7 @@ def replay(events: Sequence[ActivityEvent], *, rules: RuleSet, config: Detection
     scorers: list[Scorer] = []
     if model is not None:
         model.fit(e for e in events if e.at < horizon)
-        scorers.append(_AfterBaseline(model, horizon))
+        scorers.append(AfterBaseline(model, horizon))
     detector = Detector(rules, config=config, locations=locations, scorers=scorers, timezone=timezone)
     found: list[Finding] = []
     for event in events:

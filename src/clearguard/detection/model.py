@@ -15,7 +15,10 @@ day becomes a finding when its largest excess and its forest score both pass wha
 baseline days reached, plus margins. The features with the largest excess are named.
 
 Scoring runs on each event, over the day so far: counts only grow during a day, so a short attack
-crosses the line on the event that makes it unusual, not at midnight. One finding per actor-day.
+crosses the line on the event that makes it unusual, not at midnight. One finding per actor-day; a
+finding raised by a feature over past days (a recent median, export days) opens a trend incident
+that those features do not raise again for two weeks, since their window lingers after the days
+that lifted it.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import IsolationForest
+from sklearn.ensemble import IsolationForest  # type: ignore[import-untyped]  # no stubs or py.typed
 
 from clearguard.detection.engine import ActivityEvent, EnrichedEvent, Finding
+from clearguard.detection.hits import Severity
 
 FEATURES: tuple[str, ...] = (
     "reads",
@@ -61,6 +65,9 @@ WEEKLY = tuple((IX[f"{name}_7d_median"], IX[name]) for name in ("reads", "distin
 EXPORT_DAYS = IX["export_days_14d"]
 WEEKLY_IX = [weekly for weekly, _daily in WEEKLY]
 DAILY_IX = [daily for _weekly, daily in WEEKLY]
+# features over past days: once raised, a trend is one incident for as long as its window lingers
+TREND_IX = [*WEEKLY_IX, EXPORT_DAYS]
+TREND_DAYS = 14
 MIN_WEEK_DAYS = 4  # active days in the last seven before their median means anything
 WRITES = frozenset({"declaration.lodge", "declaration.amend", "declaration.decide", "risk.override"})
 DATA = frozenset({"declaration.read", "declaration.list", "declaration.export"}) | WRITES
@@ -111,6 +118,7 @@ class _Actor:
     day: _Day | None = None
     past: deque[tuple[date, Vector]] = field(default_factory=lambda: deque(maxlen=13))
     known_sources: set[str] = field(default_factory=set)
+    trend_until: date | None = None  # a trend incident already raised covers the days up to this one
 
 
 @dataclass
@@ -297,9 +305,13 @@ class ActivityModel:
         self._role_of = roles
         # an actor without enough history of its own is compared with a busy peer's day (the role's
         # upper quartile), not a typical one: it may well be a busy actor
-        self._medians = {role: np.nanquantile(np.vstack([logged[a] for a in actors if a in logged and len(logged[a])]),
-                                              0.75, axis=0)
-                         for role, actors in by_role.items() if any(a in logged and len(logged[a]) for a in actors)}
+        self._medians = {}
+        with warnings.catch_warnings():  # a recent-median column is all nan for a short baseline
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for role, actors in by_role.items():
+                rows = [logged[a] for a in actors if a in logged and len(logged[a])]
+                if rows:
+                    self._medians[role] = np.nanquantile(np.vstack(rows), 0.75, axis=0)
         pooled = self._deviations(list(roles), logged)
         for role, actors in by_role.items():
             self._fit_role(role, actors, logged, pooled)
@@ -372,6 +384,8 @@ class ActivityModel:
         vector = self._vector(state, day)
         deviation = self.deviation(raw.actor, peers, vector)
         excess = self.excess(peers, deviation)
+        if state.trend_until is not None and day.day <= state.trend_until:
+            excess[TREND_IX] = np.minimum(excess[TREND_IX], 0.0)
         top = float(excess.max())
         if top < peers.gate:
             return []
@@ -379,6 +393,8 @@ class ActivityModel:
         if score < peers.forest_gate:
             return []
         day.alerted = True
+        if int(np.argmax(excess)) in TREND_IX:
+            state.trend_until = day.day + timedelta(days=TREND_DAYS)
         return [self._finding(raw, state, day, vector, excess, top, peers)]
 
     def _finding(self, raw: ActivityEvent, state: _Actor, day: _Day, vector: Vector, excess: Vector,
@@ -388,7 +404,7 @@ class ActivityModel:
         own = self._own.get(raw.actor)
         base = np.expm1(own.median if own is not None else peers.median)
         parts = ", ".join(f"{FEATURES[i]} {vector[i]:.0f} (usually {base[i]:.0f})" for i in order)
-        severity = "high" if top >= 2 * peers.gate else "medium"
+        severity: Severity = "high" if top >= 2 * peers.gate else "medium"
         assert day.first is not None
         return Finding(
             rule=self.rule, kind="anomaly", level="alert", severity=severity, actors=(raw.actor,),

@@ -1,8 +1,8 @@
-"""Evaluation as an operator runs it: `clearguard detection simulate` then `clearguard detection evaluate`
-on a small population (40 accounts, 30 days). Every scenario kind is detected; the report has the
-issue's keys; rules alone and the model alone match separate replays; a model trained on shuffled
-days loses detection (the evaluation can fail); bad lines are refused with their number unless
---skip-bad, which says how many it skipped."""
+"""Evaluation as an operator runs it: `clearguard detection simulate`, then `detection evaluate`, on a
+small population (40 accounts, 42 days: a slow leak needs weeks). Every scenario kind is detected;
+the report has the issue's keys; rules alone and the model alone match separate replays; a model
+trained on shuffled days loses detection (the evaluation can fail); bad lines are refused with their
+number unless --skip-bad, which says how many it skipped."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("population")
     env = {**os.environ, "CLEARGUARD_VAR_DIR": str(out / "var")}
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "clearguard"), "detection", "simulate", "--users", "40", "--days", "30",
-         "--seed", "3", "--out", str(out), "--json"], capture_output=True, text=True, env=env, timeout=300,
+        [str(Path(sys.executable).parent / "clearguard"), "detection", "simulate", "--users", "40", "--days", "42",
+         "--seed", "1", "--out", str(out), "--json"], capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["scenarios"] == len(KINDS)
@@ -127,8 +127,8 @@ def test_a_model_trained_on_shuffled_days_loses_detection(population: Path, repo
 
 def test_bad_lines_are_refused_with_their_number_unless_skipped(population: Path, tmp_path: Path) -> None:
     lines = (population / "events.jsonl").read_text().splitlines(keepends=True)
-    broken = lines[:100] + ['{"at": "2026-03-02T09:00:00Z", "actor": "x", "action": "declaration.read"\n']
-    broken += lines[100:200] + [lines[150].replace("declaration.", "declaration.teleport.", 1)] + lines[200:]
+    broken = [*lines[:100], '{"at": "2026-03-02T09:00:00Z", "actor": "x", "action": "declaration.read"\n']
+    broken += [*lines[100:200], lines[150].replace("declaration.", "declaration.teleport.", 1), *lines[200:]]
     bad = tmp_path / "events.jsonl"
     bad.write_text("".join(broken))
     output = cli(*args_for(population, bad), code=2)
