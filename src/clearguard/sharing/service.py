@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -422,17 +422,25 @@ class SharingService:
             return f"agreement {row.id} is in force from {row.valid_from} to {row.valid_until}"
         return None
 
-    def check_release(self, agreement_id: str) -> None:
+    def check_release(self, agreement_id: str, *, categories: Collection[DataCategory] = ()) -> None:
         """AgreementError unless `agreement_id` is an agreement we proposed, the partner accepted,
-        in force today and not revoked: what a statistical release is made under."""
+        in force today and not revoked, allowing every one of `categories`: what a statistical
+        release drawing on those categories is made under."""
         agreements.check_id(agreement_id)
         with self._sf() as session:
             row = session.get(SharingAgreementRow, agreement_id)
             if row is not None and row.direction != "outgoing":
                 raise AgreementError(f"agreement {agreement_id} is the partner's: we only receive under it")
             why = self._in_force(row, self._clock().date())
+            allowed = set(row.categories) if row is not None else set()
         if why is not None:
             raise AgreementError(f"agreement: {why}", field="agreement")
+        missing = sorted(c.value for c in categories if c.value not in allowed)
+        if missing:
+            raise AgreementError(
+                f"agreement: {agreement_id} does not allow the categories the release draws on: {', '.join(missing)}",
+                field="agreement",
+            )
 
     # --- sending -----------------------------------------------------------------------------
 

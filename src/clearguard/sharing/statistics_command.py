@@ -24,8 +24,9 @@ from clearguard.cli_support import console, guarded, open_services, print_json
 from clearguard.declarations import STATISTICAL_LINE_CATEGORIES as LINE_CATEGORIES
 from clearguard.declarations import Actor
 from clearguard.sharing.anonymity import QUASI_IDENTIFIERS, AnonymityError, anonymise
-from clearguard.sharing.errors import SharingError, SharingInputError
+from clearguard.sharing.errors import AgreementError, SharingError, SharingInputError
 from clearguard.sharing.release import Release, ReleaseRefused, build_release
+from clearguard.sharing.service import SharingService
 
 # What may be the sensitive attribute: a line field that is no quasi-identifier (the sensitive column
 # leaves exact; quasi-identifiers leave only generalised, the confidential value only as bands).
@@ -151,6 +152,15 @@ def _day(value: str | None, field: str, default: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def _agreement_check(sharing: SharingService | None) -> Callable[[str], None]:
+    """The sharing service's check: an agreement of ours, accepted, in force, allowing every
+    category the lines draw on (values only as bands, but still drawn from `confidential`)."""
+    if sharing is None:
+        raise AgreementError("agreement: this instance has no sharing service", field="agreement")
+    drawn = {c for c in LINE_CATEGORIES.values() if c is not None}
+    return lambda agreement: sharing.check_release(agreement, categories=drawn)
+
+
 def _operator() -> Actor:
     return Actor(name=os.environ.get("CLEARGUARD_OPERATOR") or getpass.getuser(), role="dpo", source="cli")
 
@@ -184,7 +194,7 @@ def statistics(
     with open_services() as services:
         release = statistics_release(
             services.declarations, agreement=agreement, k=k, l=l, sensitive=sensitive, since=start, until=end,
-            out=out, actor=_operator(), agreement_check=services.sharing.check_release if services.sharing else None,
+            out=out, actor=_operator(), agreement_check=_agreement_check(services.sharing),
         )  # fmt: skip
     report = release.report
     if json_output:

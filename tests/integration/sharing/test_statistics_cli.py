@@ -2,7 +2,9 @@
 through the CLI, a release written and checked, bad input refused naming the option with nothing
 written, and no release when there is nothing to release or k cannot be met.
 
-The command is mounted here as the CLI root will mount it (`sharing_app.add_typer(statistics_app)`)."""
+Each release is made under a real agreement: a registered partner, an agreement created through the
+CLI and countersigned by the partner's key; one that is not in force, or does not allow the
+categories the lines draw on, is refused before anything is read."""
 
 from __future__ import annotations
 
@@ -10,28 +12,58 @@ import csv
 import hashlib
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
-import typer
+from joserfc.jwk import OKPKey
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from clearguard.cli import app
+from clearguard.config import Settings
 from clearguard.declarations import Actor
 from clearguard.declarations.samples import generate
+from clearguard.sharing import agreement as agreements
 from clearguard.sharing.anonymity_check import verify_csv
-from clearguard.sharing.statistics_command import statistics_app
+from clearguard.sharing.keys import load_sharing_keys
 from tests.helpers import operator_cli
+from tests.unit.sharing.partner_identity import partner_identity
 
 runner = CliRunner()
-sharing = typer.Typer()
-sharing.add_typer(statistics_app)
-root = typer.Typer()
-root.add_typer(sharing, name="sharing")
+root = app
 DECLARATIONS = generate(120, seed=15)
+PARTNER = partner_identity("nl.example")
+AGREEMENT: dict[str, str] = {}
+
+
+def _ok(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, (args, result.output)
+    return result.output
+
+
+def agreement(folder: Path, allow: str, *, accepted: bool = True) -> str:
+    """An agreement with partner nl allowing `allow`, countersigned by nl's key when `accepted`."""
+    if not (folder / "nl.jws").exists():
+        (folder / "nl.jws").write_text(PARTNER.document)
+        _ok(["sharing", "partner", "add", "nl", "--identity", str(folder / "nl.jws")])
+    today = date.today()
+    out = folder / f"agreement-{len(list(folder.glob('agreement-*.jws')))}.jws"
+    created = json.loads(_ok([
+        "sharing", "agreement", "create", "--partner", "nl", "--purpose", "trade statistics",
+        "--legal-basis", "Regulation (EU) 2019/2152 and the GB-NL agreement", "--allow", allow,
+        "--from", today.isoformat(), "--until", (today + timedelta(days=30)).isoformat(), "--out", str(out), "--json",
+    ]))  # fmt: skip
+    if accepted:
+        document = out.read_text()
+        ours = load_sharing_keys(Settings()).signing
+        terms = agreements.parse(document, OKPKey.import_key(ours.as_dict(private=False)))
+        counter = agreements.countersign(document, terms, PARTNER.signing, datetime.now(UTC))
+        (folder / "counter.jws").write_text(counter)
+        _ok(["sharing", "agreement", "countersign", str(folder / "counter.jws")])
+    return str(created["id"])
 
 
 @pytest.fixture
@@ -42,11 +74,12 @@ def cli(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.
     source.write_bytes(b"".join(orjson.dumps(doc) + b"\n" for doc in DECLARATIONS))
     imported = runner.invoke(app, ["declarations", "import", str(source), "--json"])
     assert imported.exit_code == 0, imported.output
+    AGREEMENT["id"] = agreement(folder, "code,trade,confidential")
     return folder
 
 
 def stats(*args: str) -> tuple[int, str]:
-    result = runner.invoke(root, ["sharing", "statistics", "--agreement", "AGR-7", *args])
+    result = runner.invoke(root, ["sharing", "statistics", "--agreement", AGREEMENT["id"], *args])
     return result.exit_code, result.output
 
 
@@ -57,7 +90,7 @@ def test_a_release_is_written_checked_and_described(cli: Path) -> None:
     data = (cli / "release.csv").read_bytes()
     assert json.loads((cli / "release.json").read_text()) == report
     assert report["csv_sha256"] == hashlib.sha256(data).hexdigest()
-    assert report["agreement"] == "AGR-7" and report["k"] == 5 and report["l"] == 2
+    assert report["agreement"] == AGREEMENT["id"] and report["k"] == 5 and report["l"] == 2
     assert report["sensitive"] == "transport_mode"
     lines = sum(len(doc["items"]) for doc in DECLARATIONS)
     rows = report["rows"]
@@ -145,3 +178,23 @@ def test_the_agreement_hook_is_asked_first(cli: Path) -> None:
     assert asked == ["AGR-9", "AGR-8"] and release.verdict.ok
     assert not (cli / "r.csv").exists() and not (cli / "r.json").exists()
     assert len(events) == 1 and events[0].actor == "dora"
+
+
+def test_a_release_needs_an_agreement_in_force_allowing_its_categories(cli: Path) -> None:
+    """Not accepted by the partner, revoked, or without `confidential` (the value bands are drawn from
+    it): refused naming the agreement, nothing written."""
+    not_accepted = agreement(cli, "code,trade,confidential", accepted=False)
+    without_values = agreement(cli, "code,trade")
+    revoked = agreement(cli, "code,trade,confidential")
+    _ok(["sharing", "agreement", "revoke", revoked, "--reason", "superseded"])
+    for agreement_id, why in (
+        (not_accepted, "not yet accepted"),
+        (without_values, "confidential"),
+        (revoked, "revoked"),
+        ("agr-" + "0" * 32, "no such agreement"),
+    ):
+        result = runner.invoke(
+            root, ["sharing", "statistics", "--agreement", agreement_id, "--sensitive", "procedure", "--out", "x.csv"]
+        )
+        assert result.exit_code == 1 and why in result.output, (agreement_id, result.output)
+        assert not (cli / "x.csv").exists() and not (cli / "x.json").exists()
