@@ -1,8 +1,8 @@
 """The detection error tree.
 
-    DetectionError                base (500 unless a subclass says otherwise)
-    ├── DetectionInputError       a malformed event file, rule or argument (400, exit 2)
-    └── RequestBlocked            a request refused at the API edge (rate limit, injection, size)
+DetectionError                base (500 unless a subclass says otherwise)
+├── DetectionInputError       a malformed event file, rule or argument (400, exit 2)
+└── RequestBlocked            a request refused at the API edge (rate limit, injection, size)
 """
 
 from __future__ import annotations
