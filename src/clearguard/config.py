@@ -110,6 +110,19 @@ class Settings(BaseSettings):
     privacy_dpo_contact: str = Field(default="dpo@clearguard.local", description="the data protection officer")
     # --- REST API (api_*) ---
     api_hsts_seconds: int = Field(default=63072000, ge=0, description="HSTS max-age sent under TLS")
+    # --- detection online: responses to alerts, the API edge (detection_response_*, detection_edge_*) ---
+    detection_response_confirmed: tuple[str, ...] = Field(
+        default=("revoke_sessions", "lock"),
+        description="responses on a confirmed alert: require_step_up, revoke_sessions, lock",
+    )
+    detection_response_high: tuple[str, ...] = Field(
+        default=("require_step_up",), description="responses on a new high or critical alert, before triage"
+    )
+    detection_response_lock_seconds: int = Field(default=3600, ge=60, description="how long a lock lasts")
+    detection_warm_hours: int = Field(default=24, ge=0, description="activity replayed into the detector at start")
+    detection_edge_enabled: bool = Field(default=True, description="rate limits and payload checks at the API edge")
+    detection_edge_principal_rate: str = Field(default="50/second", description="requests per principal (`limits`)")
+    detection_edge_source_rate: str = Field(default="200/second", description="requests per source address")
 
     @field_validator("database_url")
     @classmethod

@@ -22,6 +22,8 @@ from clearguard.declarations.commitments import DeclarationCommitments, Declarat
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
+from clearguard.detection.online import build_detector, response_policy
+from clearguard.detection.service import DetectionService
 from clearguard.identity import Clock, IdentityService
 from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
@@ -56,6 +58,8 @@ class Services:
     # Field inventory, subject access, data subject requests, records of processing.
     privacy: PrivacyService
     crypto: CryptoService | None = None
+    # Activity store, alerts, triage and responses (the audit trail's observer).
+    detection: DetectionService | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -157,9 +161,21 @@ def build_services(
     )
     # An open data-subject request keeps the evidence it concerns until it is answered.
     schedule.watch_requests(privacy)
+    detection = DetectionService(
+        session_factory,
+        indexer=vault,
+        audit=audit,
+        accounts=identity,
+        detector=build_detector(settings),
+        policy=response_policy(settings),
+        warm_hours=settings.detection_warm_hours,
+        read_factory=read_factory,
+    )
+    # Every audited action becomes an activity event in its audit event's transaction.
+    audit.add_observer(detection)
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
-        travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy,
+        travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, detection=detection,
     )  # fmt: skip
 
 
