@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         factory=services.session_factory,
         audit=services.audit,
     )
-    install_api(app, settings=settings, identity=services.identity)
+    install_api(app, settings=settings, identity=services.identity, detection=services.detection)
 
     @app.get("/health", tags=["health"], dependencies=[require(Perm.PUBLIC)])
     def health() -> dict[str, str]:

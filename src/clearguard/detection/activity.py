@@ -25,6 +25,8 @@ OUTCOMES: Final = frozenset({"success", "failure", "denied"})
 # login, the second factor that completes it (audit's auth.login with its method) is auth.mfa.
 AUDIT_TO_ACTIVITY: Final[dict[str, str]] = {
     "auth.password": "auth.login",
+    # audit's auth.login: refused (a wrong password, see activity_action) or completed by the second factor
+    "auth.login": "auth.mfa",
     "auth.totp": "auth.mfa",
     "auth.recovery": "auth.mfa",
     "auth.webauthn": "auth.mfa",
@@ -94,7 +96,9 @@ class Activity:
     audit_event: str | None
 
 
-def activity_action(audit_action: str) -> str | None:
+def activity_action(audit_action: str, audit_outcome: str = "ok") -> str | None:
+    if audit_action == "auth.login" and audit_outcome != "ok":
+        return "auth.login"  # the password step refused: no second factor was reached
     return AUDIT_TO_ACTIVITY.get(audit_action)
 
 

@@ -86,7 +86,7 @@ def from_audit(
     origin: RequestOrigin | None,
 ) -> Activity | None:
     """The activity event an audit event stands for, or None for one outside the vocabulary."""
-    action = activity_action(event.action)
+    action = activity_action(event.action, event.outcome)
     if action is None:
         return None
     actor = activity_actor(event.actor, event.details)
