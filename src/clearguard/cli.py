@@ -12,6 +12,7 @@ from clearguard.backup.commands import backup_app
 from clearguard.cli_support import console, guarded, load_settings
 from clearguard.crypto.commands import keys_app
 from clearguard.declarations.commands import app as declarations_app
+from clearguard.detection.commands import detection_app
 from clearguard.identity.commands import users_app
 from clearguard.ledger.commands import ledger_app
 from clearguard.privacy.commands import privacy_app
@@ -37,6 +38,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(travellers_app, name="travellers")
 app.add_typer(db_app, name="db")
+app.add_typer(detection_app, name="detection")
 
 
 @db_app.command("upgrade")

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     privacy_dpo_contact: str = Field(default="dpo@clearguard.local", description="the data protection officer")
     # --- REST API (api_*) ---
     api_hsts_seconds: int = Field(default=63072000, ge=0, description="HSTS max-age sent under TLS")
+    # --- detection rules (detection_rules_dir, detection_thresholds, detection_timezone) ---
+    detection_rules_dir: Path | None = Field(
+        default=None, description="an administration's own Sigma rules, loaded beside the shipped ones"
+    )
+    detection_thresholds: dict[str, float] = Field(
+        default_factory=dict, description='DetectionConfig overrides, e.g. {"brute_force_failures": 10}'
+    )
+    detection_timezone: str = Field(default="UTC", description="local time of usual hours and weekends")
     # --- detection online: responses to alerts, the API edge (detection_response_*, detection_edge_*) ---
     detection_response_confirmed: tuple[str, ...] = Field(
         default=("revoke_sessions", "lock"),

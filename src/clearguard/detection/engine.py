@@ -18,7 +18,7 @@ from clearguard.detection.enrich import EnrichedEvent, Enricher
 from clearguard.detection.events import ActivityEvent
 from clearguard.detection.hits import Level, RuleHit, Severity
 from clearguard.detection.locations import Locations
-from clearguard.detection.rules import RuleSet
+from clearguard.detection.ruleset import RuleSet
 from clearguard.detection.thresholds import DetectionConfig
 
 __all__ = [
@@ -123,6 +123,7 @@ class Detector:
         timezone: str = "UTC",
     ) -> None:
         self._rules = rules
+        self._evaluator = rules.evaluator()
         self._config = config
         self._enricher = Enricher(config, locations, timezone=timezone)
         self._scorers = tuple(scorers)
@@ -145,7 +146,7 @@ class Detector:
     def observe(self, event: ActivityEvent) -> list[Finding]:
         """Findings this event raises: new incidents only (an active incident is extended)."""
         enriched = self._enricher.enrich(event)
-        produced = [_hit_finding(hit) for hit in self._rules.evaluate(enriched)]
+        produced = [_hit_finding(hit) for hit in self._evaluator.evaluate(enriched)]
         for scorer in self._scorers:
             produced.extend(scorer.observe(enriched))
         raised = [f for f in (self._deduplicate(f) for f in produced) if f is not None]

@@ -4,8 +4,9 @@ Per actor, incrementally (constant work per event): `distance_km` and `speed_kmh
 previous successful source with a known location, `new_source` (a source the actor never used
 successfully before), `off_hours` (outside the hours the actor usually works, learned from its
 completed days; before enough history, outside the default working day or on a weekend), `weekend`,
-`hour`, and `subject` (the account an event is about: the target of an account action, the actor
-otherwise), which lets a rule follow a role change to the changed account's own actions.
+`hour`, `new_action` (an action the actor never performed successfully before), `since_breakglass_s`
+(seconds since the actor's last break-glass), and `subject` (the account an event is about: the
+target of an account action, the actor otherwise).
 
 Usual hours are learned only from days that are over, so today's behaviour never makes itself usual.
 """
@@ -32,6 +33,8 @@ ENRICHED_FIELDS: tuple[str, ...] = (
     "subject",
     "city",
     "country",
+    "new_action",
+    "since_breakglass_s",
 )
 # A jump between sources seconds apart would give an unbounded speed; clock skew between the
 # servers that logged the two events is a few seconds, so elapsed time counts as at least this.
@@ -68,6 +71,8 @@ class _ActorState:
     workdays: int = 0  # completed working days with activity
     weekend_days: int = 0  # completed weekend days with activity
     first_day: date | None = None
+    actions: set[str] = field(default_factory=set)  # actions that succeeded before
+    breakglass_at: datetime | None = None
 
 
 class Enricher:
@@ -134,6 +139,13 @@ class Enricher:
                 state.last_place, state.last_place_at = place, event.at
             state.last_ip = ip
 
+        new_action = bool(state.actions) and event.outcome == "success" and event.action not in state.actions
+        since_breakglass = (event.at - state.breakglass_at).total_seconds() if state.breakglass_at else None
+        if event.outcome == "success":
+            state.actions.add(event.action)
+            if event.action == "access.breakglass":
+                state.breakglass_at = event.at
+
         fields: dict[str, Any] = event.to_dict()
         fields["at"] = event.at
         fields.update(
@@ -146,5 +158,7 @@ class Enricher:
             subject=event.record if event.action.startswith("account.") and event.record else event.actor,
             city=place.city if place else None,
             country=place.country if place else None,
+            new_action=new_action,
+            since_breakglass_s=since_breakglass,
         )
         return EnrichedEvent(event=event, fields=fields)

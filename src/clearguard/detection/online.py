@@ -1,21 +1,28 @@
-"""The production Detector for a running process: the shipped rules, the thresholds from settings,
-the locations table when one is configured. One place, so the server, the CLI and the benchmark
-detect alike."""
+"""The production Detector for a running process: the rules, thresholds and time zone the settings
+put in force. One place, so the server, the CLI and the benchmark detect alike."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from clearguard.config import Settings
-from clearguard.detection.engine import DetectionConfig, Detector, Finding, RuleSet
+from clearguard.detection.configured import detection_config, detection_timezone, rule_set
+from clearguard.detection.engine import Detector, Finding
 from clearguard.detection.responses import ResponsePolicy
 
 
 def build_detector(settings: Settings) -> Callable[[Callable[[Finding], bool]], Detector]:
-    del settings  # thresholds and locations from settings: with the rule loader (detection-core)
+    """A factory (the rules are compiled when the DetectionService first needs them)."""
 
     def make(suppressed: Callable[[Finding], bool]) -> Detector:
-        return Detector(RuleSet(), config=DetectionConfig(), locations=None, suppressed=suppressed)
+        config = detection_config(settings)
+        return Detector(
+            rule_set(settings, config),
+            config=config,
+            locations=None,
+            suppressed=suppressed,
+            timezone=detection_timezone(settings),
+        )
 
     return make
 

@@ -77,7 +77,8 @@ class DetectionService:
         self._clock = clock
         self._lock = threading.RLock()
         self._suppressions: list[alerts.Suppression] = []
-        self._detector = detector(self._suppressed)
+        self._make_detector = detector
+        self._built: Detector | None = None
         self._warmed = False
         # Incidents raised by this process: (last_at, findings) as stored, to extend their rows.
         self._live: dict[str, tuple[datetime, int]] = {}
@@ -144,6 +145,13 @@ class DetectionService:
         return office
 
     # ------------------------------------------------------------------ detecting
+    @property
+    def _detector(self) -> Detector:
+        """Built when first needed: a command that records no activity compiles no rules."""
+        if self._built is None:
+            self._built = self._make_detector(self._suppressed)
+        return self._built
+
     def _suppressed(self, finding: Finding) -> bool:
         return any(s.matches(finding) for s in self._suppressions)
 
@@ -171,18 +179,20 @@ class DetectionService:
             extended = self._extended()
         if not findings and not extended:
             return findings
-        respond: list[tuple[int, tuple[str, ...], list[str], datetime, datetime, str]] = []
+        respond: list[tuple[int, tuple[str, ...], list[str], list[str], datetime, datetime, str]] = []
         with transaction(self._factory) as session:
             for finding in findings:
                 row = alerts.store_finding(session, finding)
                 self._live[finding.incident] = (row.last_at, row.findings)
                 actions = self._policy.on_raise(row.level, row.severity)
                 if actions:
-                    respond.append((row.id, actions, list(row.actors), row.first_at, row.last_at, row.rule))
+                    respond.append(
+                        (row.id, actions, list(row.actors), list(row.sources), row.first_at, row.last_at, row.rule)
+                    )
             for incident, (last_at, count) in extended.items():
                 alerts.extend(session, incident, last_at, count)
-        for alert_id, actions, actors, first_at, last_at, rule in respond:
-            self._respond(alert_id, actions, actors, first_at, last_at, f"alert {alert_id} ({rule})")
+        for alert_id, actions, actors, sources, first_at, last_at, rule in respond:
+            self._respond(alert_id, actions, actors, sources, first_at, last_at, f"alert {alert_id} ({rule})")
         return findings
 
     def _extended(self) -> dict[str, tuple[datetime, int]]:
@@ -201,6 +211,7 @@ class DetectionService:
         alert_id: int,
         actions: Sequence[str],
         actors: Sequence[str],
+        sources: Sequence[str],
         first_at: datetime,
         last_at: datetime,
         reason: str,
@@ -210,11 +221,11 @@ class DetectionService:
         at = self._clock().isoformat()
         for actor in actors:
             with self._read() as session:
-                active = store.succeeded(session, actor, first_at - _SLACK, last_at + _SLACK)
+                active = store.succeeded(session, actor, first_at - _SLACK, last_at + _SLACK, sources)
             for action in actions:
                 entry: dict[str, Any] = {"at": at, "action": action, "actor": actor, "by": by, "taken": False}
                 if not active:
-                    entry["why"] = "no successful activity in the incident (failures alone never lock)"
+                    entry["why"] = "no success of the actor from the alert's sources (failures alone never respond)"
                 elif self._accounts is None:
                     entry["why"] = "no identity service"
                 else:
@@ -265,11 +276,11 @@ class DetectionService:
             )  # fmt: skip
             done = [r["action"] for r in row.responses if r.get("taken")]
             actions = self._policy.on_verdict(row.level, status, done)
-            subject = (row.id, list(row.actors), row.first_at, row.last_at)
+            actors, sources, first_at, last_at = list(row.actors), list(row.sources), row.first_at, row.last_at
         with self._lock:
             self._suppressions.extend(added)
         if actions:
-            self._respond(subject[0], actions, subject[1], subject[2], subject[3], f"alert {alert_id} confirmed", by)
+            self._respond(alert_id, actions, actors, sources, first_at, last_at, f"alert {alert_id} confirmed", by)
         with self._read() as session:
             return alerts.alert_dict(alerts.get(session, alert_id))
 

@@ -168,13 +168,16 @@ def replay(session: Session, since: datetime, *, limit: int) -> Iterator[Activit
         yield _activity(row)
 
 
-def succeeded(session: Session, actor: str, since: datetime, until: datetime) -> bool:
-    """Whether the actor did anything successfully in the window: a response is never taken on
-    failures alone (else anyone could lock anyone out by failing to log in as them)."""
+def succeeded(session: Session, actor: str, since: datetime, until: datetime, sources: Sequence[str] = ()) -> bool:
+    """Whether the actor did anything successfully in the window, from one of `sources` when the
+    alert names any: a response is never taken on failures alone (else anyone could lock anyone
+    out by failing to log in as them), nor on the victim's own work from its own address while
+    someone else fails in its name."""
     stmt = (
         select(ActivityRow.id)
         .where(ActivityRow.actor == actor, ActivityRow.outcome == "success")
         .where(ActivityRow.at >= since, ActivityRow.at <= until)
-        .limit(1)
     )
-    return session.execute(stmt).first() is not None
+    if sources:
+        stmt = stmt.where(ActivityRow.source_ip.in_(list(sources)))
+    return session.execute(stmt.limit(1)).first() is not None

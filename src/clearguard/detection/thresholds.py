@@ -40,7 +40,7 @@ class DetectionConfig(BaseModel):
     breakglass_reads: int = Field(default=10, ge=1, description="reads after a break-glass that make an alert")
     breakglass_window_s: int = Field(default=3600, ge=1)
     # privilege change followed by use of the new rights
-    privilege_use_window_s: int = Field(default=3600, ge=1)
+    privilege_use_window_s: int = Field(default=8 * 3600, ge=1)
     # an officer reading many distinct parties or records in a short time
     distinct_parties: int = Field(default=40, ge=1)
     distinct_records: int = Field(default=150, ge=1)

@@ -1,0 +1,101 @@
+"""`clearguard detection ...`: rules, scans of event files (and, from the other detection branches,
+simulation, evaluation, alerts and triage). The Typer apps come first and stay first: other
+branches add their commands below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+detection_app = typer.Typer(help="Threat detection over staff activity.", no_args_is_help=True)
+rules_app = typer.Typer(help="The Sigma rules in force; `rules export` writes them for a SIEM.")
+detection_app.add_typer(rules_app, name="rules")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+# --- rules and scans (branch detection-core) ---------------------------------------------------------
+
+from clearguard.cli_support import console, guarded, load_settings, print_json  # noqa: E402
+
+
+@rules_app.callback(invoke_without_command=True)
+@guarded
+def rules_list(ctx: typer.Context, json_output: JsonOpt = False) -> None:
+    """List the rules in force: name, kind, alert or notice, condition, window, thresholds."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from clearguard.detection.configured import rule_set
+
+    rules = rule_set(load_settings())
+    if json_output:
+        print_json({"version": rules.version, "rules": [r.to_dict() for r in rules.rules]})
+        return
+    from rich.table import Table
+
+    from clearguard.detection.ruleset import window_text
+
+    console.print(f"rules {rules.version}: {len(rules.rules)} ({sum(r.emits for r in rules.rules)} raise findings)")
+    table = Table("name", "type", "kind", "raises", "severity", "condition", "window")
+    for r in rules.rules:
+        table.add_row(
+            r.name,
+            r.type,
+            r.kind,
+            r.level if r.emits else "-",
+            r.severity,
+            r.condition or "",
+            window_text(r.window_s) if r.window_s else "",
+        )
+    console.print(table)
+
+
+@rules_app.command("export")
+@guarded
+def rules_export(
+    target: Annotated[Path, typer.Option("--target", help="an empty or new folder")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Write the rules in force as Sigma YAML files, unchanged, for a SIEM."""
+    from clearguard.detection.configured import rule_set
+    from clearguard.detection.export import export_rules
+
+    written = export_rules(rule_set(load_settings()), target)
+    if json_output:
+        print_json({"target": str(target), "files": [str(p) for p in written]})
+        return
+    console.print(f"{len(written)} rule files written to {target}", soft_wrap=True)
+
+
+@detection_app.command("scan")
+@guarded
+def scan(
+    events: Annotated[Path, typer.Option("--events", help="activity events, one JSON object per line")],
+    locations: Annotated[
+        Path | None, typer.Option("--locations", help="CSV cidr,city,country,lat,lon (places of sources)")
+    ] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="leave out bad lines instead of refusing")] = False,
+    notices: Annotated[bool, typer.Option("--notices/--alerts-only", help="list notices too")] = True,
+    json_output: JsonOpt = False,
+) -> None:
+    """Run the rules alone over an event file and print what they find (alerts and notices)."""
+    from clearguard.detection.scan import scan_file
+
+    settings = load_settings()
+    result = scan_file(settings, events, locations, skip_bad=skip_bad)
+    shown = [f for f in result.findings if notices or f.level == "alert"]
+    if json_output:
+        print_json(result.to_dict(include_notices=notices))
+        return
+    for f in shown:
+        console.print(
+            f"{f.at.strftime('%Y-%m-%dT%H:%M:%SZ')}  {f.level:<6} {f.severity:<8} {f.rule:<26} {f.explanation}",
+            markup=False,
+            soft_wrap=True,
+        )
+    skipped = f", {len(result.bad)} bad lines skipped" if result.bad else ""
+    console.print(
+        f"{result.events} events{skipped}: {result.alerts} alerts, {result.notices} notices",
+        markup=False,
+        soft_wrap=True,
+    )
