@@ -17,6 +17,7 @@ from clearguard.config import Settings, get_settings
 from clearguard.declarations import routes as declaration_routes
 from clearguard.declarations.gate import DeclarationGate
 from clearguard.declarations.group_commit import GroupCommitter
+from clearguard.detection import routes as detection_routes
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(traveller_routes.router)
     app.include_router(identity_routes.router)
     app.include_router(retention_routes.router)
+    app.include_router(detection_routes.router)
     _describe_declaration_body(app)
     return app
 

@@ -114,6 +114,12 @@ class DetectionEdge:
         if refusal is None:
             await self.app(scope, receive, send)
             return
+        if refusal.rule == "malformed" and refusal.field == "body":
+            # Every route's own parser refuses a body that is not JSON, before any service, with the
+            # problem its clients know (400 or 422 naming `body`): it answers; the edge records.
+            await self.app(scope, receive, send)
+            await self._note(scope, source, headers, b"", None, refusal)
+            return
         await _answer(send, refusal.status, _refusal_body(refusal, path))
         await self._note(scope, source, headers, body, None, refusal)
 
@@ -190,8 +196,6 @@ def identify_with(authenticate: Callable[[str], Any]) -> Identify:
 
 
 def _refusal_body(refusal: Refusal, path: str) -> bytes:
-    if refusal.rule == "malformed" and refusal.field == "body":
-        return _problem(400, "unreadable-input", "Input cannot be read", "body: not valid JSON", path, field="body")
     title = "Request too large" if refusal.rule == "oversized" else "Request blocked"
     return _problem(refusal.status, "request-blocked", title, refusal.detail, path, field=refusal.field,
                     rule=refusal.rule)  # fmt: skip

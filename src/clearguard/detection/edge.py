@@ -9,6 +9,7 @@ percent-decoded (twice, for double encoding) where they come from a URL.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -157,7 +158,12 @@ def check_json(body: bytes) -> Refusal | None:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return Refusal("body", "malformed")
+        # NaN, Infinity, lone surrogates: Python's reader takes them, and the route's own
+        # validation names the field they are in; only what no reader takes is refused here.
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return Refusal("body", "malformed")
     for seen, item in enumerate(_strings(document, "", 0), start=1):
         if isinstance(item, Refusal):
             return item
