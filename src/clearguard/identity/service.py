@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Result, delete, select, update
@@ -74,6 +74,11 @@ class _Keys:
 def _rowcount(result: Result[Any]) -> int:
     """Rows a conditional UPDATE changed: 1 means this caller won the row."""
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# What a session's MFA proof reads as once a detection response has withdrawn it: older than any
+# step-up window, so every step-up permission asks for a fresh second factor.
+_NO_MFA_PROOF = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class AuthEvents(Protocol):
@@ -769,7 +774,7 @@ class IdentityService:
             result = session.execute(
                 update(AuthSession)
                 .where(AuthSession.account_id == account.id, AuthSession.revoked_at.is_(None))
-                .values(mfa_at=AuthSession.created_at - timedelta(days=1))
+                .values(mfa_at=_NO_MFA_PROOF)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
