@@ -24,26 +24,53 @@ MAX_DEPTH: Final = 32
 MAX_STRING: Final = 100_000
 MAX_STRINGS: Final = 50_000
 
-_SQL: Final = re.compile(
-    r"""(
-        ['"`]\s*(?:or|and|\|\||&&)\s*['"`(]?\w+['"`)]?\s*(?:=|<>|!=|\blike\b)  # ' OR '1'='1
-      | \bunion\b(?:\s|/\*.*?\*/|\(|\+)+(?:all\s+|distinct\s+)?select\b                 # UNION SELECT
-      | ;\s*(?:drop|delete|truncate|alter|insert|update|create|exec|shutdown|grant)\b\s+\w   # stacked statement
-      | ['"`]\s*(?:--|\#|/\*)\s*$                                                     # quote, comment to the end
+# Each family is searched only when the text holds what it needs (a quote, a `;`, a keyword, a `<`):
+# plain substring tests are far cheaper than an alternation tried at every position.
+_SQL_QUOTE: Final = re.compile(
+    r"""['"`]\s*(?:
+        (?:or|and|\|\||&&)\s*['"`(]?\w+['"`)]?\s*(?:=|<>|!=|\blike\b)   # ' OR '1'='1
+      | (?:--|\#|/\*)\s*(?:$|\x1f)                                   # a quote, then a comment to the end
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_SQL_STACKED: Final = re.compile(
+    r";\s*(?:drop|delete|truncate|alter|insert|update|create|exec|shutdown|grant)\b\s+\w", re.IGNORECASE
+)
+_SQL_KEYWORDS: Final = ("union", "select", "sleep", "benchmark", "waitfor", "dbms_pipe", "extractvalue",
+                        "updatexml", "information_schema", "pg_catalog", "sqlite_master", "xp_cmdshell",
+                        "load_file", "outfile")  # fmt: skip
+_SQL_WORDS: Final = re.compile(
+    r"""\bunion\b(?:\s|/\*.*?\*/|\(|\+)+(?:all\s+|distinct\s+)?select\b                 # UNION SELECT
       | \b(?:sleep|pg_sleep|benchmark|waitfor\s+delay|dbms_pipe\.receive_message|extractvalue|updatexml)\s*[('"]
       | \b(?:information_schema|pg_catalog|sqlite_master|xp_cmdshell|load_file|into\s+outfile)\b
       | \bselect\s+(?:\*|[\w.]+(?:\s*,\s*[\w.]+)*)\s+from\s+[\w.]+\s+where\b          # a query in a value
-    )""",
+    """,
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )
-_MARKUP: Final = re.compile(
-    r"""<\s*/?\s*(?:script|iframe|object|embed|svg|img|body|style|link|meta|base|form|math)\b
-      | \bjavascript\s*:
-      | \bvbscript\s*:
-      | <[^>]*\son[a-z]+\s*=
-      | \bdata\s*:\s*text/html""",
-    re.IGNORECASE | re.VERBOSE,
+_MARKUP_TAG: Final = re.compile(
+    r"<\s*/?\s*(?:script|iframe|object|embed|svg|img|body|style|link|meta|base|form|math)\b|<[^>]*\son[a-z]+\s*=",
+    re.IGNORECASE,
 )
+_MARKUP_WORDS: Final = re.compile(r"\b(?:javascript|vbscript)\s*:|\bdata\s*:\s*text/html", re.IGNORECASE)
+
+
+def _sql(text: str, lower: str) -> bool:
+    if ("'" in text or '"' in text or "`" in text) and _SQL_QUOTE.search(text):
+        return True
+    if ";" in text and _SQL_STACKED.search(text):
+        return True
+    return any(k in lower for k in _SQL_KEYWORDS) and _SQL_WORDS.search(text) is not None
+
+
+def _markup(text: str, lower: str) -> bool:
+    if "<" in text and _MARKUP_TAG.search(text):
+        return True
+    # ("script" alone is in every "description")
+    return ("javascript" in lower or "vbscript" in lower or "text/html" in lower) and _MARKUP_WORDS.search(
+        text
+    ) is not None
+
+
 _TRAVERSAL: Final = re.compile(r"(?:^|[/\\])\.\.(?:[/\\]|$)")
 # Encoded dot-dot-slash forms that survive one decoding (overlong UTF-8 included).
 _ENCODED_TRAVERSAL: Final = re.compile(r"%(?:25)*2e|%c0%ae|%c0%af|%c1%9c|%e0%80%ae|%u002e", re.IGNORECASE)
@@ -86,9 +113,10 @@ def check_text(field: str, value: str, *, url: bool = False) -> Refusal | None:
         if _TRAVERSAL.search(decoded) or _TRAVERSAL.search(value):
             return Refusal(field, "traversal")
         value = decoded
-    if _SQL.search(value):
+    lower = value.lower()
+    if _sql(value, lower):
         return Refusal(field, "injection")
-    if _MARKUP.search(value):
+    if _markup(value, lower):
         return Refusal(field, "markup")
     return None
 
@@ -151,8 +179,29 @@ def _strings(value: Any, where: str, depth: int) -> Iterator[tuple[str, str] | R
             yield from _strings(item, f"{where}[{i}]", depth + 1)
 
 
+def _all_strings(document: Any) -> list[str] | None:
+    """Every key and string value, or None when the nesting is deeper than MAX_DEPTH."""
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                found.append(str(key))
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return found
+
+
 def check_json(body: bytes) -> Refusal | None:
-    """A JSON body: every key and string value (the field named by its path, e.g. `items[0].description`)."""
+    """A JSON body: every key and string value (the field named by its path, e.g. `items[0].description`).
+    All strings are searched at once, joined by a separator no pattern reads across as a value;
+    only a body with a hit is walked again, string by string, to name the field (or clear it)."""
     if b"\x00" in body:
         return Refusal("body", "nul")
     try:
@@ -164,6 +213,16 @@ def check_json(body: bytes) -> Refusal | None:
             document = json.loads(body)
         except (ValueError, RecursionError):
             return Refusal("body", "malformed")
+    strings = _all_strings(document)
+    if strings is not None and len(strings) <= MAX_STRINGS:
+        joined = "\x1f".join(strings)
+        if (
+            "\x00" not in joined
+            and max(map(len, strings), default=0) <= MAX_STRING
+            and not _sql(joined, lowered := joined.lower())
+            and not _markup(joined, lowered)
+        ):
+            return None
     for seen, item in enumerate(_strings(document, "", 0), start=1):
         if isinstance(item, Refusal):
             return item
