@@ -34,14 +34,18 @@ _SQL_QUOTE: Final = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _SQL_STACKED: Final = re.compile(
-    r";\s*(?:drop|delete|truncate|alter|insert|update|create|exec|shutdown|grant)\b\s+\w", re.IGNORECASE
+    r""";\s*(?:drop\s+(?:table|database|schema|index|view|user)\b|delete\s+from\b|truncate\s+(?:table\s+)?\w
+      | alter\s+(?:table|user|database|role)\b|insert\s+into\b|update\s+[\w.]+\s+set\b
+      | create\s+(?:table|user|database|function|role)\b|exec(?:ute)?\s+\w+|shutdown\b|grant\s+\w+\s+(?:on|to)\b)""",
+    re.IGNORECASE | re.VERBOSE,
 )
 _SQL_KEYWORDS: Final = ("union", "select", "sleep", "benchmark", "waitfor", "dbms_pipe", "extractvalue",
                         "updatexml", "information_schema", "pg_catalog", "sqlite_master", "xp_cmdshell",
                         "load_file", "outfile")  # fmt: skip
 _SQL_WORDS: Final = re.compile(
     r"""\bunion\b(?:\s|/\*.*?\*/|\(|\+)+(?:all\s+|distinct\s+)?select\b                 # UNION SELECT
-      | \b(?:sleep|pg_sleep|benchmark|waitfor\s+delay|dbms_pipe\.receive_message|extractvalue|updatexml)\s*[('"]
+      | (?:\band|\bor|\bselect|\|\||[;'"(,=])\s*(?:sleep|pg_sleep|benchmark|extractvalue|updatexml)\s*\(
+      | \bwaitfor\s+delay\s+['"] | \bdbms_pipe\.receive_message\s*\(
       | \b(?:information_schema|pg_catalog|sqlite_master|xp_cmdshell|load_file|into\s+outfile)\b
       | \bselect\s+(?:\*|[\w.]+(?:\s*,\s*[\w.]+)*)\s+from\s+[\w.]+\s+where\b          # a query in a value
     """,
@@ -128,12 +132,15 @@ def check_path(raw_path: bytes) -> Refusal | None:
         return Refusal("path", "nul")
     try:
         text = raw_path.decode("ascii")
-        unquote_to_bytes(text).decode("utf-8")
     except UnicodeDecodeError:
         return Refusal("path", "malformed")
     lowered = text.lower()
     if _ENCODED_TRAVERSAL.search(lowered) or "%2f" in lowered or "%5c" in lowered:
         return Refusal("path", "traversal")
+    try:
+        unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal("path", "malformed")
     decoded = unquote(text)
     if _TRAVERSAL.search(decoded) or "\\" in decoded:
         return Refusal("path", "traversal")
