@@ -31,23 +31,20 @@ def rules_list(ctx: typer.Context, json_output: JsonOpt = False) -> None:
     if json_output:
         print_json({"version": rules.version, "rules": [r.to_dict() for r in rules.rules]})
         return
-    from rich.table import Table
-
     from clearguard.detection.ruleset import window_text
 
-    console.print(f"rules {rules.version}: {len(rules.rules)} ({sum(r.emits for r in rules.rules)} raise findings)")
-    table = Table("name", "type", "kind", "raises", "severity", "condition", "window")
+    console.print(
+        f"rules {rules.version}: {len(rules.rules)} ({sum(r.emits for r in rules.rules)} raise findings)",
+        soft_wrap=True,
+    )
     for r in rules.rules:
-        table.add_row(
-            r.name,
-            r.type,
-            r.kind,
-            r.level if r.emits else "-",
-            r.severity,
-            r.condition or "",
-            window_text(r.window_s) if r.window_s else "",
+        raises = r.level if r.emits else "-"
+        window = f" within {window_text(r.window_s)}" if r.window_s else ""
+        console.print(
+            f"{r.name:<28} {r.type:<17} {raises:<6} {r.severity:<8} {r.kind:<22} {r.condition or ''}{window}",
+            markup=False,
+            soft_wrap=True,
         )
-    console.print(table)
 
 
 @rules_app.command("export")

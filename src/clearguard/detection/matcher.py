@@ -164,3 +164,22 @@ def compile_condition(node: Any, known_fields: frozenset[str], overrides: Mappin
     if isinstance(node, ConditionValueExpression):
         raise UnsupportedRule("keyword detections (values without a field) are not supported: name the field")
     raise UnsupportedRule(f"condition element {type(node).__name__} is not supported")
+
+
+def conjuncts(node: Any) -> list[Any]:
+    """The top-level AND's parts (nested ANDs flattened); the node itself otherwise."""
+    if isinstance(node, ConditionAND):
+        return [part for arg in node.args for part in conjuncts(arg)]
+    return [node]
+
+
+def fields_of(node: Any) -> set[str]:
+    """Every field a condition reads."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        found = {node.field}
+        if isinstance(node.value, SigmaFieldReference):
+            found.add(node.value.field)
+        return found
+    if isinstance(node, ConditionAND | ConditionOR | ConditionNOT):
+        return set().union(*(fields_of(a) for a in node.args))
+    return {"*"}  # keywords read everything

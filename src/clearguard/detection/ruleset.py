@@ -40,9 +40,9 @@ from sigma.rule import SigmaRule
 from clearguard.detection.correlate import Correlation, CorrelationSpec, CorrelationType, Firing, Operator
 from clearguard.detection.enrich import ENRICHED_FIELDS, EnrichedEvent
 from clearguard.detection.errors import DetectionInputError
-from clearguard.detection.events import FIELDS
+from clearguard.detection.events import ACTIONS, FIELDS, OUTCOMES
 from clearguard.detection.hits import Level, RuleHit, Severity
-from clearguard.detection.matcher import Predicate, UnsupportedRule, compile_condition
+from clearguard.detection.matcher import Predicate, UnsupportedRule, compile_condition, conjuncts, fields_of
 from clearguard.detection.thresholds import DetectionConfig
 from clearguard.errors import InputError
 from clearguard.user_files import read_limited
@@ -72,7 +72,7 @@ _OPS: dict[SigmaCorrelationConditionOperator, Operator] = {
 _ATTRIBUTE_KEYS = frozenset({"kind", "finding", "explain", "settings"})
 _EXPLAIN_KEYS = frozenset(
     {"count", "window", "actors", "sources", "group", "actor", "source", "action", "speed_kmh", "distance_km"}
-    | {"city", "country", "hour", "title"}
+    | {"city", "country", "hour", "title", "exported_today", "export_growth", "off_hours_h"}
 )
 
 
@@ -138,8 +138,15 @@ class RuleInfo:
 @dataclass(frozen=True)
 class _Base:
     info: RuleInfo
-    predicate: Predicate
+    predicate: Predicate  # the conjuncts the index does not decide
     explain: str
+    keys: frozenset[tuple[str, str]]  # the (action, outcome) pairs it may match
+
+
+# Nearly every rule names actions and outcomes; deciding those parts once per pair, when the rules
+# load, leaves each event only the rules that can match it.
+_INDEXED = frozenset({"action", "outcome"})
+_PAIRS = tuple((a, o) for a in sorted(ACTIONS) for o in sorted(OUTCOMES))
 
 
 @dataclass(frozen=True)
@@ -169,24 +176,24 @@ class RuleSet:
 
 class RuleEvaluator:
     def __init__(self, rules: RuleSet) -> None:
-        self._base = rules._base
-        self._corr = [(c, Correlation(c.spec)) for c in rules._correlations]
+        self._by_key = {key: tuple(b for b in rules._base if key in b.keys) for key in _PAIRS}
+        self._corr = [(c, Correlation(c.spec), frozenset(c.spec.rules)) for c in rules._correlations]
 
     def evaluate(self, event: EnrichedEvent) -> list[RuleHit]:
         fields = event.fields
         matched: set[str] = set()
         hits: list[RuleHit] = []
-        for base in self._base:
+        for base in self._by_key.get((event.event.action, event.event.outcome), ()):
             if base.predicate(fields):
                 matched.add(base.info.name)
                 if base.info.emits:
                     hits.append(_base_hit(base, event))
         if not matched:
             return hits
-        for corr, state in self._corr:
-            refs = [r for r in corr.spec.rules if r in matched]
-            if not refs:
+        for corr, state, wanted in self._corr:
+            if wanted.isdisjoint(matched):
                 continue
+            refs = [r for r in corr.spec.rules if r in matched]
             firing = state.feed(refs, fields, event.at)
             if firing is None:
                 continue
@@ -209,6 +216,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _fmt1(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "?"
+
+
 def _base_hit(base: _Base, event: EnrichedEvent) -> RuleHit:
     f = event.fields
     actor = event.event.actor
@@ -228,6 +239,9 @@ def _base_hit(base: _Base, event: EnrichedEvent) -> RuleHit:
         city=_fmt(f.get("city")),
         country=_fmt(f.get("country")),
         hour=_fmt(f.get("hour")),
+        exported_today=_fmt(f.get("exported_today")),
+        export_growth=_fmt1(f.get("export_growth")),
+        off_hours_h=_fmt1(f.get("off_hours_h")),
     )
     return RuleHit(
         rule=base.info.name,
@@ -360,7 +374,12 @@ def _compile_base(rule: SigmaRule, where: str, config: DetectionConfig, emits: b
     try:
         trees = [c.parsed for c in rule.detection.parsed_condition]
         tree = trees[0] if len(trees) == 1 else ConditionOR(cast(Any, trees))
-        predicate = compile_condition(tree, KNOWN_FIELDS, overrides)
+        compile_condition(tree, KNOWN_FIELDS, overrides)  # refuses what cannot be evaluated
+        parts = conjuncts(tree)
+        indexed = [compile_condition(p, KNOWN_FIELDS, overrides) for p in parts if fields_of(p) <= _INDEXED]
+        rest = [compile_condition(p, KNOWN_FIELDS, overrides) for p in parts if not fields_of(p) <= _INDEXED]
+        keys = frozenset((a, o) for a, o in _PAIRS if all(check({"action": a, "outcome": o}) for check in indexed))
+        predicate = _all_of(rest)
     except UnsupportedRule as exc:
         raise _fail(where, name, str(exc)) from None
     except SigmaError as exc:
@@ -387,7 +406,15 @@ def _compile_base(rule: SigmaRule, where: str, config: DetectionConfig, emits: b
         file=where,
         description=(rule.description or "").strip(),
     )
-    return _Base(info, predicate, attrs.get("explain") or "{title}")
+    return _Base(info, predicate, attrs.get("explain") or "{title}", keys)
+
+
+def _all_of(parts: list[Predicate]) -> Predicate:
+    if not parts:
+        return lambda f: True
+    if len(parts) == 1:
+        return parts[0]
+    return lambda f: all(p(f) for p in parts)
 
 
 def _compared_values(rule: SigmaRule) -> dict[str, float]:

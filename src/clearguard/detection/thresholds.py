@@ -30,12 +30,19 @@ class DetectionConfig(BaseModel):
         default=100.0, ge=0, description="closer sources are never impossible travel (geolocation is coarse)"
     )
     # bulk reads or exports outside the actor's working hours
-    off_hours_bulk_records: int = Field(default=50, ge=1, description="records read or exported off hours")
+    off_hours_bulk_records: int = Field(default=150, ge=1, description="records exported off hours")
+    off_hours_bulk_reads: int = Field(default=200, ge=1, description="distinct declarations read off hours")
     off_hours_bulk_window_s: int = Field(default=3600, ge=1)
+    off_hours_margin_h: float = Field(
+        default=2.0, ge=0, description="hours outside the usual ones before activity counts as off hours"
+    )
     # mass export: records exported (count summed) or export events
-    mass_export_records: int = Field(default=1000, ge=1)
+    mass_export_records: int = Field(default=1000, ge=1, description="records exported in a day")
     mass_export_events: int = Field(default=30, ge=1)
     mass_export_window_s: int = Field(default=3600, ge=1)
+    mass_export_growth: float = Field(
+        default=3.0, ge=1, description="...and today's exports at least this many times the account's busiest day"
+    )
     # break-glass followed by reads
     breakglass_reads: int = Field(default=10, ge=1, description="reads after a break-glass that make an alert")
     breakglass_window_s: int = Field(default=3600, ge=1)
@@ -50,7 +57,7 @@ class DetectionConfig(BaseModel):
     # usual hours: learned once an actor has this many working days of history
     usual_hours_min_days: int = Field(default=10, ge=1)
     usual_hours_share: float = Field(
-        default=0.2, gt=0, le=1, description="an hour is usual when active on this share of days"
+        default=0.1, gt=0, le=1, description="an hour is usual when active on this share of days"
     )
     default_workday_start_hour: int = Field(default=7, ge=0, le=23)
     default_workday_end_hour: int = Field(default=19, ge=1, le=24)

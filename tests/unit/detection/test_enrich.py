@@ -95,3 +95,31 @@ def test_timezone_moves_the_working_day() -> None:
     at = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # 08:00 in New York
     assert e.enrich(ev(at)).get("hour") == 8
     assert e.enrich(ev(at.replace(hour=11))).get("off_hours") is True  # 06:00 in New York
+
+
+def test_hours_outside_the_usual_ones() -> None:
+    e = enricher()
+    monday = MONDAY_10.replace(hour=0)
+    assert e.enrich(ev(monday.replace(hour=12))).get("off_hours_h") == 0
+    assert e.enrich(ev(monday.replace(hour=19, minute=30))).get("off_hours_h") == pytest.approx(0.5)
+    at_end = e.enrich(ev(monday.replace(hour=19)))
+    assert at_end.get("off_hours") is True and at_end.get("off_hours_h") == 0
+    assert e.enrich(ev(monday.replace(hour=3))).get("off_hours_h") == pytest.approx(4)
+    assert e.enrich(ev(monday + timedelta(days=5, hours=12))).get("off_hours_h") == 24  # Saturday
+
+
+def test_exports_today_against_the_busiest_day_and_the_role() -> None:
+    e = enricher()
+    first = e.enrich(ev(MONDAY_10, "analyst-1", "declaration.export", role="risk_analyst", count=400))
+    assert first.get("exported_today") == 400 and first.get("export_growth") == 400  # no history: over 1
+    tuesday = MONDAY_10 + timedelta(days=1)
+    e.enrich(ev(tuesday, "analyst-2", "declaration.export", role="risk_analyst", count=100))
+    second = e.enrich(ev(tuesday, "analyst-1", "declaration.export", role="risk_analyst", count=800))
+    assert second.get("exported_today") == 800 and second.get("export_growth") == pytest.approx(2.0)
+    wednesday = MONDAY_10 + timedelta(days=2)
+    # analyst-2's own busiest day is 100, but its role's ordinary busiest day is the median of the
+    # role's completed busiest days (analyst-1: 400, its Tuesday not over for it yet; analyst-2: 100)
+    newcomer = e.enrich(ev(wednesday, "analyst-2", "declaration.export", role="risk_analyst", count=900))
+    assert newcomer.get("export_growth") == pytest.approx(900 / 250)
+    failed = e.enrich(ev(wednesday, "analyst-2", "declaration.export", role="risk_analyst", outcome="denied"))
+    assert failed.get("exported_today") == 900

@@ -220,14 +220,20 @@ def reads(
     ]
 
 
-def test_bulk_reads_outside_working_hours() -> None:
-    found = run(reads(23, 50))  # 23:00-23:25, Monday night, no history: off the default working day
-    hits = alerts(found, "off_hours_bulk")
+def test_bulk_reads_or_exports_outside_working_hours() -> None:
+    # Monday night, no history: the default working day (07:00-19:00) applies
+    hits = alerts(run(reads(23, 200, step_s=15)), "off_hours_bulk_read")
     assert len(hits) == 1 and hits[0].kind == "off_hours_export"
-    assert alerts(run(reads(23, 49)), "off_hours_bulk") == []
-    assert alerts(run(reads(10, 50)), "off_hours_bulk") == []  # the same volume at 10:00
-    # one export of 60 records at night is bulk too (records are summed)
-    assert alerts(run(reads(22, 1, action="declaration.export", count=60)), "off_hours_bulk")
+    assert "200 distinct declarations read by officer-1 outside its usual hours" in hits[0].explanation
+    assert alerts(run(reads(23, 199, step_s=15)), "off_hours_bulk_read") == []
+    assert alerts(run(reads(10, 200, step_s=15)), "off_hours_bulk_read") == []  # the same at 10:00
+    assert alerts(run(reads(20, 200, step_s=15)), "off_hours_bulk_read") == []  # 1 h after the day: overtime
+    night_export = alerts(run(reads(2, 2, action="declaration.export", count=75)), "off_hours_bulk_export")
+    assert len(night_export) == 1 and "150 declarations exported" in night_export[0].explanation
+    assert alerts(run(reads(2, 1, action="declaration.export", count=149)), "off_hours_bulk_export") == []
+    saturday = MONDAY_10 + timedelta(days=5)
+    weekend = [ev(saturday, action="declaration.export", count=150)]
+    assert alerts(run(weekend), "off_hours_bulk_export")
 
 
 def test_mass_export_by_records_and_by_exports() -> None:
@@ -304,3 +310,30 @@ def test_thresholds_come_from_configuration(setting: str) -> None:
         assert alerts(found, "brute_force_account")  # 3 is now enough
     else:
         assert alerts(found, "brute_force_account") == []  # 8 in 105 s is not 8 in 30 s
+
+
+def test_mass_export_is_measured_against_the_account_and_its_role() -> None:
+    """An analyst who exports 1,500 records most days is not a mass export; the same analyst
+    exporting 5,000 is; a new analyst exporting 1,500 is measured against its peers' habit."""
+    det = detector()
+    events: list[ActivityEvent] = []
+    for d in range(12):
+        day = MONDAY_10 + timedelta(days=d)
+        if day.weekday() >= 5:
+            continue
+        for who in ("analyst-1", "analyst-2"):
+            events.append(ev(day, who, "declaration.export", role="risk_analyst", count=1500 - 100 * (d % 3)))
+    found = run(events, det)
+    # with no history at all, anyone's first 1,500 is beyond habit; never again after that
+    assert {f.first_at.date() for f in alerts(found)} == {MONDAY_10.date()}
+    later = MONDAY_10 + timedelta(days=14)
+    assert alerts(run([ev(later, "analyst-3", "declaration.export", role="risk_analyst", count=1500)], det)) == []
+    big = run(
+        [
+            ev(later + timedelta(minutes=m), "analyst-1", "declaration.export", role="risk_analyst", count=1250)
+            for m in range(4)
+        ],
+        det,
+    )
+    assert [f.rule for f in alerts(big)] == ["mass_export_records"]
+    assert "analyst-1 exported 5000 declarations today, 3.3 times its usual busiest day" in alerts(big)[0].explanation
