@@ -28,7 +28,9 @@ _RECORD_INTERVAL_S = 10.0
 
 # (actor, role, office) of a refused request, from its bearer token or its login body.
 Identify = Callable[[str | None, bytes], tuple[str, str, str | None]]
-Record = Callable[[Activity], None]
+# Records an activity the edge saw; the second argument is the record it concerned as (type, id),
+# which the recorder stores as a keyed reference.
+Record = Callable[[Activity, tuple[str, str] | None], None]
 
 
 def _problem(status: int, slug: str, title: str, detail: str, path: str, **extra: Any) -> bytes:
@@ -77,13 +79,26 @@ class DetectionEdge:
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         agent = next((v for k, v in headers if k == b"user-agent"), None)
         token = set_origin(source, agent[:USER_AGENT_LIMIT].decode("latin-1") if agent else None)
+        status = 0
+
+        async def watching(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         try:
             if self.limits is None:
-                await self.app(scope, receive, send)
+                await self.app(scope, receive, watching)
             else:
-                await self._guarded(scope, receive, send, source, headers)
+                await self._guarded(scope, receive, watching, source, headers)
         finally:
             reset_origin(token)
+        if status == 403 and any(k == b"authorization" for k, _ in headers):
+            # A signed-in account refused by the access policy (another office's declaration
+            # without break-glass, a route outside its role): denied activity, which the rules
+            # and the model count.
+            await self._note(scope, source, headers, b"", None, None)
 
     async def _guarded(
         self, scope: Scope, receive: Receive, send: Send, source: str | None, headers: list[tuple[bytes, bytes]]
@@ -146,6 +161,9 @@ class DetectionEdge:
         bearer = auth[7:].decode("latin-1").strip() if auth and auth[:7].lower() == b"bearer " else None
         agent = next((v for k, v in headers if k == b"user-agent"), None)
         identify, record = self.identify, self.record
+        path = str(scope.get("path", ""))
+        mrn = path[len("/api/v1/declarations/") :].split("/", 1)[0] if path.startswith("/api/v1/declarations/") else ""
+        target = ("declaration", mrn.upper()) if mrn and refusal is None else None
 
         def write() -> None:
             actor, role, office = identify(bearer, body) if identify else ("anonymous", "anonymous", None)
@@ -163,7 +181,8 @@ class DetectionEdge:
                     party=None,
                     count=1,
                     audit_event=None,
-                )
+                ),
+                target,
             )
 
         try:

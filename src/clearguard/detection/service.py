@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -120,10 +120,15 @@ class DetectionService:
             except Exception:  # the action has committed: its caller must not see detection fail
                 log.exception("detection failed on %d committed activity events", len(pending))
 
-    def record_edge(self, activity: Activity) -> None:
-        """An activity the API edge saw and no service did (a blocked or denied request)."""
+    def record_edge(self, activity: Activity, record: tuple[str, str] | None = None) -> None:
+        """An activity the API edge saw and no service did (a blocked or denied request); `record`
+        (type, id) is stored as its keyed reference."""
         if activity.action not in ACTIONS or activity.outcome not in OUTCOMES:
             raise DetectionInputError(f"action: {activity.action!r} is not an activity", field="action")
+        if record is not None:
+            activity = replace(activity, record=store.record_reference(self._indexer, record[0], record[1][:64]))
+        if activity.office is None and activity.role not in ("anonymous", "security"):
+            activity = replace(activity, office=self._office_of(activity.actor))
         with transaction(self._factory) as session:
             store.insert(session, [activity])
         self.feed([activity])

@@ -180,14 +180,25 @@ def test_every_audited_route_leaves_its_activity_event(real: RealApp) -> None:
     ), [(r.action, r.user_agent) for r in rows if r.user_agent != "testclient"]
 
 
-def test_a_rolled_back_action_leaves_no_activity(real: RealApp) -> None:
-    """Refused input writes nothing: neither an audit event nor an activity row."""
+def test_refused_actions_leave_no_audited_activity(real: RealApp) -> None:
+    """Refused input writes no audit event and so no activity; a refusal by the access policy is
+    one denied activity event from the edge (no audit event behind it), and nothing else."""
     services = _services(real)
-    with services.session_factory() as session:
-        count = len(session.execute(select(ActivityRow.id)).all())
-    doc = real.document("gb")
-    doc["declarant"]["eori"] = "XX"
-    r = real.client.post("/api/v1/declarations", content=json.dumps(doc), headers=real.auth("trader"))
-    assert r.status_code in (400, 403, 422), r.text
-    with services.session_factory() as session:
-        assert len(session.execute(select(ActivityRow.id)).all()) == count
+
+    def rows() -> list[tuple[str | None, str, str]]:
+        with services.session_factory() as session:
+            return [
+                tuple(r)
+                for r in session.execute(select(ActivityRow.audit_event, ActivityRow.action, ActivityRow.outcome))
+            ]  # type: ignore[misc]
+
+    before = rows()
+    invalid = real.document("gb")
+    invalid["items"][0]["gross_mass_kg"] = "heavy"
+    r = real.client.post("/api/v1/declarations", content=json.dumps(invalid), headers=real.auth("trader"))
+    assert r.status_code in (400, 422), r.text
+    assert rows() == before
+    foreign = real.document("nl")  # another party's declaration: the access policy refuses it
+    r = real.client.post("/api/v1/declarations", content=json.dumps(foreign), headers=real.auth("trader"))
+    assert r.status_code == 403, r.text
+    assert rows()[len(before) :] == [(None, "declaration.lodge", "denied")]

@@ -126,3 +126,25 @@ def test_rate_limits(engine: Engine, database_url: str, monkeypatch: pytest.Monk
     assert int(answers[-1].headers["retry-after"]) >= 1 and answers[-1].json()["field"] == "source"
     assert client_from(real, "192.0.2.51").get("/health").status_code == 200
     assert any(a.source_ip == "192.0.2.50" for a in _denied(real))  # recorded (once per interval)
+
+
+def test_a_refused_read_is_denied_activity(real: RealApp) -> None:
+    """Another office's declaration without break-glass: 403, recorded as a denied read of the same
+    keyed record a granted read would name."""
+    from tests.integration.api.app_env import OTHER_GB_OFFICE
+
+    other = real.seed("gb", office=OTHER_GB_OFFICE)
+    r = real.client.get(f"/api/v1/declarations/{other}", headers=real.auth("officer"))
+    assert r.status_code == 403, r.text
+    [denied] = [a for a in _denied(real) if a.action == "declaration.read"]
+    assert (denied.actor, denied.role, denied.office, denied.outcome) == ("officer", "officer", "GB000060", "denied")
+    glass = real.client.get(
+        f"/api/v1/declarations/{other}",
+        headers={**real.auth("officer"), "X-Justification": "incident 42: suspected undervaluation"},
+    )
+    assert glass.status_code == 200, glass.text
+    with services_of(real).session_factory() as session:
+        granted = session.execute(
+            select(ActivityRow.record).where(ActivityRow.action == "declaration.read", ActivityRow.outcome == "success")
+        ).scalar_one()
+    assert denied.record == granted and other not in str(denied.record)
