@@ -129,9 +129,10 @@ class DetectionEdge:
         if refusal is None:
             await self.app(scope, receive, send)
             return
-        if refusal.rule == "malformed" and refusal.field == "body":
-            # Every route's own parser refuses a body that is not JSON, before any service, with the
-            # problem its clients know (400 or 422 naming `body`): it answers; the edge records.
+        if _route_refuses(refusal):
+            # Every route's own parser refuses a body that is not JSON, and its validation a NUL in
+            # a value, before any service, with the problem its clients know (400 or 422 naming the
+            # field): it answers; the edge records.
             await self.app(scope, receive, send)
             await self._note(scope, source, headers, b"", None, refusal)
             return
@@ -212,6 +213,12 @@ def identify_with(authenticate: Callable[[str], Any]) -> Identify:
         return "anonymous", "anonymous", None
 
     return identify
+
+
+def _route_refuses(refusal: Refusal) -> bool:
+    if refusal.rule == "malformed":
+        return refusal.field == "body"
+    return refusal.rule == "nul" and not refusal.field.startswith(("path", "header."))
 
 
 def _refusal_body(refusal: Refusal, path: str) -> bytes:
