@@ -129,8 +129,9 @@ class Settings(BaseSettings):
     detection_response_lock_seconds: int = Field(default=3600, ge=60, description="how long a lock lasts")
     detection_warm_hours: int = Field(default=24, ge=0, description="activity replayed into the detector at start")
     detection_edge_enabled: bool = Field(default=True, description="rate limits and payload checks at the API edge")
-    detection_edge_principal_rate: str = Field(default="50/second", description="requests per principal (`limits`)")
-    detection_edge_source_rate: str = Field(default="200/second", description="requests per source address")
+    # 50 and 200 a second, over a 10 s moving window: a client's bursts pass, a sustained flood does not.
+    detection_edge_principal_rate: str = Field(default="500/10 seconds", description="requests per principal")
+    detection_edge_source_rate: str = Field(default="2000/10 seconds", description="requests per source address")
 
     @field_validator("database_url")
     @classmethod

@@ -18,8 +18,8 @@ from urllib.parse import unquote, unquote_to_bytes
 
 import orjson
 
-MAX_PATH: Final = 2048
-MAX_QUERY: Final = 4096
+MAX_PATH: Final = 16384  # uvicorn's (h11's) own bound on a request head
+MAX_QUERY: Final = 16384
 MAX_DEPTH: Final = 32
 MAX_STRING: Final = 100_000
 MAX_STRINGS: Final = 50_000

@@ -93,7 +93,7 @@ def test_malformed_and_oversized_bodies() -> None:
         (b"/api/v1/declarations/..\\..\\x", "traversal"),
         (b"/api/v1/declarations/x%00", "nul"),
         (b"/api/v1/declarations/%ff", "malformed"),
-        (b"/api/v1/" + b"a" * 3000, "oversized"),
+        (b"/api/v1/" + b"a" * 17000, "oversized"),
         (b"/api/v1/declarations/%3Cscript%3E", "markup"),
     ],
 )
