@@ -149,7 +149,8 @@ class Injector:
         rng, world = self.rng, self.world
         actor = self.pick(("officer", "officer", "risk_analyst", "broker"))
         weeks = rng.randint(2, 4)
-        first = self.day(actor, last=min(world.days - self.first_day - 1, 7 * weeks) // 2)
+        # it runs its weeks inside the simulation when the simulation is long enough
+        first = self.day(actor, last=min(world.days - self.first_day - 1, 7 * weeks))
         last_day = min(first + timedelta(days=7 * weeks), world.start + timedelta(days=world.days - 1))
         usual = {"officer": 30, "risk_analyst": 20, "broker": 14}[actor.role] * actor.level
         extra_share = rng.uniform(0.25, 0.7)

@@ -121,14 +121,14 @@ def baseline_end(events: Sequence[ActivityEvent], days: int) -> datetime:
 
 
 def replay(events: Sequence[ActivityEvent], *, rules: RuleSet, config: DetectionConfig, locations: Locations | None,
-           model: ActivityModel | None, horizon: datetime) -> list[Finding]:  # fmt: skip
+           model: ActivityModel | None, horizon: datetime, timezone: str = "UTC") -> list[Finding]:  # fmt: skip
     """Every alert and notice the Detector raises over the events, in order; the model (if any) is
     fitted here on the events before `horizon`."""
     scorers: list[Scorer] = []
     if model is not None:
         model.fit(e for e in events if e.at < horizon)
         scorers.append(_AfterBaseline(model, horizon))
-    detector = Detector(rules, config=config, locations=locations, scorers=scorers)
+    detector = Detector(rules, config=config, locations=locations, scorers=scorers, timezone=timezone)
     found: list[Finding] = []
     for event in events:
         found.extend(detector.observe(event))
@@ -180,7 +180,8 @@ class Evaluation:
 
 def evaluate_events(events: Sequence[ActivityEvent], labels: Sequence[Label], *, locations: Locations | None,
                     rules: RuleSet, config: DetectionConfig | None = None, baseline_days: int = 14,
-                    model: ActivityModel | None = None) -> tuple[dict[str, Any], list[Finding]]:  # fmt: skip
+                    model: ActivityModel | None = None,
+                    timezone: str = "UTC") -> tuple[dict[str, Any], list[Finding]]:  # fmt: skip
     if not events:
         raise DetectionInputError("events: the file holds no events", field="events")
     if baseline_days < 1:
@@ -191,7 +192,8 @@ def evaluate_events(events: Sequence[ActivityEvent], labels: Sequence[Label], *,
         raise DetectionInputError(f"baseline-days: the events end inside the first {baseline_days} days",
                                   field="baseline-days")  # fmt: skip
     model = model or ActivityModel()
-    findings = replay(events, rules=rules, config=config, locations=locations, model=model, horizon=horizon)
+    findings = replay(events, rules=rules, config=config, locations=locations, model=model, horizon=horizon,
+                      timezone=timezone)  # fmt: skip
     user_days = count_user_days(events, horizon)
     is_model: Callable[[Finding], bool] = lambda f: f.rule == ActivityModel.rule  # noqa: E731
     report = score(findings, labels, horizon=horizon, user_days=user_days)
@@ -203,10 +205,10 @@ def evaluate_events(events: Sequence[ActivityEvent], labels: Sequence[Label], *,
 
 def evaluate_files(events_path: Path, labels_path: Path, locations_path: Path, *, rules: RuleSet,
                    config: DetectionConfig | None = None, baseline_days: int = 14,
-                   skip_bad: bool = False) -> Evaluation:  # fmt: skip
+                   skip_bad: bool = False, timezone: str = "UTC") -> Evaluation:  # fmt: skip
     labels = load_labels(labels_path)
     locations = load_locations(locations_path)
     events, bad = read_events(events_path, skip_bad=skip_bad)
     report, findings = evaluate_events(events, labels, locations=locations, rules=rules, config=config,
-                                       baseline_days=baseline_days)  # fmt: skip
+                                       baseline_days=baseline_days, timezone=timezone)  # fmt: skip
     return Evaluation(report, bad, findings)

@@ -20,6 +20,7 @@ crosses the line on the event that makes it unusual, not at midnight. One findin
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict, deque
 from collections.abc import Iterable
@@ -51,14 +52,16 @@ FEATURES: tuple[str, ...] = (
     "breakglass",
     "reads_7d_median",
     "distinct_records_7d_median",
+    "export_days_14d",
 )
 F = len(FEATURES)
 IX = {name: i for i, name in enumerate(FEATURES)}
 # the daily features that the seven-day sums add up
 WEEKLY = tuple((IX[f"{name}_7d_median"], IX[name]) for name in ("reads", "distinct_records"))
+EXPORT_DAYS = IX["export_days_14d"]
 WEEKLY_IX = [weekly for weekly, _daily in WEEKLY]
 DAILY_IX = [daily for _weekly, daily in WEEKLY]
-MIN_WEEK_DAYS = 3  # active days in the last seven before their median means anything
+MIN_WEEK_DAYS = 4  # active days in the last seven before their median means anything
 WRITES = frozenset({"declaration.lodge", "declaration.amend", "declaration.decide", "risk.override"})
 DATA = frozenset({"declaration.read", "declaration.list", "declaration.export"}) | WRITES
 CHANGES = frozenset({"account.create", "account.role_change", "account.disable", "key.operation"})
@@ -78,6 +81,8 @@ class ModelConfig:
     gate_margin: float = 1.5  # excess beyond the largest the role's baseline days reached
     # the forest must also find the day's combination of deviations rarer than this share of baseline days
     forest_quantile: float = 0.95
+    # so many days with an export are ordinary unless their probability is below 10**-this
+    export_days_surprise: float = 3.0
     usual_hour_share: float = 0.2  # an hour is usual when the actor was active in it on this share of days
     trees: int = 100
     seed: int = 0
@@ -95,13 +100,16 @@ class _Day:
     last: datetime | None = None
     alerted: bool = False
     weekly: Vector = field(default_factory=lambda: np.full(len(WEEKLY), np.nan))  # nan: too few days
+    recent_days: int = 0  # active days in the previous fourteen
+    recent_export_days: int = 0  # ...on which it exported
 
 
 @dataclass
 class _Actor:
+    name: str
     role: str
     day: _Day | None = None
-    past: deque[tuple[date, Vector]] = field(default_factory=lambda: deque(maxlen=6))
+    past: deque[tuple[date, Vector]] = field(default_factory=lambda: deque(maxlen=13))
     known_sources: set[str] = field(default_factory=set)
 
 
@@ -137,6 +145,8 @@ class ActivityModel:
         self._own: dict[str, _Profile] = {}
         self._roles: dict[str, _Role] = {}
         self._own_hours: dict[str, frozenset[int]] = {}
+        self._export_rate: dict[str, float] = {}
+        self._role_export_rate: dict[str, float] = {}
         self._role_of: dict[str, str] = {}
         self._medians: dict[str, Vector] = {}
         self._role_hours: dict[str, frozenset[int]] = {}
@@ -163,6 +173,10 @@ class ActivityModel:
             recent = [p[DAILY_IX] for d, p in state.past if d >= week_start]
             if len(recent) >= MIN_WEEK_DAYS:
                 day.weekly = np.median(np.vstack(recent), axis=0)
+            # export days over two weeks: a leak that exports most days is improbable, a busy week is not
+            fortnight = [p for d, p in state.past if d >= today - timedelta(days=14)]
+            day.recent_days = len(fortnight)
+            day.recent_export_days = sum(1 for p in fortnight if p[IX["exports"]] > 0)
         c = day.counts
         action, outcome = event.action, event.outcome
         if outcome == "success":
@@ -213,7 +227,21 @@ class ActivityModel:
         if weekly:
             for weekly_ix, value in zip(WEEKLY_IX, day.weekly, strict=True):
                 v[weekly_ix] = value
+            v[EXPORT_DAYS] = self._export_surprise(state, day.recent_export_days + (v[IX["exports"]] > 0),
+                                                   day.recent_days + 1)  # fmt: skip
         return v
+
+    def _export_surprise(self, state: _Actor, exporting: int, days: int) -> float:
+        """How improbable so many days with an export are among the last active days, for an actor
+        that exports on a share p of its days (its own share or its role's, whichever is larger):
+        -log10 of the binomial tail. A steady leak exports on most days; a role that exports often
+        needs more such days to stand out."""
+        if exporting == 0 or days < MIN_WEEK_DAYS:
+            return 0.0
+        p = max(self._export_rate.get(state.name, 0.0), self._role_export_rate.get(state.role, 0.05))
+        p = min(p, 0.95)
+        tail = sum(math.comb(days, i) * p**i * (1 - p) ** (days - i) for i in range(exporting, days + 1))
+        return -math.log10(max(tail, 1e-12))
 
     # fitting ---------------------------------------------------------------------------------------
     def fit(self, events: Iterable[ActivityEvent]) -> ActivityModel:
@@ -224,10 +252,22 @@ class ActivityModel:
         # first the usual hours, which the off-hours feature of every baseline day needs
         hours: dict[str, dict[date, set[int]]] = defaultdict(dict)
         roles: dict[str, str] = {}
+        active: dict[str, set[date]] = defaultdict(set)
+        exporting: dict[str, set[date]] = defaultdict(set)
         for event in baseline:
             roles.setdefault(event.actor, event.role)
+            active[event.actor].add(event.at.date())
             if event.action in DATA and event.outcome == "success":
                 hours[event.actor].setdefault(event.at.date(), set()).add(event.at.hour)
+                if event.action == "declaration.export":
+                    exporting[event.actor].add(event.at.date())
+        # shares of days with an export; the role's (smoothed) is the floor of an actor's
+        self._export_rate = {a: len(exporting[a]) / len(d) for a, d in active.items()}
+        role_days: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for actor, days_active in active.items():
+            role_days[roles[actor]][0] += len(exporting[actor])
+            role_days[roles[actor]][1] += len(days_active)
+        self._role_export_rate = {r: (e + 1) / (n + 2) for r, (e, n) in role_days.items()}
         self._own_hours = {a: _usual_hours(list(h.values()), cfg.usual_hour_share) for a, h in hours.items()
                            if len(h) >= cfg.min_own_days}  # fmt: skip
         by_role: dict[str, list[str]] = defaultdict(list)
@@ -239,7 +279,7 @@ class ActivityModel:
         for event in baseline:
             state = self._actors.get(event.actor)
             if state is None:
-                state = self._actors[event.actor] = _Actor(event.role)
+                state = self._actors[event.actor] = _Actor(event.actor, event.role)
             previous = state.day
             if previous is not None and previous.day != event.at.date():
                 days[event.actor].append(self._vector(state, previous))
@@ -286,15 +326,22 @@ class ActivityModel:
         deviations = self._deviations(actors, logged)
         if not len(deviations):
             return
-        high = np.quantile(deviations, cfg.peer_quantile, axis=0)
-        middle = np.median(deviations, axis=0)
+        # a recent median is nan on the first baseline days: those days say nothing about it
+        high = _nanquantile(deviations, cfg.peer_quantile)
+        middle = _nanquantile(deviations, 0.5)
         if len(deviations) < cfg.min_peer_days:
-            high = np.maximum(high, np.quantile(pooled, cfg.peer_quantile, axis=0))
-        spread = np.maximum((high - middle) / 2.576, self._floors)
+            high = np.maximum(high, _nanquantile(pooled, cfg.peer_quantile))
+        # the spread of the days on which something happened: for a rare action (exports) the
+        # distance between "none" and "some" says nothing about how much is a lot
+        spread = np.maximum(np.minimum((high - middle) / 2.576, _active_spread(deviations)), self._floors)
+        high[EXPORT_DAYS], spread[EXPORT_DAYS] = cfg.export_days_surprise, 1.0
+        deviations = np.nan_to_num(deviations, nan=0.0)
         excess = np.clip((deviations - high) / spread, -3.0, 12.0)
         gates = excess.max(axis=1)
-        forest = IsolationForest(n_estimators=cfg.trees, random_state=cfg.seed).fit(deviations)
-        scores = -forest.score_samples(deviations)
+        # the forest sees only what lies beyond the ordinary (a partial day's low counts are not news)
+        beyond = np.maximum(excess, 0.0)
+        forest = IsolationForest(n_estimators=cfg.trees, random_state=cfg.seed).fit(beyond)
+        scores = -forest.score_samples(beyond)
         self._roles[role] = _Role(
             median=self._medians[role], high=high, spread=spread, gate=float(gates.max()) + cfg.gate_margin,
             forest=forest, forest_gate=float(np.quantile(scores, cfg.forest_quantile)),
@@ -304,7 +351,7 @@ class ActivityModel:
     def deviation(self, actor: str, peers: _Role, vector: Vector) -> Vector:
         """A day's features against the actor's own median day (its role's, without enough history)."""
         own = self._own.get(actor)
-        return _deviation(_log(vector), own.median if own is not None else peers.median)
+        return np.nan_to_num(_deviation(_log(vector), own.median if own is not None else peers.median), nan=0.0)
 
     @staticmethod
     def excess(peers: _Role, deviation: Vector) -> Vector:
@@ -315,7 +362,7 @@ class ActivityModel:
         raw = event.event
         state = self._actors.get(raw.actor)
         if state is None:
-            state = self._actors[raw.actor] = _Actor(raw.role)
+            state = self._actors[raw.actor] = _Actor(raw.actor, raw.role)
         day = self._add(state, raw.actor, raw)
         if day.alerted or raw.action == "auth.refresh":
             return []
@@ -328,7 +375,7 @@ class ActivityModel:
         top = float(excess.max())
         if top < peers.gate:
             return []
-        score = float(-peers.forest.score_samples(deviation.reshape(1, -1))[0])
+        score = float(-peers.forest.score_samples(np.maximum(excess, 0.0).reshape(1, -1))[0])
         if score < peers.forest_gate:
             return []
         day.alerted = True
@@ -354,11 +401,30 @@ class ActivityModel:
 
 def _deviation(logged: Vector, base: Vector) -> Vector:
     """log features minus the base day's; a recent median is compared with the base's median day
-    (the same quantity: a typical day), and counts as ordinary (0) when there were too few days."""
+    (the same quantity: a typical day), and is nan while there were too few recent days."""
     deviation = logged - base
-    weekly = logged[..., WEEKLY_IX] - base[DAILY_IX]
-    deviation[..., WEEKLY_IX] = np.where(np.isnan(weekly), 0.0, weekly)
+    deviation[..., WEEKLY_IX] = logged[..., WEEKLY_IX] - base[DAILY_IX]
+    # export days are already a surprise (-log10 of a probability), judged on their own scale
+    deviation[..., EXPORT_DAYS] = np.expm1(logged[..., EXPORT_DAYS])
     return deviation
+
+
+def _active_spread(rows: Vector) -> Vector:
+    """Per column, the robust spread (1.4826 MAD) of the non-zero deviations; inf when too few."""
+    out = np.full(rows.shape[1], np.inf)
+    for j in range(rows.shape[1]):
+        column = rows[:, j]
+        active = column[~np.isnan(column) & (column != 0.0)]
+        if len(active) >= 10:
+            out[j] = 1.4826 * float(np.median(np.abs(active - np.median(active))))
+    return out
+
+
+def _nanquantile(rows: Vector, q: float) -> Vector:
+    """Per column, ignoring nan; 0 for a column with nothing known."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nan_to_num(np.nanquantile(rows, q, axis=0), nan=0.0)
 
 
 def _usual_hours(days: list[set[int]], share: float) -> frozenset[int]:

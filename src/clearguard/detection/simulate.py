@@ -337,8 +337,8 @@ class World:
         for at in self.spread(span, rng.randint(0, 3)):
             record, party = self.any_record()
             self.emit(p, at, "risk.override", ip=ip, record=record, party=party)
-        if rng.random() < 0.15 * noise.export:
-            self.emit(p, rng.randint(*span), "declaration.export", ip=ip, count=rng.randint(200, 2000))
+        if rng.random() < 0.15 * noise.export:  # the weekly extract for a targeting profile
+            self.emit(p, rng.randint(*span), "declaration.export", ip=ip, count=rng.randint(100, 900))
 
     def work_auditor(self, p: Person, day: date, span: tuple[int, int], ip: str, scale: float) -> None:
         rng, noise = self.rng, self.noise

@@ -44,7 +44,7 @@ class DetectionConfig(BaseModel):
         default=3.0, ge=1, description="...and today's exports at least this many times the account's busiest day"
     )
     # break-glass followed by reads
-    breakglass_reads: int = Field(default=10, ge=1, description="reads after a break-glass that make an alert")
+    breakglass_reads: int = Field(default=15, ge=1, description="reads after a break-glass that make an alert")
     breakglass_window_s: int = Field(default=3600, ge=1)
     # privilege change followed by use of the new rights
     privilege_use_window_s: int = Field(default=8 * 3600, ge=1)
