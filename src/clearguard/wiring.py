@@ -22,6 +22,7 @@ from clearguard.declarations.commitments import DeclarationCommitments, Declarat
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
+from clearguard.detection.erasure import ActivityErasure
 from clearguard.detection.online import build_detector, response_policy
 from clearguard.detection.service import DetectionService
 from clearguard.identity import Clock, IdentityService
@@ -148,6 +149,7 @@ def build_services(
         crypto.add_shred_listener(erasure)
         crypto.add_shred_listener(RiskErasure(trader_index_of))
         crypto.add_shred_listener(TravellerErasure())
+        crypto.add_shred_listener(ActivityErasure())
     identity = IdentityService(
         session_factory,
         settings,
