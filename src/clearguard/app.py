@@ -17,6 +17,7 @@ from clearguard.config import Settings, get_settings
 from clearguard.declarations import routes as declaration_routes
 from clearguard.declarations.gate import DeclarationGate
 from clearguard.declarations.group_commit import GroupCommitter
+from clearguard.detection import routes as detection_routes
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         factory=services.session_factory,
         audit=services.audit,
     )
-    install_api(app, settings=settings, identity=services.identity)
+    install_api(app, settings=settings, identity=services.identity, detection=services.detection)
 
     @app.get("/health", tags=["health"], dependencies=[require(Perm.PUBLIC)])
     def health() -> dict[str, str]:
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(identity_routes.router)
     app.include_router(retention_routes.router)
     app.include_router(sharing_routes.router)
+    app.include_router(detection_routes.router)
     _describe_declaration_body(app)
     return app
 

@@ -140,6 +140,20 @@ class Settings(BaseSettings):
         default_factory=dict, description='DetectionConfig overrides, e.g. {"brute_force_failures": 10}'
     )
     detection_timezone: str = Field(default="UTC", description="local time of usual hours and weekends")
+    # --- detection online: responses to alerts, the API edge (detection_response_*, detection_edge_*) ---
+    detection_response_confirmed: tuple[str, ...] = Field(
+        default=("revoke_sessions", "lock"),
+        description="responses on a confirmed alert: require_step_up, revoke_sessions, lock",
+    )
+    detection_response_high: tuple[str, ...] = Field(
+        default=("require_step_up",), description="responses on a new high or critical alert, before triage"
+    )
+    detection_response_lock_seconds: int = Field(default=3600, ge=60, description="how long a lock lasts")
+    detection_warm_hours: int = Field(default=24, ge=0, description="activity replayed into the detector at start")
+    detection_edge_enabled: bool = Field(default=True, description="rate limits and payload checks at the API edge")
+    # 50 and 200 a second, over a 10 s moving window: a client's bursts pass, a sustained flood does not.
+    detection_edge_principal_rate: str = Field(default="500/10 seconds", description="requests per principal")
+    detection_edge_source_rate: str = Field(default="2000/10 seconds", description="requests per source address")
 
     @field_validator("database_url")
     @classmethod

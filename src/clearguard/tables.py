@@ -8,6 +8,7 @@ from clearguard.access import tables as _access  # noqa: F401
 from clearguard.audit import tables as _audit  # noqa: F401
 from clearguard.crypto import tables as _crypto  # noqa: F401
 from clearguard.declarations import tables as _declarations  # noqa: F401
+from clearguard.detection import tables as _detection  # noqa: F401
 from clearguard.identity import tables as _identity  # noqa: F401
 from clearguard.ledger import tables as _ledger  # noqa: F401
 from clearguard.privacy import tables as _privacy  # noqa: F401

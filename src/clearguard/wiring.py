@@ -23,6 +23,9 @@ from clearguard.declarations.commitments import DeclarationCommitments, Declarat
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
+from clearguard.detection.erasure import ActivityErasure
+from clearguard.detection.online import build_detector, response_policy
+from clearguard.detection.service import DetectionService
 from clearguard.identity import Clock, IdentityService
 from clearguard.ledger.alerts import WitnessAlertCommitments, WitnessEvents
 from clearguard.ledger.continuity import LogContinuity
@@ -65,6 +68,8 @@ class Services:
     witness: WitnessService | None = None
     # Exchange with partner administrations (issue 15); None where a test wires services without it.
     sharing: SharingService | None = None
+    # Activity store, alerts, triage and responses (the audit trail's observer).
+    detection: DetectionService | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -157,6 +162,7 @@ def build_services(
         crypto.add_shred_listener(erasure)
         crypto.add_shred_listener(RiskErasure(trader_index_of))
         crypto.add_shred_listener(TravellerErasure())
+        crypto.add_shred_listener(ActivityErasure())
     identity = IdentityService(
         session_factory,
         settings,
@@ -176,10 +182,22 @@ def build_services(
     witness.client_factory = lambda: sharing.partner_client(
         extra_ca=settings.ledger_partner_ca_file, timeout_s=settings.ledger_witness_timeout_s
     )
+    detection = DetectionService(
+        session_factory,
+        indexer=vault,
+        audit=audit,
+        accounts=identity,
+        detector=build_detector(settings),
+        policy=response_policy(settings),
+        warm_hours=settings.detection_warm_hours,
+        read_factory=read_factory,
+    )
+    # Every audited action becomes an activity event in its audit event's transaction.
+    audit.add_observer(detection)
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, witness=witness,
-        sharing=sharing,
+        sharing=sharing, detection=detection,
     )  # fmt: skip
 
 

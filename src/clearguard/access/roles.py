@@ -19,6 +19,8 @@ class Role(StrEnum):
     DPO = "dpo"
     ADMIN = "admin"
     PARTNER = "partner"
+    # Security staff: detection's alerts, triage and the activity store; never declaration contents.
+    SECURITY = "security"
 
 
 class Perm:
@@ -46,6 +48,10 @@ class Perm:
     # Traveller clearance records (biometric): officers of the record's office only.
     TRAVELLERS_RECORD: Final = "travellers:record"
     TRAVELLERS_READ: Final = "travellers:read"
+    # Detection (issue 16): alerts and notices, triage verdicts (which may lock accounts), activity.
+    DETECTION_ALERTS: Final = "detection:alerts"
+    DETECTION_TRIAGE: Final = "detection:triage"
+    DETECTION_ACTIVITY: Final = "detection:activity"
     # Any authenticated account managing its own authenticators and sessions.
     SELF: Final = "self"
     # Routes open without a token (health, login steps); the walker accepts these.
@@ -55,7 +61,7 @@ class Perm:
 # Permissions that need an MFA proof younger than the step-up window (issue 3, MFA).
 STEP_UP_PERMISSIONS: Final = frozenset(
     {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE}
-    | {Perm.SHARING_MANAGE, Perm.SHARING_REIDENTIFY}
+    | {Perm.SHARING_MANAGE, Perm.SHARING_REIDENTIFY, Perm.DETECTION_TRIAGE}
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
@@ -84,6 +90,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
         {Perm.USERS_MANAGE, Perm.KEYS_MANAGE, Perm.CONFIG_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE}
     ),
     Role.PARTNER: frozenset({Perm.SHARING_RECEIVE}),
+    Role.SECURITY: frozenset({Perm.DETECTION_ALERTS, Perm.DETECTION_TRIAGE, Perm.DETECTION_ACTIVITY}),
 }
 
 

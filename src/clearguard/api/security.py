@@ -62,6 +62,9 @@ def require(permission: str) -> Any:
     # the thread pool (the hop and its wake-up cost more than the query; measured in bench/api.py).
     async def dependency(request: Request, credentials: BearerCredentials) -> Principal:
         principal = _authenticate(request, credentials)
+        limits = getattr(request.app.state, "edge_limits", None)
+        if limits is not None:  # clearguard.detection.ratelimit.EdgeLimits: 429 over the principal's rate
+            limits.refuse_principal(principal.username)
         if not holds(principal.role, permission):
             raise Forbidden(f"{principal.role.value} lacks permission {permission}")
         if permission in STEP_UP_PERMISSIONS:

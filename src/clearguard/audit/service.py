@@ -38,6 +38,13 @@ class LedgerSink(Protocol):
         ...
 
 
+class AuditObserver(Protocol):
+    """Told of every event as it is recorded, inside the recording transaction (the port through
+    which a higher layer, detection, keeps its own record of the same events: both commit or neither)."""
+
+    def observe(self, session: Session, events: Sequence[AuditEvent]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class NewAuditEvent:
     """What a caller gives to record one event: who did what to which record, from where and why. The
@@ -202,6 +209,11 @@ class AuditService:
     def __init__(self, ledger: LedgerSink | None = None, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._ledger = ledger
         self._clock = clock
+        self._observers: list[AuditObserver] = []
+
+    def add_observer(self, observer: AuditObserver) -> None:
+        """`observer` sees every event recorded from now on, in the recording transaction."""
+        self._observers.append(observer)
 
     def record(self, session: Session, event: NewAuditEvent) -> AuditEvent:
         """Adds one event in the caller's transaction (it commits or rolls back with the action)."""
@@ -239,7 +251,10 @@ class AuditService:
             row["ledger_index"] = index
         # One driver-level executemany: bulk lodging records thousands of events per transaction.
         bulk_insert(session, AUDIT_EVENTS, rows)
-        return [AuditEvent(*[row[k] for k in _EVENT_FIELDS]) for row in rows]
+        recorded = [AuditEvent(*[row[k] for k in _EVENT_FIELDS]) for row in rows]
+        for observer in self._observers:
+            observer.observe(session, recorded)
+        return recorded
 
     # --- queries ---
 

@@ -165,3 +165,101 @@ def evaluate(
             f"({part['false_alerts_per_1000_user_days']} per 1,000), median time to detect "
             f"{part['median_time_to_detect_s']} s", markup=False, soft_wrap=True,
         )  # fmt: skip
+
+
+# --- alerts, triage, activity (branch detection-online) ---------------------------------------------
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from clearguard.detection.service import DetectionService
+
+
+def _detection_service(services: object) -> DetectionService:
+    from clearguard.detection.errors import DetectionInputError
+    from clearguard.detection.service import DetectionService
+
+    service = getattr(services, "detection", None)
+    if not isinstance(service, DetectionService):
+        raise DetectionInputError("detection is not configured")
+    return service
+
+
+@detection_app.command("alerts")
+@guarded
+def alerts_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="open | acknowledged | confirmed | false_positive")
+    ] = None,
+    notices: Annotated[bool, typer.Option("--notices", help="list notices instead of alerts")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="at most this many, newest first")] = 200,
+    json_output: JsonOpt = False,
+) -> None:
+    """Alerts (one per incident), newest first, with their status, notes and responses."""
+    from clearguard.cli_support import open_services
+
+    with open_services() as services:
+        items = _detection_service(services).alerts(status=status, level="notice" if notices else "alert", limit=limit)
+    if json_output:
+        print_json({"alerts": items})
+        return
+    for a in items:
+        console.print(
+            f"{a['id']:>6}  {a['last_at'][:19]}  {a['severity']:<8} {a['status']:<14} {a['rule']:<26} "
+            f"{a['explanation']}",
+            markup=False,
+            soft_wrap=True,
+        )
+    console.print(f"{len(items)} {'notices' if notices else 'alerts'}", markup=False)
+
+
+@detection_app.command("triage")
+@guarded
+def alerts_triage(
+    alert_id: Annotated[int, typer.Argument(help="the alert's id (detection alerts)")],
+    verdict: Annotated[str, typer.Option("--verdict", help="acknowledge | confirm | false_positive")],
+    note: Annotated[str, typer.Option("--note", help="why (kept with the alert and in the audit trail)")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Record a verdict: a false positive suppresses the same pattern; a confirmation takes the
+    confirmed responses (revoke sessions, lock) on the actors that did something in the incident."""
+    import getpass
+
+    from clearguard.cli_support import open_services
+
+    with open_services() as services:
+        result = _detection_service(services).triage(
+            alert_id, verdict, note, by="cli:" + getpass.getuser(), role="security"
+        )
+    if json_output:
+        print_json(result)
+        return
+    taken = [f"{r['action']} {r['actor']}" for r in result["responses"] if r.get("taken")]
+    console.print(
+        f"alert {result['id']}: {result['status']}" + (f"; responses: {', '.join(taken)}" if taken else ""),
+        markup=False,
+    )
+
+
+@detection_app.command("activity")
+@guarded
+def activity_list(
+    actor: Annotated[str | None, typer.Option("--actor", help="one staff account")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="at most this many, newest first")] = 200,
+    json_output: JsonOpt = False,
+) -> None:
+    """The activity store, newest first (parties and records as keyed references)."""
+    from clearguard.cli_support import open_services
+
+    with open_services() as services:
+        items = _detection_service(services).activity(actor=actor, limit=limit)
+    if json_output:
+        print_json({"activity": items})
+        return
+    for a in items:
+        console.print(
+            f"{a['at'][:19]}  {a['actor']:<20} {a['action']:<20} {a['outcome']:<8} {a['source_ip'] or '-':<15} "
+            f"{a['count']}",
+            markup=False,
+            soft_wrap=True,
+        )

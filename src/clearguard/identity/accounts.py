@@ -105,6 +105,10 @@ def revoke_all_sessions(session: Session, account_id: int, *, now: datetime, rea
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def is_locked(account: Account, now: datetime) -> bool:
+    return account.locked_until is not None and account.locked_until > now
+
+
 def disable_account(session: Session, username: str, *, now: datetime) -> Account:
     account = get_account(session, username)
     account.disabled = True

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Result, delete, select, update
@@ -28,7 +28,7 @@ from clearguard.audit import NewAuditEvent
 from clearguard.config import Settings
 from clearguard.errors import Forbidden
 from clearguard.identity import passkeys, sessions, totp
-from clearguard.identity.accounts import get_account, has_mfa, normalize_username
+from clearguard.identity.accounts import get_account, has_mfa, is_locked, normalize_username, revoke_all_sessions
 from clearguard.identity.clock import Clock, SystemClock
 from clearguard.identity.errors import (
     Busy,
@@ -74,6 +74,11 @@ class _Keys:
 def _rowcount(result: Result[Any]) -> int:
     """Rows a conditional UPDATE changed: 1 means this caller won the row."""
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# What a session's MFA proof reads as once a detection response has withdrawn it: older than any
+# step-up window, so every step-up permission asks for a fresh second factor.
+_NO_MFA_PROOF = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class AuthEvents(Protocol):
@@ -223,7 +228,7 @@ class IdentityService:
                 account = session.scalars(
                     select(Account).where(Account.username == normalize_username(username))
                 ).one_or_none()
-                usable = account is not None and not account.disabled
+                usable = account is not None and not account.disabled and not is_locked(account, now)
                 # Unknown and disabled accounts are verified against a dummy hash: same cost, same answer.
                 ok = self.passwords.verify(account.password_hash if usable and account else None, password)
         except Busy:
@@ -293,7 +298,7 @@ class IdentityService:
         if challenge.failures >= MFA_TOKEN_MAX_FAILURES:
             raise MfaAttemptsExhausted("mfa_token has had too many wrong codes: log in again")
         account = session.get(Account, challenge.account_id)
-        if account is None or account.disabled:
+        if account is None or account.disabled or is_locked(account, self.clock.now()):
             raise InvalidToken("mfa_token unknown, used or expired: log in again")
         return challenge, account
 
@@ -341,7 +346,7 @@ class IdentityService:
         account = session.scalars(
             select(Account).where(Account.id == challenge.account_id).with_for_update()
         ).one_or_none()
-        if account is None or account.disabled:
+        if account is None or account.disabled or is_locked(account, self.clock.now()):
             raise InvalidToken("mfa_token unknown, used or expired: log in again")
         return challenge, account
 
@@ -688,7 +693,11 @@ class IdentityService:
         now = self.clock.now()
         try:
             with self._tx() as session:
-                return sessions.rotate(session, refresh_token, now=now, lifetimes=self.lifetimes)
+                pair = sessions.rotate(session, refresh_token, now=now, lifetimes=self.lifetimes)
+                row = session.get(RefreshToken, digest(refresh_token))
+                auth = session.get(AuthSession, row.session_id) if row is not None else None
+                self._event(session, session.get(Account, auth.account_id) if auth else None, "auth.refresh", source)
+                return pair
         except sessions.RefreshReuse:
             # The transaction above rolled back with the exception; revoke the family in a new one.
             with self._tx() as session:
@@ -729,6 +738,57 @@ class IdentityService:
             raise InvalidToken("no session")
         with self.read_factory() as session:
             return sessions.principal_for_session(session, principal.session_id, now=self.clock.now())
+
+    # ---------------------------------------------------------------- responses (detection)
+    def _respond(
+        self, username: str, action: str, by: str, reason: str, apply: Callable[[Session, Account], Any]
+    ) -> int:
+        """One response to a security alert on `username`, with its audit event (and so its ledger
+        entry) in the same transaction. NotFound for an unknown account."""
+        with self._tx() as session:
+            account = get_account(session, username)
+            affected = int(apply(session, account))
+            if self.events is not None:
+                self.events.record(
+                    session,
+                    NewAuditEvent(
+                        actor=by, role="security", action=action, record_type="account", record_id=account.username,
+                        party=None, source=None, justification=reason, details={"affected": affected},
+                    ),
+                )  # fmt: skip
+            return affected
+
+    def revoke_sessions(self, username: str, *, by: str, reason: str) -> int:
+        """Revokes every live session of the account (its access and refresh tokens die with them)."""
+        now = self.clock.now()
+        return self._respond(
+            username, "account.revoke-sessions", by, reason,
+            lambda session, account: revoke_all_sessions(session, account.id, now=now, reason="security"),
+        )  # fmt: skip
+
+    def require_step_up(self, username: str, *, by: str, reason: str) -> int:
+        """The account's live sessions lose their MFA proof: every step-up permission asks for a fresh
+        second factor before it is used again."""
+
+        def clear(session: Session, account: Account) -> int:
+            result = session.execute(
+                update(AuthSession)
+                .where(AuthSession.account_id == account.id, AuthSession.revoked_at.is_(None))
+                .values(mfa_at=_NO_MFA_PROOF)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+        return self._respond(username, "account.require-step-up", by, reason, clear)
+
+    def lock(self, username: str, *, seconds: int, by: str, reason: str) -> int:
+        """Locks the account for `seconds` (no login, no second factor) and revokes its sessions."""
+        now = self.clock.now()
+
+        def apply(session: Session, account: Account) -> int:
+            account.locked_until = now + timedelta(seconds=seconds)
+            return revoke_all_sessions(session, account.id, now=now, reason="locked")
+
+        return self._respond(username, "account.lock", by, reason, apply)
 
     def logout(self, principal: Principal, *, everywhere: bool = False, source: str) -> None:
         from clearguard.identity.accounts import revoke_all_sessions

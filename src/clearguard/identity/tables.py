@@ -20,6 +20,8 @@ class Account(Base):
     office: Mapped[str | None] = mapped_column(String(8))
     password_hash: Mapped[str] = mapped_column(String(256))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Locked by a detection response until then (no login; its sessions were revoked when locked).
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # TOTP seed, sealed (totp_secrets: never in clear). Confirmed only after the first valid code;
     # last_step blocks replay.
     totp_secret: Mapped[str | None] = mapped_column(String(128))

@@ -1,0 +1,151 @@
+"""Alerts and notices as stored (one row per incident), their triage, and the suppressions that a
+false-positive verdict leaves behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clearguard.detection.engine import Finding
+from clearguard.detection.errors import DetectionInputError
+from clearguard.detection.tables import AlertRow, SuppressionRow
+from clearguard.errors import NotFound
+
+STATUSES: Final = ("open", "acknowledged", "confirmed", "false_positive")
+VERDICTS: Final = {"acknowledge": "acknowledged", "confirm": "confirmed", "false_positive": "false_positive"}
+NOTE_LIMIT: Final = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    rule: str
+    actor: str | None
+    source: str | None
+
+    def matches(self, finding: Finding) -> bool:
+        return (
+            finding.rule == self.rule
+            and (self.actor is None or self.actor in finding.actors)
+            and (self.source is None or self.source in finding.sources)
+        )
+
+
+def alert_dict(row: AlertRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "incident": row.incident,
+        "level": row.level,
+        "rule": row.rule,
+        "kind": row.kind,
+        "severity": row.severity,
+        "actors": list(row.actors),
+        "sources": list(row.sources),
+        "first_at": row.first_at.isoformat(),
+        "last_at": row.last_at.isoformat(),
+        "explanation": row.explanation,
+        "features": dict(row.features),
+        "findings": row.findings,
+        "status": row.status,
+        "notes": list(row.notes),
+        "responses": list(row.responses),
+    }
+
+
+def store_finding(session: Session, finding: Finding) -> AlertRow:
+    """One row per incident: a finding of a stored incident extends it."""
+    row = session.execute(select(AlertRow).where(AlertRow.incident == finding.incident)).scalar_one_or_none()
+    if row is not None:
+        row.last_at = max(row.last_at, finding.at)
+        row.findings += 1
+        return row
+    row = AlertRow(
+        incident=finding.incident,
+        level=finding.level,
+        rule=finding.rule,
+        kind=finding.kind,
+        severity=finding.severity,
+        actors=list(finding.actors),
+        sources=list(finding.sources),
+        first_at=finding.first_at,
+        last_at=finding.at,
+        explanation=finding.explanation,
+        features={k: float(v) for k, v in finding.features.items()},
+        findings=1,
+        status="open",
+        notes=[],
+        responses=[],
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def extend(session: Session, incident: str, last_at: datetime, findings: int) -> None:
+    session.execute(
+        update(AlertRow)
+        .where(AlertRow.incident == incident, AlertRow.last_at < last_at)
+        .values(last_at=last_at, findings=findings)
+    )
+
+
+def get(session: Session, alert_id: int) -> AlertRow:
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        raise NotFound(f"id: no alert {alert_id}", field="id")
+    return row
+
+
+def listing(session: Session, *, status: str | None, level: str | None, limit: int) -> list[AlertRow]:
+    stmt = select(AlertRow)
+    if status is not None:
+        if status not in STATUSES:
+            raise DetectionInputError(f"status: one of {', '.join(STATUSES)}", field="status")
+        stmt = stmt.where(AlertRow.status == status)
+    if level is not None:
+        stmt = stmt.where(AlertRow.level == level)
+    return list(session.execute(stmt.order_by(AlertRow.last_at.desc(), AlertRow.id.desc()).limit(limit)).scalars())
+
+
+def check_verdict(verdict: str, note: str) -> tuple[str, str]:
+    """(the status the verdict sets, the note stripped); bad input names the field."""
+    status = VERDICTS.get(verdict)
+    if status is None:
+        raise DetectionInputError(f"verdict: one of {', '.join(VERDICTS)}", field="verdict")
+    stripped = note.strip()
+    if not stripped or len(stripped) > NOTE_LIMIT or "\x00" in stripped:
+        raise DetectionInputError(f"note: required, at most {NOTE_LIMIT} characters, no NUL", field="note")
+    return status, stripped
+
+
+def triage(session: Session, row: AlertRow, status: str, note: str, *, by: str, at: datetime) -> list[Suppression]:
+    """Sets the verdict and adds the note. A false positive suppresses the rule for exactly the
+    alert's actors and sources (one suppression per actor, or per source when it names no actor),
+    so the same benign pattern is not raised again and everything else still is."""
+    row.status = status
+    row.notes = [*row.notes, {"at": at.isoformat(), "by": by, "verdict": status, "note": note}]
+    added: list[Suppression] = []
+    if status == "false_positive":
+        targets: list[tuple[str | None, str | None]] = [(a, None) for a in row.actors] or [
+            (None, s) for s in row.sources
+        ]
+        for actor, source in targets:
+            session.add(
+                SuppressionRow(rule=row.rule, actor=actor, source=source, alert_id=row.id, created_at=at, created_by=by)
+            )
+            added.append(Suppression(row.rule, actor, source))
+    return added
+
+
+def suppressions(session: Session) -> list[Suppression]:
+    rows = session.execute(select(SuppressionRow.rule, SuppressionRow.actor, SuppressionRow.source)).all()
+    return [Suppression(rule, actor, source) for rule, actor, source in rows]
+
+
+def add_response(session: Session, alert_id: int, entries: list[dict[str, Any]]) -> None:
+    row = session.get(AlertRow, alert_id)
+    if row is not None and entries:
+        row.responses = [*row.responses, *entries]
