@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         default_factory=dict, description='DetectionConfig overrides, e.g. {"brute_force_failures": 10}'
     )
     detection_timezone: str = Field(default="UTC", description="local time of usual hours and weekends")
+    detection_locations_file: Path | None = Field(
+        default=None, description="CSV cidr,city,country,lat,lon: where sources are (impossible travel needs it)"
+    )
+    detection_baseline_days: int = Field(
+        default=14, ge=0, le=365, description="days of stored activity the anomaly model learns from (0: rules only)"
+    )
     # --- detection online: responses to alerts, the API edge (detection_response_*, detection_edge_*) ---
     detection_response_confirmed: tuple[str, ...] = Field(
         default=("revoke_sessions", "lock"),

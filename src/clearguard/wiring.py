@@ -190,6 +190,7 @@ def build_services(
         detector=build_detector(settings),
         policy=response_policy(settings),
         warm_hours=settings.detection_warm_hours,
+        baseline_days=settings.detection_baseline_days,
         read_factory=read_factory,
     )
     # Every audited action becomes an activity event in its audit event's transaction.

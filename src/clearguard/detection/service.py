@@ -28,6 +28,7 @@ from clearguard.detection.activity import ACTIONS, OUTCOMES, Activity
 from clearguard.detection.context import current_origin
 from clearguard.detection.engine import Detector, Finding
 from clearguard.detection.errors import DetectionInputError
+from clearguard.detection.events import ActivityEvent
 from clearguard.detection.responses import ResponsePolicy
 from clearguard.errors import ClearGuardError, NotFound
 
@@ -37,6 +38,7 @@ _PENDING = "clearguard_detection_pending"
 _HOOKED = "clearguard_detection_hooked"
 _OFFICE_TTL_S = 300.0
 _WARM_LIMIT = 500_000
+_BASELINE_LIMIT = 2_000_000
 _SLACK = timedelta(minutes=1)
 LIST_LIMIT = 1000
 
@@ -50,7 +52,8 @@ class Accounts(Protocol):
     def lock(self, username: str, *, seconds: int, by: str, reason: str) -> int: ...
 
 
-DetectorFactory = Callable[[Callable[[Finding], bool]], Detector]
+# (suppressed?, the baseline of stored activity the anomaly model is fitted on) -> Detector
+DetectorFactory = Callable[[Callable[[Finding], bool], Sequence[ActivityEvent]], Detector]
 
 
 class DetectionService:
@@ -64,6 +67,7 @@ class DetectionService:
         detector: DetectorFactory,
         policy: ResponsePolicy,
         warm_hours: int = 24,
+        baseline_days: int = 14,
         clock: Callable[[], datetime] = utcnow,
         read_factory: sessionmaker[Session] | None = None,
     ) -> None:
@@ -74,6 +78,7 @@ class DetectionService:
         self._accounts = accounts
         self._policy = policy
         self._warm_hours = warm_hours
+        self._baseline_days = baseline_days
         self._clock = clock
         self._lock = threading.RLock()
         self._suppressions: list[alerts.Suppression] = []
@@ -154,8 +159,20 @@ class DetectionService:
     def _detector(self) -> Detector:
         """Built when first needed: a command that records no activity compiles no rules."""
         if self._built is None:
-            self._built = self._make_detector(self._suppressed)
+            self._built = self._make_detector(self._suppressed, self._baseline())
         return self._built
+
+    def _baseline(self) -> list[ActivityEvent]:
+        """The stored activity of the baseline days before the warm window: what the anomaly model
+        learns each actor's and each role's ordinary days from (when the process starts)."""
+        if self._baseline_days <= 0:
+            return []
+        until = self._clock() - timedelta(hours=self._warm_hours)
+        since = until - timedelta(days=self._baseline_days)
+        with self._read() as session:
+            return [
+                store.to_event(a) for a in store.replay(session, since, limit=_BASELINE_LIMIT) if a.at < until
+            ]
 
     def _suppressed(self, finding: Finding) -> bool:
         return any(s.matches(finding) for s in self._suppressions)
