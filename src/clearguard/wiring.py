@@ -23,6 +23,7 @@ from clearguard.declarations.commitments import DeclarationCommitments, Declarat
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
+from clearguard.detection.disposal import ActivityRecords
 from clearguard.detection.erasure import ActivityErasure
 from clearguard.detection.online import build_detector, response_policy
 from clearguard.detection.service import DetectionService
@@ -38,6 +39,7 @@ from clearguard.retention import RetentionCommitments, RetentionService, Schedul
 from clearguard.risk.erasure import RiskErasure
 from clearguard.risk.service import RiskService
 from clearguard.sharing.commitments import SharingCommitments
+from clearguard.sharing.disposal import ReceivedPackages
 from clearguard.sharing.keys import load_sharing_keys
 from clearguard.sharing.service import SharingService
 from clearguard.travellers import TravellerErasure, TravellerService
@@ -195,6 +197,9 @@ def build_services(
     )
     # Every audited action becomes an activity event in its audit event's transaction.
     audit.add_observer(detection)
+    # Retention runs dispose of received exchange packages and of activity events too.
+    retention.add_records(ReceivedPackages())
+    retention.add_records(ActivityRecords())
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, witness=witness,

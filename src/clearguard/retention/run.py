@@ -66,6 +66,19 @@ class TravellerRecords(Protocol):
     def dispose(self, session: Session, ids: Sequence[int]) -> TravellerDisposal: ...
 
 
+class OtherRecords(Protocol):
+    """Records of a capability above retention (exchange packages received, activity events) that a
+    run disposes of: what is due at `as_of` by the capability's own dates, or recorded before
+    `audit_before` (the audit trail's cut, None while it is kept without end). `count_key` names
+    the count in the certificate."""
+
+    count_key: str
+
+    def count_due(self, session: Session, *, as_of: datetime, audit_before: datetime | None) -> int: ...
+
+    def dispose_due(self, session: Session, *, as_of: datetime, audit_before: datetime | None) -> int: ...
+
+
 class LedgerSink(Protocol):
     def append_many(self, session: Session, entries: Sequence[bytes]) -> int: ...
 
@@ -203,6 +216,7 @@ class Disposer:
         clock: Callable[[], datetime],
         batch: int = BATCH,
     ) -> None:
+        self.others: list[OtherRecords] = []
         self._sf = factory
         self._batch_size = batch
         self._schedule = schedule
@@ -243,6 +257,9 @@ class Disposer:
             if self._travellers is not None and the_plan.travellers_before is not None:
                 with self._sf() as session:
                     counts["traveller_records"] = len(self._travellers.due(session, the_plan.travellers_before))
+            with self._sf() as session:
+                for other in self.others:
+                    counts[other.count_key] = other.count_due(session, as_of=as_of, audit_before=the_plan.audit_before)
             by_policy = the_plan.by_policy(the_plan.to_dispose)
             return RunReport(None, False, True, as_of, counts, len(the_plan.held), by_policy, None)
         run_id = self._start(pending, as_of, actor)
@@ -286,6 +303,11 @@ class Disposer:
                 progress(min(start + size, total), total)
         if self._travellers is not None and the_plan.travellers_before is not None:
             self._travellers_batch(run_id, the_plan.travellers_before)
+        for other in self.others:
+            with self._sf() as session, session.begin():
+                done = other.dispose_due(session, as_of=as_of, audit_before=the_plan.audit_before)
+                if done:
+                    self._add_counts(session, run_id, **{other.count_key: done})
         if the_plan.audit_before is not None:
             self._audit_batches(run_id, the_plan.audit_before)
             extra = {**extra, "audit_events_before": the_plan.audit_before.isoformat()}
@@ -307,7 +329,7 @@ class Disposer:
                 actor=actor,
                 started_at=self._clock(),
                 policy_version=self._schedule.policies.version,
-                certificate={"disposed": dict.fromkeys(_COUNTS, 0)},
+                certificate={"disposed": dict.fromkeys([*_COUNTS, *(o.count_key for o in self.others)], 0)},
                 batches=0,
             )
             session.add(row)

@@ -28,6 +28,7 @@ from clearguard.retention.run import (
     Disposer,
     KeyShredder,
     LedgerSink,
+    OtherRecords,
     Progress,
     RiskRecords,
     RunReport,
@@ -80,6 +81,10 @@ class RetentionService:
             clock=clock,
             batch=batch,
         )
+
+    def add_records(self, records: OtherRecords) -> None:
+        """Another capability's records (exchange packages, activity events) that runs dispose of."""
+        self._disposer.others.append(records)
 
     @property
     def policies(self) -> PolicySet:

@@ -206,8 +206,14 @@ def test_audit_events_go_after_their_own_period_but_held_ones_stay(
     # Declarations are due after 3 or 4 years, the audit trail after 7 (AUDIT-7Y).
     first = cli("retention", "run", "--yes", "--json", "--as-of", f"{year + 6}-01-01")
     assert first["disposed"]["declarations"] == 1 and first["disposed"]["audit_events"] == 0
+    with engine.connect() as conn:
+        activity = conn.execute(text("SELECT count(*) FROM detection_activity")).scalar_one()
+    assert activity > 0  # every audited action is also an activity event
     later = cli("retention", "run", "--yes", "--json", "--as-of", f"{year + 8}-01-02")
-    assert later["disposed"]["audit_events"] > 0
+    assert later["disposed"]["audit_events"] > 0 and later["disposed"]["activity_events"] >= activity
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM detection_activity WHERE at < :cut"),
+                            {"cut": f"{year + 1}-01-01"}).scalar_one() == 0  # fmt: skip
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT record_id, actor, source, disposal_run FROM audit_events")).all()
     disposed = [r for r in rows if r.disposal_run is not None]
