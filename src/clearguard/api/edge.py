@@ -5,6 +5,7 @@ it feeds the rules). Per-principal limits run once the token is checked (cleargu
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -125,6 +126,8 @@ class DetectionEdge:
                 return  # the client went away
             if body and _is_json(headers, body):
                 refusal = check_json(body)
+            elif body:
+                refusal = _guessed_encoding(headers, body)
             receive = _replay(body, receive)
         if refusal is None:
             await self.app(scope, receive, send)
@@ -230,6 +233,17 @@ def _refusal_body(refusal: Refusal, path: str) -> bytes:
 def _is_json(headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
     kind = next((v for k, v in headers if k == b"content-type"), b"").lower()
     return b"json" in kind or body.lstrip()[:1] in (b"{", b"[")
+
+
+def _guessed_encoding(headers: list[tuple[bytes, bytes]], body: bytes) -> Refusal | None:
+    """Without a Content-Type the framework parses a body as JSON, guessing its encoding (UTF-16,
+    UTF-32, a BOM): text the checks would not have read. Refused; a body that is none of these
+    (a partner's package) goes on to its route."""
+    if any(k == b"content-type" for k, _ in headers):
+        return None
+    if body.startswith(b"\xef\xbb\xbf") or json.detect_encoding(body) != "utf-8":
+        return Refusal("body", "encoding")
+    return None
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool | None]:

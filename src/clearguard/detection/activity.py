@@ -55,6 +55,11 @@ AUDIT_TO_ACTIVITY: Final[dict[str, str]] = {
     "keys.init": "key.operation",
     "backup.restore.accept_loss": "key.operation",
     "risk.override": "risk.override",
+    # A declaration sent to a partner administration leaves the house: an export of one record.
+    "sharing.sent": "declaration.export",
+    # A received package shown, and a pseudonym turned back into the identity behind it: reads.
+    "sharing.read": "declaration.read",
+    "sharing.reidentify": "declaration.read",
 }
 
 # Audit actions that are not staff activity in the issue's vocabulary, and why.
@@ -73,6 +78,16 @@ NOT_ACTIVITY: Final[dict[str, str]] = {
     "traveller.read": "traveller records are not declarations (no vocabulary in issue 16)",
     "traveller.disposed": "a scheduled disposal",
     "detection.triage": "security staff's own verdicts",
+    "sharing.partner.add": "the DPO's partner register: no data read",
+    "sharing.agreement.create": "the DPO's agreements register: no data read",
+    "sharing.agreement.accept": "the DPO's agreements register: no data read",
+    "sharing.agreement.countersigned": "the DPO's agreements register: no data read",
+    "sharing.agreement.revoke": "the DPO's agreements register: no data read",
+    "sharing.received": "a partner administration's delivery, by machine (in the ledger)",
+    "sharing.refused": "a partner administration's delivery, by machine (in the ledger)",
+    "sharing.dispose": "a scheduled disposal",
+    "ledger.witness.alert": "the ledger's own witnessing (an alert of its own)",
+    "ledger.witness.submit": "the ledger's own witnessing",
 }
 
 _AUDIT_OUTCOME: Final = {"ok": "success", "denied": "denied", "failed": "failure", "error": "failure"}

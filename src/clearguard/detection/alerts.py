@@ -4,7 +4,7 @@ false-positive verdict leaves behind."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select, update
@@ -18,6 +18,8 @@ from clearguard.errors import NotFound
 STATUSES: Final = ("open", "acknowledged", "confirmed", "false_positive")
 VERDICTS: Final = {"acknowledge": "acknowledged", "confirm": "confirmed", "false_positive": "false_positive"}
 NOTE_LIMIT: Final = 2000
+# How long a false-positive verdict keeps the same noise from being raised again.
+SUPPRESSION_DAYS: Final = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +27,12 @@ class Suppression:
     rule: str
     actor: str | None
     source: str | None
+    until: datetime | None = None  # a verdict is about the noise of its time, not forever
 
     def matches(self, finding: Finding) -> bool:
         return (
             finding.rule == self.rule
+            and (self.until is None or finding.at < self.until)
             and (self.actor is None or self.actor in finding.actors)
             and (self.source is None or self.source in finding.sources)
         )
@@ -129,20 +133,29 @@ def triage(session: Session, row: AlertRow, status: str, note: str, *, by: str, 
     row.notes = [*row.notes, {"at": at.isoformat(), "by": by, "verdict": status, "note": note}]
     added: list[Suppression] = []
     if status == "false_positive":
-        targets: list[tuple[str | None, str | None]] = [(a, None) for a in row.actors] or [
-            (None, s) for s in row.sources
-        ]
-        for actor, source in targets:
-            session.add(
-                SuppressionRow(rule=row.rule, actor=actor, source=source, alert_id=row.id, created_at=at, created_by=by)
-            )
-            added.append(Suppression(row.rule, actor, source))
+        # Per (actor, source) pair: noise that anyone can make in an account's name (failed logins)
+        # must not blind detection to the same rule from another source; and for SUPPRESSION_DAYS.
+        actors: list[str | None] = list(row.actors) or [None]
+        sources: list[str | None] = list(row.sources) or [None]
+        for actor in actors:
+            for source in sources:
+                session.add(
+                    SuppressionRow(
+                        rule=row.rule, actor=actor, source=source, alert_id=row.id, created_at=at, created_by=by
+                    )
+                )
+                added.append(Suppression(row.rule, actor, source, at + timedelta(days=SUPPRESSION_DAYS)))
     return added
 
 
 def suppressions(session: Session) -> list[Suppression]:
-    rows = session.execute(select(SuppressionRow.rule, SuppressionRow.actor, SuppressionRow.source)).all()
-    return [Suppression(rule, actor, source) for rule, actor, source in rows]
+    rows = session.execute(
+        select(SuppressionRow.rule, SuppressionRow.actor, SuppressionRow.source, SuppressionRow.created_at)
+    ).all()
+    return [
+        Suppression(rule, actor, source, created + timedelta(days=SUPPRESSION_DAYS))
+        for rule, actor, source, created in rows
+    ]
 
 
 def add_response(session: Session, alert_id: int, entries: list[dict[str, Any]]) -> None:

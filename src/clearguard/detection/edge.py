@@ -83,7 +83,7 @@ _ENCODED_TRAVERSAL: Final = re.compile(r"%(?:25)*2e|%c0%ae|%c0%af|%c1%9c|%e0%80%
 @dataclass(frozen=True, slots=True)
 class Refusal:
     field: str
-    rule: str  # injection | traversal | nul | markup | oversized | malformed
+    rule: str  # injection | traversal | nul | markup | oversized | malformed | encoding
     status: int = 400
 
     @property
@@ -98,6 +98,7 @@ _RULES: Final = {
     "markup": "markup or script cannot appear here",
     "oversized": "too large",
     "malformed": "malformed (not valid UTF-8, percent-encoding or JSON)",
+    "encoding": "must be UTF-8 without a byte order mark (RFC 8259 section 8.1)",
 }
 
 
@@ -209,6 +210,14 @@ def check_json(body: bytes) -> Refusal | None:
     """A JSON body: every key and string value (the field named by its path, e.g. `items[0].description`).
     All strings are searched at once, joined by a separator no pattern reads across as a value;
     only a body with a hit is walked again, string by string, to name the field (or clear it)."""
+    # A reader that guesses the encoding (Python's json takes UTF-16 and UTF-32 and skips a BOM)
+    # would see text that the checks below never saw: anything but plain UTF-8 is refused here.
+    if body.startswith(b"\xef\xbb\xbf") or json.detect_encoding(body) != "utf-8":
+        return Refusal("body", "encoding")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal("body", "encoding")
     if b"\x00" in body:
         return Refusal("body", "nul")
     try:

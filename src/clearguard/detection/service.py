@@ -30,7 +30,7 @@ from clearguard.detection.engine import Detector, Finding
 from clearguard.detection.errors import DetectionInputError
 from clearguard.detection.events import ActivityEvent
 from clearguard.detection.responses import ResponsePolicy
-from clearguard.errors import ClearGuardError, NotFound
+from clearguard.errors import ClearGuardError, Forbidden, NotFound
 
 log = logging.getLogger("clearguard.detection")
 
@@ -288,6 +288,9 @@ class DetectionService:
         now = self._clock()
         with transaction(self._factory) as session:
             row = alerts.get(session, alert_id)
+            if by.lower() in {a.lower() for a in row.actors}:
+                # Separation of duties: no one clears (or confirms) an alert about themselves.
+                raise Forbidden(f"alert {alert_id}: names you as an actor; another member of staff triages it")
             added = alerts.triage(session, row, status, note, by=by, at=now)
             self._audit.record(
                 session,

@@ -195,7 +195,17 @@ class SharingService:
             if existing is not None:
                 if existing.kid != partner.kid:
                     raise SharingInputError(f"partner {name}: already registered with another signing key")
+                clash = session.execute(
+                    select(SharingPartnerRow.name).where(
+                        SharingPartnerRow.client_fingerprint == partner.client_fingerprint,
+                        SharingPartnerRow.name != name,
+                    )
+                ).scalar_one_or_none()
+                if clash is not None:
+                    raise SharingInputError(f"identity: already registered as partner {clash}", field="identity")
+                # A renewed identity rotates the client certificate: the old one opens nothing more.
                 existing.identity, existing.url = partner.document, partner.url
+                existing.client_fingerprint = partner.client_fingerprint
             else:
                 clash = session.execute(
                     select(SharingPartnerRow.name).where(

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine
 
+from clearguard.detection.alerts import SUPPRESSION_DAYS
 from clearguard.identity.throttle_policy import PAIR_POLICY
 from tests.integration.api.app_env import PASSWORD, RealApp
 from tests.integration.detection.env import alerts, client_from, security_app, services_of, sign_in
@@ -54,10 +55,11 @@ def test_brute_force_is_one_alert_and_never_a_response(real: RealApp) -> None:
     assert sign_in(real, real.client, "auditor")
 
 
-def spray_failures(real: RealApp, username: str, burst: int) -> None:
-    """8 failed logins on one account, each from its own address (no throttle delay applies)."""
+def spray_failures(real: RealApp, username: str, net: int) -> None:
+    """8 failed logins on one account, each from its own address of block `net` (the same block is
+    the same harness; no throttle delay applies to one failure per address)."""
     for i in range(8):
-        client = client_from(real, f"198.51.{100 + burst}.{i + 1}")
+        client = client_from(real, f"198.51.{100 + net}.{i + 1}")
         r = client.post("/api/v1/auth/login", json={"username": username, "password": "wrong-" + PASSWORD})
         assert r.status_code == 401, r.text
 
@@ -66,16 +68,25 @@ def test_false_positive_stops_the_same_noise_only(real: RealApp) -> None:
     spray_failures(real, "auditor", 0)
     [first] = alerts(real, rule="brute_force_account")
     real.clock.advance(seconds=200)  # past the rule's window and the incident gap
-    spray_failures(real, "auditor", 1)  # the same pattern is a new incident...
+    spray_failures(real, "auditor", 0)  # the same pattern is a new incident...
     assert len(alerts(real, rule="brute_force_account")) == 2  # ...and raises (the test can fail)
     r = triage(real, first.id, "false_positive", "the auditors' test harness")
     assert r.status_code == 200 and r.json()["status"] == "false_positive", r.text
     assert r.json()["notes"][-1]["note"] == "the auditors' test harness"
     real.clock.advance(seconds=200)
-    spray_failures(real, "auditor", 2)
+    spray_failures(real, "auditor", 0)
     assert len(alerts(real, rule="brute_force_account")) == 2  # suppressed: nothing new
-    spray_failures(real, "analyst", 3)  # another account's brute force still raises
+    # Anyone can fail logins in an account's name: the verdict must not blind detection to the same
+    # rule on that account from other addresses, nor on other accounts.
+    real.clock.advance(seconds=200)
+    spray_failures(real, "auditor", 5)
+    assert len(alerts(real, rule="brute_force_account")) == 3
+    spray_failures(real, "analyst", 3)
     assert [a.actors for a in alerts(real, rule="brute_force_account")][-1] == ["analyst"]
+    # A verdict holds for SUPPRESSION_DAYS, not forever.
+    real.clock.advance(days=SUPPRESSION_DAYS + 1)
+    spray_failures(real, "auditor", 0)
+    assert [a.actors for a in alerts(real, rule="brute_force_account")][-1] == ["auditor"]
 
 
 def test_responses_take_effect(real: RealApp) -> None:
@@ -139,3 +150,15 @@ def _code(real: RealApp, username: str) -> str:
 
     real.clock.advance(seconds=31)
     return totp.code_at(real.secrets[username], real.clock.now())
+
+
+def test_no_one_triages_an_alert_about_themselves(real: RealApp) -> None:
+    """Security staff cannot mark their own alert a false positive (which would blind detection to
+    them) nor confirm it: another member of staff must."""
+    spray_failures(real, "secops", 7)
+    [about_me] = alerts(real, rule="brute_force_account")
+    assert about_me.actors == ["secops"]
+    r = triage(real, about_me.id, "false_positive", "that was me")
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json", r.text
+    [again] = alerts(real, rule="brute_force_account")
+    assert again.status == "open" and again.notes == []

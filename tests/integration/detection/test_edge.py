@@ -162,3 +162,27 @@ def test_a_refused_read_is_denied_activity(real: RealApp) -> None:
             select(ActivityRow.record).where(ActivityRow.action == "declaration.read", ActivityRow.outcome == "success")
         ).scalar_one()
     assert denied.record == granted and other not in str(denied.record)
+
+
+@pytest.mark.parametrize(
+    ("encode", "headers"),
+    [
+        (lambda text: text.encode("utf-16-le"), {"content-type": "application/json"}),
+        (lambda text: text.encode("utf-32"), {"content-type": "application/json"}),
+        (lambda text: b"\xef\xbb\xbf" + text.encode(), {}),  # a BOM and no Content-Type
+        (lambda text: text.encode(), {"content-type": ""}),  # no Content-Type at all
+    ],
+)
+def test_an_encoding_the_checks_would_not_read_is_refused_at_the_edge(
+    real: RealApp, encode: object, headers: dict[str, str]
+) -> None:
+    """Python's JSON reader takes UTF-16/32 and skips a BOM; the edge's checks would have seen other
+    bytes than the route reads. Refused, or checked as JSON: an injection never reaches a service."""
+    doc = real.document("gb")
+    doc["items"][0]["description"] = "shoes' OR '1'='1"
+    before = _declarations(real)
+    body = encode(json.dumps(doc))  # type: ignore[operator]
+    r = real.client.post("/api/v1/declarations", content=body, headers={**real.auth("trader"), **headers})
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == BLOCKED and r.json()["rule"] in ("encoding", "injection"), r.text
+    assert _declarations(real) == before

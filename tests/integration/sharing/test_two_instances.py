@@ -241,6 +241,9 @@ def test_two_administrations_share_under_an_agreement(
     with serving(b, port_b):
         # Over mutual TLS, to the partner's inbox.
         sent = a.json("sharing", "send", mrn1, "--agreement", agreement_id)
+        # A declaration leaving for a partner is an export in the activity that detection watches.
+        exports = [x for x in a.json("detection", "activity")["activity"] if x["action"] == "declaration.export"]
+        assert len(exports) == 1 and exports[0]["outcome"] == "success" and mrn1 not in str(exports)
         assert sent["delivered"]["partner"] == "gb"
         assert sent["withheld"] > 0 and sent["disclosed"] > 0
 

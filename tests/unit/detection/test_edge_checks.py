@@ -75,7 +75,9 @@ def test_the_field_is_named_by_its_path() -> None:
 
 def test_malformed_and_oversized_bodies() -> None:
     assert check_json(b"{").rule == "malformed"  # type: ignore[union-attr]
-    assert check_json(b'{"a": "\xff"}').rule == "malformed"  # type: ignore[union-attr]
+    assert check_json(b'{"a": "\xff"}').rule == "encoding"  # type: ignore[union-attr]
+    assert check_json('{"a": "x"}'.encode("utf-16-le")).rule == "encoding"  # type: ignore[union-attr]
+    assert check_json(b'\xef\xbb\xbf{"a": "x"}').rule == "encoding"  # type: ignore[union-attr]
     assert check_json(b'{"a": NaN}') is None  # the route's validation names it
     deep = b"[" * 40 + b"]" * 40
     assert check_json(deep).rule == "oversized"  # type: ignore[union-attr]
