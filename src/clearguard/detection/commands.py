@@ -173,14 +173,14 @@ from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
     from clearguard.detection.service import DetectionService
+    from clearguard.wiring import Services
 
 
-def _detection_service(services: object) -> DetectionService:
+def _detection_service(services: Services) -> DetectionService:
     from clearguard.detection.errors import DetectionInputError
-    from clearguard.detection.service import DetectionService
 
-    service = getattr(services, "detection", None)
-    if not isinstance(service, DetectionService):
+    service = services.detection
+    if service is None:
         raise DetectionInputError("detection is not configured")
     return service
 
@@ -224,13 +224,13 @@ def alerts_triage(
     """Record a verdict: a false positive suppresses the same pattern; a confirmation takes the
     confirmed responses (revoke sessions, lock) on the actors that did something in the incident."""
     import getpass
+    import os
 
     from clearguard.cli_support import open_services
 
     with open_services() as services:
-        result = _detection_service(services).triage(
-            alert_id, verdict, note, by="cli:" + getpass.getuser(), role="security"
-        )
+        operator = os.environ.get("CLEARGUARD_OPERATOR") or "cli:" + getpass.getuser()
+        result = _detection_service(services).triage(alert_id, verdict, note, by=operator, role="security")
     if json_output:
         print_json(result)
         return

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearguard.access.principal import Principal
 from clearguard.audit import NewAuditEvent
 from clearguard.audit.service import AuditEvent, AuditService
 from clearguard.db import transaction, utcnow
@@ -46,7 +47,8 @@ LIST_LIMIT = 1000
 class Accounts(Protocol):
     """What detection needs of identity: an account's office, and the responses."""
 
-    def account_principal(self, username: str) -> Any: ...
+    def account_principal(self, username: str) -> Principal: ...
+    def account_exists(self, session: Session, username: str) -> bool: ...
     def revoke_sessions(self, username: str, *, by: str, reason: str) -> int: ...
     def require_step_up(self, username: str, *, by: str, reason: str) -> int: ...
     def lock(self, username: str, *, seconds: int, by: str, reason: str) -> int: ...
@@ -103,7 +105,7 @@ class DetectionService:
         it has committed (a rolled-back action is no activity)."""
         origin = current_origin()
         activities = [
-            a
+            self._keyed_stranger(a, known=lambda name: self._exists(session, name))
             for a in (store.from_audit(e, self._indexer, office_of=self._office_of, origin=origin) for e in events)
             if a is not None
         ]
@@ -134,9 +136,34 @@ class DetectionService:
             activity = replace(activity, record=store.record_reference(self._indexer, record[0], record[1][:64]))
         if activity.office is None and activity.role not in ("anonymous", "security"):
             activity = replace(activity, office=self._office_of(activity.actor))
+        activity = self._keyed_stranger(activity, known=self._is_account)
         with transaction(self._factory) as session:
             store.insert(session, [activity])
         self.feed([activity])
+
+    def _keyed_stranger(self, activity: Activity, *, known: Callable[[str], bool]) -> Activity:
+        """A name tried at login that is no account is whatever was typed, often a password in
+        the wrong field: kept as its keyed reference (the rules need only equality), never in clear.
+        `known`: whether the name is an account (in the audited transaction, or on its own)."""
+        if activity.role != "anonymous" or activity.actor in ("anonymous", "") or activity.actor.startswith("unknown:"):
+            return activity
+        if known(activity.actor):
+            return activity
+        return replace(activity, actor="unknown:" + self._indexer.blind_index("activity_actor", activity.actor)[:32])
+
+    def _exists(self, session: Session, name: str) -> bool:
+        return self._accounts is not None and self._accounts.account_exists(session, name)
+
+    def _is_account(self, name: str) -> bool:
+        if self._accounts is None:
+            return False
+        try:
+            self._accounts.account_principal(name)
+        except NotFound:
+            return False
+        except ClearGuardError:  # a disabled account: a staff name, not a stranger's typing
+            return True
+        return True
 
     def _office_of(self, username: str) -> str | None:
         now = time.monotonic()
@@ -146,7 +173,7 @@ class DetectionService:
         office: str | None = None
         if self._accounts is not None:
             try:
-                office = getattr(self._accounts.account_principal(username), "office", None)
+                office = self._accounts.account_principal(username).office
             except ClearGuardError:
                 office = None
         if len(self._offices) > 10_000:

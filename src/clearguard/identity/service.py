@@ -26,7 +26,7 @@ from clearguard.access.principal import Principal
 from clearguard.access.roles import Role
 from clearguard.audit import NewAuditEvent
 from clearguard.config import Settings
-from clearguard.errors import Forbidden
+from clearguard.errors import Forbidden, NotFound
 from clearguard.identity import passkeys, sessions, totp
 from clearguard.identity.accounts import get_account, has_mfa, is_locked, normalize_username, revoke_all_sessions
 from clearguard.identity.clock import Clock, SystemClock
@@ -715,6 +715,15 @@ class IdentityService:
             return self._principals.principal(access_token, now=self.clock.now())
         with self.read_factory() as session:
             return sessions.principal_for(session, access_token, now=self.clock.now())
+
+    def account_exists(self, session: Session, username: str) -> bool:
+        """Whether `username` names an account, read in the caller's transaction (an observer of the
+        audit trail asks while the audited action's transaction is open)."""
+        try:
+            get_account(session, username[:128])
+        except NotFound:
+            return False
+        return True
 
     def account_principal(self, username: str) -> Principal:
         """The principal of an account as a local operator command acts for it (`--officer NAME`):

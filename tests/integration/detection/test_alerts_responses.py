@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from clearguard.detection.alerts import SUPPRESSION_DAYS
+from clearguard.detection.tables import ActivityRow
 from clearguard.identity.throttle_policy import PAIR_POLICY
 from tests.integration.api.app_env import PASSWORD, RealApp
 from tests.integration.detection.env import alerts, client_from, security_app, services_of, sign_in
@@ -162,3 +163,21 @@ def test_no_one_triages_an_alert_about_themselves(real: RealApp) -> None:
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json", r.text
     [again] = alerts(real, rule="brute_force_account")
     assert again.status == "open" and again.notes == []
+
+
+def test_a_name_that_is_no_account_is_kept_keyed(real: RealApp) -> None:
+    """What a stranger types as a username (often a password in the wrong field) is stored as its
+    keyed reference; spraying it still correlates, an existing account keeps its name."""
+    typed = "Hunter2-Summer!2026"
+    attacker = client_from(real, ATTACKER)
+    for _ in range(3):
+        r = attacker.post("/api/v1/auth/login", json={"username": typed, "password": "x" * 12})
+        assert r.status_code in (401, 429), r.text
+    r = attacker.post("/api/v1/auth/login", json={"username": "auditor", "password": "wrong-" + PASSWORD})
+    assert r.status_code in (401, 429), r.text
+    with services_of(real).session_factory() as session:
+        actors = [a for (a,) in session.execute(select(ActivityRow.actor).where(ActivityRow.source_ip == ATTACKER))]
+    assert "auditor" in actors
+    keyed = [a for a in actors if a.startswith("unknown:")]
+    assert len(set(keyed)) == 1 and len(keyed) >= 3
+    assert not any(typed.lower() in a.lower() for a in actors)

@@ -26,8 +26,8 @@ def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pyt
     return empty_database[1]
 
 
-def _json(args: list[str], stdin: str | None = None) -> Any:
-    result = runner.invoke(app, [*args, "--json"], input=stdin)
+def _json(args: list[str], stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
+    result = runner.invoke(app, [*args, "--json"], input=stdin, env=env)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -53,7 +53,11 @@ def test_alerts_triage_and_activity(cli_env: Engine) -> None:
     notices = _json(["detection", "alerts", "--notices"])["alerts"]
     assert "role_change" in {n["kind"] for n in notices}  # ...but a notice for review
     notice = next(n for n in notices if n["kind"] == "role_change")
-    done = _json(["detection", "triage", str(notice["id"]), "--verdict", "acknowledge", "--note", "ticket 811"])
+    triage = ["detection", "triage", str(notice["id"]), "--verdict", "acknowledge", "--note", "ticket 811"]
+    # The operator who changed the role does not clear the notice about it: another member of staff does.
+    refused = runner.invoke(app, triage)
+    assert refused.exit_code == 1 and "another member of staff" in refused.output
+    done = _json(triage, env={"CLEARGUARD_OPERATOR": "sam"})
     assert done["status"] == "acknowledged" and done["notes"][-1]["note"] == "ticket 811"
     assert _json(["detection", "alerts", "--notices", "--status", "acknowledged"])["alerts"][0]["id"] == notice["id"]
 
