@@ -291,6 +291,17 @@ STORED_RECORDS: Final[tuple[StoredRecord, ...]] = (
         "traders and natural persons named in shared declarations (pseudonymised where the agreement says so)",
     ),
     StoredRecord(
+        "activity_event",
+        ("detection_activity", "detection_alerts", "detection_suppressions"),
+        ("personal",),
+        "staff activity (account, role, office, action, outcome, source address, user agent, time), the "
+        "records and parties it touched as keyed references only, names tried at login that are no account "
+        "as keyed references; alerts and triage verdicts about staff accounts and source addresses",
+        "detecting attacks and insider misuse of customs data (detection capability)",
+        "GDPR Art. 6(1)(e) and Art. 32 (security of processing)",
+        "staff and anyone who tries to sign in (source addresses)",
+    ),
+    StoredRecord(
         "privacy_request",
         ("privacy_requests",),
         ("personal",),

@@ -212,10 +212,12 @@ def _time(value: Any, name: str) -> datetime:
         raise PackageRefused("malformed", f"{name} is out of range") from exc
 
 
-def _string(claims: Mapping[str, Any], name: str) -> str:
+def _string(claims: Mapping[str, Any], name: str, *, limit: int = 256) -> str:
     value = claims.get(name)
     if not isinstance(value, str) or not value:
         raise PackageRefused("malformed", f"the signed payload has no {name}")
+    if len(value) > limit:  # stored (the nonce against replay) in columns of bounded width
+        raise PackageRefused("malformed", f"the signed payload's {name} is longer than {limit} characters")
     return value
 
 
@@ -300,7 +302,7 @@ def open_package(
         recipient=audience,
         agreement=_string(claims, "agreement"),
         kind=kind,
-        nonce=_string(claims, "jti"),
+        nonce=_string(claims, "jti", limit=128),
         issued_at=issued_at,
         expires_at=expires_at,
         body=body,

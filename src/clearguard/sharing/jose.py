@@ -29,7 +29,7 @@ def unverified(text: str, *, what: str, typ: str) -> tuple[dict[str, Any], dict[
     try:
         obj = jws.extract_compact(text.strip().encode("ascii"))
         payload = json.loads(obj.payload)
-    except (JoseError, ValueError, UnicodeError, TypeError) as exc:
+    except (JoseError, ValueError, UnicodeError, TypeError, RecursionError) as exc:
         raise SharingInputError(
             f"{what}: not a signed document (compact JWS): {type(exc).__name__}", field=what
         ) from None
