@@ -6,7 +6,10 @@ only enriched (the Enricher alone: locations, speeds, usual hours), in the same 
 The events come from the simulator (a population with attacks), parsed beforehand; the model is
 fitted before the clock starts, as it is before an evaluation's replay.
 
-    .venv/bin/python bench/detection.py [--users 100] [--days 30] [--seed 7]
+Edge: the per-request overhead of the API edge (rate limits, payload checks), beside the same
+requests with detection's checks off (bench/detection_edge.py, also runnable on its own).
+
+    .venv/bin/python bench/detection.py [--users 100] [--days 30] [--seed 7] [--edge-count 5000]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from clearguard.detection.model import ActivityModel
 from clearguard.detection.ruleset import load_rules
 from clearguard.detection.simulate import event_line, locations_csv, simulate
 from clearguard.runtime import tune_gc
+from detection_edge import edge_overhead  # bench/ is on sys.path when this runs as a script
 
 
 def simulated_events(users: int, days: int, seed: int) -> tuple[list[ActivityEvent], Locations]:
@@ -73,9 +77,16 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--edge-count", type=int, default=5000, help="requests per round at the edge (0: skip)")
     args = parser.parse_args()
     tune_gc()
     bench_scoring(args.users, args.days, args.seed)
+    if args.edge_count:
+        edge = edge_overhead(args.edge_count)
+        print(f"API edge, detection on:      {edge['us_per_request_detection_on']:.1f} µs per request")
+        print(f"API edge, detection off:     {edge['us_per_request_detection_off']:.1f} µs per request (baseline)")
+        print(f"edge overhead:               {edge['overhead_us_per_request']:.1f} µs per request "
+              f"(ratio {edge['ratio_on_to_off']:.2f})")
 
 
 if __name__ == "__main__":
