@@ -245,11 +245,12 @@ def redact_document(
         if category not in view.categories:
             withheld.add(category.value)
             continue
-        _put(out, path, value)
+        put_path(out, path, value)
     return out, sorted(withheld)
 
 
-def _put(doc: dict[str, Any], path: Path, value: Any) -> None:
+def put_path(doc: dict[str, Any], path: Path, value: Any) -> None:
+    """Set `value` at `path` in `doc`, creating the objects and lists on the way (lists padded)."""
     node: Any = doc
     for here, nxt in pairwise(path):
         blank: Any = [] if isinstance(nxt, int) else {}

@@ -14,12 +14,12 @@ one trader without learning who it is.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
+from clearguard.access.policy import put_path
 from clearguard.categories import DataCategory
 from clearguard.crypto.fields import ERASED_TEXT
 from clearguard.declarations.categorised import ListPlan, Plan, leaves, plan
@@ -144,27 +144,6 @@ class Selection:
         return any(p[: len(path)] == path for p in self.disclosed)
 
 
-def _put(claims: dict[str, Any], path: Path, value: Any) -> None:
-    node: Any = claims
-    for token, following in itertools.pairwise(path):
-        empty: Any = [] if isinstance(following, int) else {}
-        if isinstance(token, int):
-            while len(node) <= token:
-                node.append(None)
-            if node[token] is None:
-                node[token] = empty
-        else:
-            node.setdefault(token, empty)
-        node = node[token]
-    last = path[-1]
-    if isinstance(last, int):
-        while len(node) <= last:
-            node.append(None)
-        node[last] = value
-    else:
-        node[last] = value
-
-
 def _compact(value: Any) -> Any:
     """Lists whose leading elements were left out keep their positions as nulls; drop them."""
     if isinstance(value, dict):
@@ -200,7 +179,7 @@ def select(
             continue
         if pseudonymise and _identity(declaration_type, shape):
             continue
-        _put(claims, path, value)
+        put_path(claims, path, value)
         if within(fields, shape):
             disclosed.add(path)
     if pseudonymise:
