@@ -29,7 +29,12 @@ class ReceivedPackages:
         return int(session.scalar(select(func.count()).select_from(_due(as_of).subquery())) or 0)
 
     def dispose_due(self, session: Session, *, as_of: datetime, audit_before: datetime | None) -> int:
-        rows = session.execute(_due(as_of)).scalars().all()
-        for row in rows:
-            row.sealed, row.disposed_at = None, as_of
-        return len(rows)
+        return len(dispose(session, as_of))
+
+
+def dispose(session: Session, as_of: datetime) -> list[str]:
+    """Deletes the claims of the received packages due at `as_of`; their ids, sorted."""
+    rows = session.execute(_due(as_of)).scalars().all()
+    for row in rows:
+        row.sealed, row.disposed_at = None, as_of
+    return sorted(row.id for row in rows)

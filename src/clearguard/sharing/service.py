@@ -40,7 +40,7 @@ from clearguard.ledger.receipt import receipt_from_json, verify_receipt
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.witness_service import WitnessService
 from clearguard.sharing import agreement as agreements
-from clearguard.sharing import disclosure, envelope, identity, sdjwt
+from clearguard.sharing import disclosure, disposal, envelope, identity, sdjwt
 from clearguard.sharing.errors import AgreementError, PackageRefused, SdJwtError, SharingError, SharingInputError
 from clearguard.sharing.jose import canonical
 from clearguard.sharing.keys import SharingKeys
@@ -827,20 +827,7 @@ class SharingService:
         still verifies; the claims are gone, and `show` says so."""
         now = self._clock()
         with self._sf() as session, session.begin():
-            rows = (
-                session.execute(
-                    select(SharingPackageRow).where(
-                        SharingPackageRow.direction == "received",
-                        SharingPackageRow.sealed.is_not(None),
-                        SharingPackageRow.retain_until < now.date(),
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for row in rows:
-                row.sealed, row.disposed_at = None, now
-            ids = sorted(r.id for r in rows)
+            ids = disposal.dispose(session, now)
             if ids:
                 self._event(session, actor, "sharing.dispose", None, details={"packages": ids})
         return {"disposed": len(ids), "packages": ids, "as_of": now.date().isoformat()}
