@@ -45,6 +45,16 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     return identity_of(request).authenticate(credentials.credentials)
 
 
+def authorize(request: Request, principal: Principal, permission: str) -> None:
+    """The one decision whether an authenticated principal may use a permission now: the API's
+    `require` and the portal's page guard both call it, so pages and routes cannot drift apart."""
+    if not holds(principal.role, permission):
+        raise Forbidden(f"{principal.role.value} lacks permission {permission}")
+    if permission in STEP_UP_PERMISSIONS:
+        identity = identity_of(request)
+        require_recent_mfa(principal, identity.clock.now(), window_seconds=identity.settings.auth_step_up_seconds)
+
+
 def require(permission: str) -> Any:
     """A FastAPI dependency: `principal: Annotated[Principal, require(Perm.X)]`, or in `dependencies=`."""
     if permission not in known_permissions():
@@ -65,11 +75,7 @@ def require(permission: str) -> Any:
         limits = getattr(request.app.state, "edge_limits", None)
         if limits is not None:  # clearguard.detection.ratelimit.EdgeLimits: 429 over the principal's rate
             limits.refuse_principal(principal.username)
-        if not holds(principal.role, permission):
-            raise Forbidden(f"{principal.role.value} lacks permission {permission}")
-        if permission in STEP_UP_PERMISSIONS:
-            identity = identity_of(request)
-            require_recent_mfa(principal, identity.clock.now(), window_seconds=identity.settings.auth_step_up_seconds)
+        authorize(request, principal, permission)
         request.state.principal = principal
         return principal
 
