@@ -1,9 +1,9 @@
 """TrainingService: the one way in to staff training records, the reminders and the gate.
 
-The gate asks the database on every privileged request (one index-only query on
-(username, course, expires_on)) rather than caching: a completion recorded by any worker opens the
-account's privileged actions at that worker's next request, and an expiry closes them at midnight UTC,
-with nothing to invalidate.
+The gate asks the database on every privileged request (one index-only query on (username, course,
+expires_on), run on the driver: training.lookup) rather than caching: a completion recorded by any
+worker opens the account's privileged actions at that worker's next request, and an expiry closes
+them at midnight UTC, with nothing to invalidate.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from clearguard.errors import Forbidden, NotFound
 from clearguard.training.completions import Completion, TrainingGap
 from clearguard.training.courses import GATE_COURSES, PRIVILEGED_ROLES, REMINDER_DAYS, course, required_courses
 from clearguard.training.errors import TrainingInputInvalid, TrainingRequired
+from clearguard.training.lookup import LatestExpiry
 from clearguard.training.tables import CompletionRow, CourseRow
 
 _CERTIFICATE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/:#-]{0,127}$")
@@ -59,6 +60,7 @@ class TrainingService:
         self._accounts = accounts
         self._audit = audit
         self.reminder_days = reminder_days
+        self._latest_expiry = LatestExpiry(self._read)
 
     # ------------------------------------------------------------------ recording
     def record(
@@ -168,13 +170,7 @@ class TrainingService:
         course (TrainingRequired, a 403). Signing in and the account's own authenticators stay open."""
         if permission in _OPEN or principal.role not in PRIVILEGED_ROLES:
             return
-        query = (
-            select(CompletionRow.course, func.max(CompletionRow.expires_on))
-            .where(CompletionRow.username == principal.username, CompletionRow.course.in_(GATE_COURSES))
-            .group_by(CompletionRow.course)
-        )
-        with self._read() as session:
-            latest: dict[str, date] = {c: e for c, e in session.execute(query)}
+        latest = self._latest_expiry.latest(principal.username)
         today = now.date()
         for slug in GATE_COURSES:
             expires = latest.get(slug)
