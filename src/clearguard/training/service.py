@@ -93,7 +93,7 @@ class TrainingService:
             )
         reference = _certificate(certificate)
         account = self._accounts.account_principal(username)
-        if account.username == by:
+        if account.username == by.strip().lower():
             # Separation of duties: the gate would mean nothing if its subject could open it.
             raise Forbidden("username: an account may not record its own training", field="username")
         row = CompletionRow(
