@@ -28,10 +28,11 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _KEY_PREFIX = b"clearguard.duty:"
 
 
-def advisory_key(name: str) -> int:
-    """The lock's signed 64-bit key: a stable hash of its name (unlike PostgreSQL's hashtext, the same in
-    every server version), prefixed so that it cannot collide with keys other software derives from it."""
-    digest = hashlib.sha256(_KEY_PREFIX + name.encode("ascii")).digest()
+def advisory_key(name: str, schema: str = "") -> int:
+    """The lock's signed 64-bit key: a stable hash of its name and of the schema that holds the instance's
+    tables (unlike PostgreSQL's hashtext, the same in every server version). Advisory locks span a whole
+    database, so two instances in two schemas of one database would otherwise exclude each other."""
+    digest = hashlib.sha256(_KEY_PREFIX + schema.encode() + b"/" + name.encode("ascii")).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -48,7 +49,7 @@ class DutyLock:
         self._engine = engine
         self._postgres = dialect == "postgresql"
         self._path = var_dir / "locks" / f"{name}.lock"
-        self._key = advisory_key(name)
+        self._key: int | None = None  # known once connected: it depends on the current schema
         self._connection: sqlalchemy.Connection | None = None
         self._file: IO[bytes] | None = None
         # One DutyLock may be polled by a background thread and released by the lifespan's shutdown.
@@ -67,6 +68,11 @@ class DutyLock:
                 self._release_postgres()
             else:
                 self._release_file()
+
+    @property
+    def key(self) -> int | None:
+        """PostgreSQL: the advisory lock's key, once a first attempt has connected; None on SQLite."""
+        return self._key
 
     @property
     def held(self) -> bool:
@@ -90,6 +96,9 @@ class DutyLock:
         except sqlalchemy.exc.DBAPIError:
             return False
         try:
+            if self._key is None:
+                schema = str(connection.execute(text("SELECT current_schema()")).scalar() or "")
+                self._key = advisory_key(self.name, schema)
             got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar())
         except sqlalchemy.exc.DBAPIError:
             _close_quietly(connection)
@@ -101,10 +110,10 @@ class DutyLock:
         return True
 
     def _held_postgres(self) -> bool:
-        connection = self._connection
-        if connection is None:
+        connection, key = self._connection, self._key
+        if connection is None or key is None:
             return False
-        unsigned = self._key & 0xFFFF_FFFF_FFFF_FFFF
+        unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
         try:
             # A bigint advisory lock shows in pg_locks as classid (high half), objid (low half), objsubid 1.
             still = connection.execute(

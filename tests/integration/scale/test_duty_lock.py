@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from clearguard import db
-from clearguard.duties import DutyLock, advisory_key
+from clearguard.duties import DutyLock
 from tests.conftest import POSTGRES_URL_VAR
 
 HOLDER = textwrap.dedent(
@@ -95,7 +95,8 @@ def test_postgres_lock_lost_with_its_connection_reads_as_not_held(tmp_path: Path
     try:
         assert holder.try_acquire()
         assert not rival.try_acquire()
-        key = advisory_key(name) & 0xFFFF_FFFF_FFFF_FFFF
+        assert holder.key is not None
+        key = holder.key & 0xFFFF_FFFF_FFFF_FFFF
         with engine.connect() as admin:
             # The holder's session, found by its lock, terminated as a network cut or a restart would.
             pid = admin.execute(

@@ -17,6 +17,8 @@ def test_advisory_key_is_stable_signed_64_bit_and_distinct_per_name() -> None:
     assert key == advisory_key("ledger-signer")
     assert -(2**63) <= key < 2**63
     assert key != advisory_key("self-audit")
+    # Two instances in two schemas of one PostgreSQL database hold their duties apart.
+    assert advisory_key("ledger-signer", "tenant_a") != advisory_key("ledger-signer", "tenant_b")
 
 
 @pytest.mark.parametrize("name", ["", "../etc/passwd", "Ledger", "a/b", "x" * 65, "ledger signer"])
