@@ -119,7 +119,7 @@ class Cluster:
                 found.append(int(pid))
         return sorted(found)
 
-    def wait_workers(self, count: int | None = None, timeout_s: float = 120) -> list[int]:
+    def wait_workers(self, count: int | None = None, timeout_s: float = 300) -> list[int]:
         """The worker pids once `count` (default: all) are up and the server answers."""
         wanted = self.workers if count is None else count
         deadline = time.monotonic() + timeout_s

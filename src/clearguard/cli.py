@@ -68,6 +68,9 @@ def init(demo: Annotated[bool, typer.Option(help="load demo declarations")] = Tr
         console.print(line, soft_wrap=True)
 
 
+WORKER_PING_S = 60
+
+
 @app.command()
 @guarded
 def serve(
@@ -123,7 +126,11 @@ def serve(
     # Each worker process builds its own services from the same environment (the composition root);
     # the one built here served only to check the settings and collect the partners' CAs.
     application.state.services.close()
-    uvicorn.run("clearguard.app:worker_app", factory=True, workers=workers, **common)
+    # uvicorn replaces a worker that does not answer its supervisor's ping within the timeout; a worker
+    # starting (interpreter, imports, services) on a busy machine takes longer than uvicorn's 5 s.
+    uvicorn.run(
+        "clearguard.app:worker_app", factory=True, workers=workers, timeout_worker_healthcheck=WORKER_PING_S, **common
+    )
 
 
 def main() -> None:

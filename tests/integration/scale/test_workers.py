@@ -114,7 +114,7 @@ def _signer(engine: Engine, schema: str, workers: list[int]) -> list[int]:
     return [p for p in (_client_process(engine, b, workers) for b in backends) if p is not None]
 
 
-def _until(predicate: Callable[[], Any], what: str, timeout_s: float = 90) -> Any:
+def _until(predicate: Callable[[], Any], what: str, timeout_s: float = 300) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
