@@ -107,7 +107,10 @@ class Cluster:
     env: dict[str, str] = field(repr=False)
 
     def worker_pids(self) -> list[int]:
-        """The worker processes uvicorn spawned (not its resource tracker)."""
+        """The worker processes uvicorn spawned (not its resource tracker); a single worker is the
+        server process itself."""
+        if self.workers == 1:
+            return [self.process.pid] if self.process.poll() is None else []
         found = []
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         for pid in children.read_text().split():
