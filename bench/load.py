@@ -283,6 +283,7 @@ def report(results: list[Level], worker_counts: list[int], args: argparse.Namesp
         f"(load average {load[0]:.1f} at the end)"
     )
     summary: dict[str, Any] = {"levels": [r.to_json() for r in results], "workers": {}}
+    levels = sorted({r.clients for r in results})
     for count in worker_counts:
         mine = [r for r in results if r.workers == count]
         if not mine:
@@ -293,8 +294,9 @@ def report(results: list[Level], worker_counts: list[int], args: argparse.Namesp
         ones = {r.clients: r for r in results if r.workers == 1}
         ratios = [r.throughput / ones[r.clients].throughput for r in mine if r.clients in ones]
         print(
-            f"workers {count}: peak {best.throughput:.1f} req/s at {best.clients} clients; saturation from "
-            f"{knee if knee is not None else 'beyond the levels run'} clients; errors below saturation: "
+            f"workers {count}: peak {best.throughput:.1f} req/s at {best.clients} clients; saturation "
+            f"{f'from {knee} clients' if knee is not None else f'not reached at {levels[-1]} clients'}; "
+            "errors below saturation: "
             f"{clean or 'none'}; throughput / one worker: " + " ".join(f"{x:.2f}" for x in ratios)
         )
         summary["workers"][str(count)] = {
