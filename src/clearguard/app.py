@@ -44,7 +44,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # Of several workers (`serve --workers N`), the holder of this lock signs the ledger and submits
     # its checkpoints to the witnesses; the others retry taking it, to take over if the holder dies.
     signer_duty = DutyLock(services.engine, "ledger-signer", var_dir=settings.var_dir)
-    services.ledger.receipt_wait_s = settings.ledger_receipt_wait_s
     integrator = BatchIntegrator(
         services.ledger,
         services.session_factory,

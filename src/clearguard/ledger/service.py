@@ -75,12 +75,14 @@ class LedgerService:
         path = settings.ledger_key_file or settings.keys_dir / "ledger-log.key"
         signer = Ed25519Signer(settings.ledger_origin, load_or_create_key(Path(path)))
         record_ids = RecordIds(load_or_create_record_key(settings.keys_dir / "ledger-record.key"))
-        return cls(
+        service = cls(
             signer,
             batch_size=settings.ledger_batch_size,
             signed_state=SignedState.from_settings(settings),
             record_ids=record_ids,
         )
+        service.receipt_wait_s = settings.ledger_receipt_wait_s
+        return service
 
     @property
     def strict_entries(self) -> bool:
