@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,11 +18,14 @@ from clearguard.declarations import routes as declaration_routes
 from clearguard.declarations.gate import DeclarationGate
 from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.detection import routes as detection_routes
+from clearguard.duties import DutyLock
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
+from clearguard.ledger.witness_service import WitnessSubmitter
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
+from clearguard.runtime import private_files, tune_gc
 from clearguard.sharing import routes as sharing_routes
 from clearguard.training import routes as training_routes
 from clearguard.travellers import routes as traveller_routes
@@ -39,20 +42,25 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if services.witness
         else None
     )
+    # Of several workers (`serve --workers N`), the holder of this lock signs the ledger and submits
+    # its checkpoints to the witnesses; the others retry taking it, to take over if the holder dies.
+    signer_duty = DutyLock(services.engine, "ledger-signer", var_dir=settings.var_dir)
     integrator = BatchIntegrator(
         services.ledger,
         services.session_factory,
         settings.ledger_batch_interval_ms,
         on_checkpoint=submitter.notify if submitter else None,
+        duty=signer_duty,
+        duty_retry_s=settings.duty_retry_s,
+        on_duty=_run_while_held(submitter),
     )
     lodger = GroupCommitter(services.declarations)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Entries sequenced by requests are integrated and signed in batches, off the request path.
+        # Entries sequenced by requests are integrated and signed in batches, off the request path;
+        # the witness submitter starts when this worker takes the signer's duty.
         integrator.start()
-        if submitter is not None:
-            submitter.start()
         try:
             yield
         finally:
@@ -67,6 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.ledger = services.ledger
     app.state.witness = witness
     app.state.lodger = lodger
+    app.state.integrator = integrator
     app.state.gate = DeclarationGate(
         services.declarations,
         party_key=services.declarations.party_key,
@@ -94,6 +103,27 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(training_routes.router)
     _describe_declaration_body(app)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker of `clearguard serve --workers N` (uvicorn's factory), from the
+    same environment as every other worker, with the process settings the CLI gives a single server."""
+    private_files()
+    tune_gc()
+    return create_app()
+
+
+def _run_while_held(submitter: WitnessSubmitter | None) -> Callable[[bool], None] | None:
+    if submitter is None:
+        return None
+
+    def changed(held: bool) -> None:
+        if held:
+            submitter.start()
+        else:
+            submitter.stop()
+
+    return changed
 
 
 def _describe_declaration_body(app: FastAPI) -> None:
