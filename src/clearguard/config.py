@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     crypto_key_cache_size: int = 10_000
     crypto_key_cache_seconds: float = 300.0
     crypto_rotate_batch: int = 200
+    crypto_kek_rotation_days: int = Field(
+        default=365, ge=1, le=3650, description="rotation period of the key-encryption key (self-audit fails past it)"
+    )
 
     # --- TLS (clearguard.crypto.tls) ---
     tls_cert_file: Path | None = None
@@ -160,6 +163,11 @@ class Settings(BaseSettings):
     # 50 and 200 a second, over a 10 s moving window: a client's bursts pass, a sustained flood does not.
     detection_edge_principal_rate: str = Field(default="500/10 seconds", description="requests per principal")
     detection_edge_source_rate: str = Field(default="2000/10 seconds", description="requests per source address")
+
+    # --- security self-audit (clearguard.posture) ---
+    posture_schedule: bool = Field(default=True, description="run the self-audit daily inside the server")
+    posture_interval_hours: float = Field(default=24.0, gt=0, le=24 * 7, description="time between scheduled audits")
+    posture_advisory_timeout_s: float = Field(default=60.0, gt=0, le=600, description="pip-audit's network timeout")
 
     @field_validator("database_url")
     @classmethod

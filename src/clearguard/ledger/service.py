@@ -12,8 +12,10 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.config import Settings
@@ -27,6 +29,7 @@ from clearguard.ledger.note import Ed25519Signer, Ed25519Verifier
 from clearguard.ledger.proofs import consistency_proof, inclusion_proof
 from clearguard.ledger.receipt import Receipt, verify_receipt
 from clearguard.ledger.signed_state import SignedState
+from clearguard.ledger.tables import LedgerCheckpointRow
 from clearguard.ledger.tiles import TILE_WIDTH, TileBuilder, TileRef, encode_bundle, tile_width
 from clearguard.ledger.verification import CommitmentSource, Progress, VerifyReport
 from clearguard.ledger.verification_log import LastVerification, VerificationLog
@@ -255,6 +258,12 @@ class LedgerService:
         if self.verification_log is not None:
             self.verification_log.record(report)
         return report, notes
+
+    def history(self, session: Session) -> tuple[int, datetime | None]:
+        """(integrated size, when the first checkpoint was signed; None: none yet)."""
+        size, _root = store.tree_state(session)
+        first = session.execute(select(func.min(LedgerCheckpointRow.created_at))).scalar()
+        return size, first
 
     def last_verification(self) -> LastVerification | None:
         return None if self.verification_log is None else self.verification_log.last()
