@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,9 +18,11 @@ from clearguard.declarations import routes as declaration_routes
 from clearguard.declarations.gate import DeclarationGate
 from clearguard.declarations.group_commit import GroupCommitter
 from clearguard.detection import routes as detection_routes
+from clearguard.duties import DutyLock
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
+from clearguard.ledger.witness_service import WitnessSubmitter
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
 from clearguard.sharing import routes as sharing_routes
@@ -38,20 +40,26 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if services.witness
         else None
     )
+    # Of several workers (`serve --workers N`), the holder of this lock signs the ledger and submits
+    # its checkpoints to the witnesses; the others retry taking it, to take over if the holder dies.
+    signer_duty = DutyLock(services.engine, "ledger-signer", var_dir=settings.var_dir)
+    services.ledger.receipt_wait_s = settings.ledger_receipt_wait_s
     integrator = BatchIntegrator(
         services.ledger,
         services.session_factory,
         settings.ledger_batch_interval_ms,
         on_checkpoint=submitter.notify if submitter else None,
+        duty=signer_duty,
+        duty_retry_s=settings.duty_retry_s,
+        on_duty=_run_while_held(submitter),
     )
     lodger = GroupCommitter(services.declarations)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Entries sequenced by requests are integrated and signed in batches, off the request path.
+        # Entries sequenced by requests are integrated and signed in batches, off the request path;
+        # the witness submitter starts when this worker takes the signer's duty.
         integrator.start()
-        if submitter is not None:
-            submitter.start()
         try:
             yield
         finally:
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.ledger = services.ledger
     app.state.witness = witness
     app.state.lodger = lodger
+    app.state.integrator = integrator
     app.state.gate = DeclarationGate(
         services.declarations,
         party_key=services.declarations.party_key,
@@ -90,6 +99,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(detection_routes.router)
     _describe_declaration_body(app)
     return app
+
+
+def _run_while_held(submitter: WitnessSubmitter | None) -> Callable[[bool], None] | None:
+    if submitter is None:
+        return None
+
+    def changed(held: bool) -> None:
+        if held:
+            submitter.start()
+        else:
+            submitter.stop()
+
+    return changed
 
 
 def _describe_declaration_body(app: FastAPI) -> None:

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     ledger_witness_poll_s: float = Field(
         default=10.0, gt=0, description="how often the server offers witnesses checkpoints signed elsewhere (CLI)"
     )
+    ledger_receipt_wait_s: float = Field(
+        default=10.0, gt=0, le=120, description="with several workers, how long ?receipt=true waits for the signer"
+    )
+    duty_retry_s: float = Field(
+        default=1.0, gt=0, le=300, description="how often a worker retries a background duty held elsewhere"
+    )
     ledger_partner_ca_file: Path | None = Field(
         default=None,
         description="PEM bundle of the CAs of partners' HTTPS servers (witnessing, mirrors); None: the system's",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.config import Settings
+from clearguard.duties import DutyLock
 from clearguard.ledger import store
 from clearguard.ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from clearguard.ledger.commitment import RecordIds, check_entry
@@ -66,6 +68,14 @@ class LedgerService:
         self.signed_count = 0  # checkpoints this process signed (BatchIntegrator's on_checkpoint)
         # Where full verifications are recorded (the self-audit's verification age); None: not kept.
         self.verification_log = verification_log
+        # Set while a BatchIntegrator with a duty lock runs here: False when another process signs.
+        self._signs_here: Callable[[], bool] | None = None
+        self.receipt_wait_s = 10.0  # how long a lodging waits for the signing worker's checkpoint
+
+    def delegate_signing(self, signs_here: Callable[[], bool] | None) -> None:
+        """With several workers one signs (the holder of the ledger-signer duty): while `signs_here()`
+        is False, `receipt_now` waits for that worker's checkpoint instead of signing one itself."""
+        self._signs_here = signs_here
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LedgerService:
@@ -227,9 +237,28 @@ class LedgerService:
             row = store.latest_checkpoint(session)
             if row is not None and index < row.size:
                 return self.receipt(session, index)
+        signs_here = self._signs_here
+        if signs_here is not None and not signs_here():
+            return self._await_receipt(factory, index)
         self.integrate_all(factory)
         with factory() as session:
             return self.receipt(session, index)
+
+    def _await_receipt(self, factory: sessionmaker[Session], index: int) -> Receipt:
+        # The signer integrates every batch interval (200 ms by default), or takes over from a dead
+        # holder within its retry period: well inside the wait.
+        deadline = time.monotonic() + self.receipt_wait_s
+        while True:
+            with factory() as session:
+                row = store.latest_checkpoint(session)
+                if row is not None and index < row.size:
+                    return self.receipt(session, index)
+            if time.monotonic() >= deadline:
+                raise NotIntegrated(
+                    f"entry {index} is not yet in a signed checkpoint: the signing worker has not integrated it"
+                    f" within {self.receipt_wait_s:g} s; its receipt_url gives it once signed"
+                )
+            time.sleep(0.02)
 
     def check_receipt(self, receipt: Receipt) -> SignedCheckpoint:
         return verify_receipt(receipt, [self.verifier], self.origin)
@@ -293,10 +322,15 @@ class LedgerService:
 class BatchIntegrator:
     """Integrates every `interval_ms`, or sooner when `notify()` reports a full batch pending.
 
-    Runs in a daemon thread of the API process; several processes may each run one, since
-    integration serialises on the tree row. `on_checkpoint` is called (in this thread, after the
-    commit) when a batch signed a new checkpoint: the witness submitter's `notify`, which must return
-    at once, so that a slow partner never delays signing."""
+    Runs in a daemon thread of the API process. With a `duty` lock (the server's case) it integrates
+    and signs only while this process holds the lock, so that of several workers one signs: the others
+    try to take the lock every `duty_retry_s`, so one takes over when the holder dies, and integrates
+    what every worker sequenced. `on_duty(True)` and `on_duty(False)` are called (in this thread) as it
+    takes and loses the duty: the witness submitter runs beside the signer. Integration also serialises
+    on the tree row (FOR UPDATE), which keeps one tree even when a CLI run signs beside the server.
+    `on_checkpoint` is called (in this thread, after the commit) when a batch signed a new checkpoint:
+    the witness submitter's `notify`, which must return at once, so that a slow partner never delays
+    signing."""
 
     def __init__(
         self,
@@ -305,19 +339,35 @@ class BatchIntegrator:
         interval_ms: int = 200,
         *,
         on_checkpoint: Callable[[], None] | None = None,
+        duty: DutyLock | None = None,
+        duty_retry_s: float = 1.0,
+        on_duty: Callable[[bool], None] | None = None,
     ) -> None:
         self._service = service
         self._factory = factory
         self._interval = interval_ms / 1000
         self._on_checkpoint = on_checkpoint
+        self._duty = duty
+        self._duty_retry = duty_retry_s
+        self._on_duty = on_duty
+        self._next_try = 0.0
+        self._holding = duty is None
         self._seen = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: Exception | None = None
 
+    @property
+    def signs(self) -> bool:
+        """Whether this process signs the ledger now (always, without a duty lock)."""
+        return self._holding
+
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()
+            if self._duty is not None:
+                self._service.delegate_signing(lambda: self._holding)
             self._thread = threading.Thread(target=self._run, name="ledger-integrator", daemon=True)
             self._thread.start()
 
@@ -332,15 +382,57 @@ class BatchIntegrator:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            try:
-                self._service.integrate_all(self._factory)
-                self.last_error = None
-                # Also after checkpoints that a lodging's receipt_now signed on the request path.
-                if self._service.signed_count != self._seen and self._on_checkpoint is not None:
-                    self._seen = self._service.signed_count
-                    self._on_checkpoint()
-            except Exception as exc:  # keep integrating after a transient database error
-                self.last_error = exc
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                try:
+                    if not self._keep_duty():
+                        continue
+                    self._service.integrate_all(self._factory)
+                    self.last_error = None
+                    # Also after checkpoints that a lodging's receipt_now signed on the request path.
+                    if self._service.signed_count != self._seen and self._on_checkpoint is not None:
+                        self._seen = self._service.signed_count
+                        self._on_checkpoint()
+                except Exception as exc:  # keep integrating after a transient database error
+                    self.last_error = exc
+        finally:
+            if self._duty is not None:
+                self._service.delegate_signing(None)
+                self._drop_duty()
+
+    def _keep_duty(self) -> bool:
+        """Whether this process holds the duty now: checked every round (a lost connection loses the
+        lock), taken when free, at most every `duty_retry_s`."""
+        duty = self._duty
+        if duty is None:
+            return True
+        if self._holding:
+            if duty.held:
+                return True
+            self._holding = False
+            self._duty_changed(False)
+        now = time.monotonic()
+        if now < self._next_try:
+            return False
+        self._next_try = now + self._duty_retry
+        if not duty.try_acquire():
+            return False
+        self._holding = True
+        self._duty_changed(True)
+        return True
+
+    def _drop_duty(self) -> None:
+        was = self._holding
+        self._holding = False
+        if self._duty is not None:
+            self._duty.release()
+        if was:
+            self._duty_changed(False)
+
+    def _duty_changed(self, held: bool) -> None:
+        if self._on_duty is not None:
+            self._on_duty(held)
