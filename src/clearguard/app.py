@@ -26,6 +26,7 @@ from clearguard.ledger.witness_service import WitnessSubmitter
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
 from clearguard.sharing import routes as sharing_routes
+from clearguard.training import routes as training_routes
 from clearguard.travellers import routes as traveller_routes
 from clearguard.wiring import Services, build_services, build_witness
 
@@ -81,7 +82,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         factory=services.session_factory,
         audit=services.audit,
     )
-    install_api(app, settings=settings, identity=services.identity, detection=services.detection)
+    install_api(
+        app, settings=settings, identity=services.identity, detection=services.detection, training=services.training
+    )
 
     @app.get("/health", tags=["health"], dependencies=[require(Perm.PUBLIC)])
     def health() -> dict[str, str]:
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(retention_routes.router)
     app.include_router(sharing_routes.router)
     app.include_router(detection_routes.router)
+    app.include_router(training_routes.router)
     _describe_declaration_body(app)
     return app
 

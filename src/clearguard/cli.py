@@ -20,6 +20,7 @@ from clearguard.retention.commands import retention_app
 from clearguard.risk.commands import risk_app
 from clearguard.runtime import private_files, tune_gc
 from clearguard.sharing.commands import app as sharing_app
+from clearguard.training.commands import training_app
 from clearguard.travellers.commands import app as travellers_app
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(travellers_app, name="travellers")
 app.add_typer(db_app, name="db")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(detection_app, name="detection")
+app.add_typer(training_app, name="training")
 
 
 @db_app.command("upgrade")

@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     # 50 and 200 a second, over a 10 s moving window: a client's bursts pass, a sustained flood does not.
     detection_edge_principal_rate: str = Field(default="500/10 seconds", description="requests per principal")
     detection_edge_source_rate: str = Field(default="2000/10 seconds", description="requests per source address")
+    # --- training (issue 18): reminders before a completion expires ---
+    training_reminder_days: int = Field(
+        default=30, ge=0, le=365, description="days before expiry that `training due` and the self-audit remind"
+    )
 
     # --- security self-audit (clearguard.posture) ---
     posture_schedule: bool = Field(default=True, description="run the self-audit daily inside the server")

@@ -15,6 +15,7 @@ from clearguard.privacy import tables as _privacy  # noqa: F401
 from clearguard.retention import tables as _retention  # noqa: F401
 from clearguard.risk import tables as _risk  # noqa: F401
 from clearguard.sharing import tables as _sharing  # noqa: F401
+from clearguard.training import tables as _training  # noqa: F401
 from clearguard.travellers import tables as _travellers  # noqa: F401
 
 metadata = db.Base.metadata

@@ -42,6 +42,7 @@ from clearguard.sharing.commitments import SharingCommitments
 from clearguard.sharing.disposal import ReceivedPackages
 from clearguard.sharing.keys import load_sharing_keys
 from clearguard.sharing.service import SharingService
+from clearguard.training import TrainingService
 from clearguard.travellers import TravellerErasure, TravellerService
 
 
@@ -72,6 +73,9 @@ class Services:
     sharing: SharingService | None = None
     # Activity store, alerts, triage and responses (the audit trail's observer).
     detection: DetectionService | None = None
+    # Staff training records and the gate on privileged roles (issue 18); None only where a test
+    # wires services by hand.
+    training: TrainingService | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -200,10 +204,14 @@ def build_services(
     # Retention runs dispose of received exchange packages and of activity events too.
     retention.add_records(ReceivedPackages())
     retention.add_records(ActivityRecords())
+    training = TrainingService(
+        session_factory, accounts=identity, audit=audit, read_factory=read_factory,
+        reminder_days=settings.training_reminder_days,
+    )  # fmt: skip
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, witness=witness,
-        sharing=sharing, detection=detection,
+        sharing=sharing, detection=detection, training=training,
     )  # fmt: skip
 
 

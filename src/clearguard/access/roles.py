@@ -52,6 +52,10 @@ class Perm:
     DETECTION_ALERTS: Final = "detection:alerts"
     DETECTION_TRIAGE: Final = "detection:triage"
     DETECTION_ACTIVITY: Final = "detection:activity"
+    # Staff training records (issue 18): reading them and the reminders; recording a completion
+    # (which opens a privileged account's actions, so with step-up).
+    TRAINING_READ: Final = "training:read"
+    TRAINING_MANAGE: Final = "training:manage"
     # Any authenticated account managing its own authenticators and sessions.
     SELF: Final = "self"
     # Routes open without a token (health, login steps); the walker accepts these.
@@ -62,6 +66,7 @@ class Perm:
 STEP_UP_PERMISSIONS: Final = frozenset(
     {Perm.DECLARATIONS_DECIDE, Perm.DECLARATIONS_EXPORT, Perm.KEYS_MANAGE, Perm.USERS_MANAGE}
     | {Perm.SHARING_MANAGE, Perm.SHARING_REIDENTIFY, Perm.DETECTION_TRIAGE}
+    | {Perm.TRAINING_MANAGE}
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
@@ -84,10 +89,12 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
     Role.RISK_ANALYST: frozenset({Perm.DECLARATIONS_READ, Perm.RISK_MANAGE}),
     # Reads metadata only (redaction removes every content category); never writes.
     Role.AUDITOR: frozenset({Perm.DECLARATIONS_READ, Perm.AUDIT_READ, Perm.LEDGER_READ}),
-    Role.DPO: frozenset({Perm.PRIVACY_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE, Perm.SHARING_REIDENTIFY}),
+    Role.DPO: frozenset({Perm.PRIVACY_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE, Perm.SHARING_REIDENTIFY})
+    | {Perm.TRAINING_READ, Perm.TRAINING_MANAGE},
     # Separation of duties: no declaration permission at all.
     Role.ADMIN: frozenset(
         {Perm.USERS_MANAGE, Perm.KEYS_MANAGE, Perm.CONFIG_MANAGE, Perm.AUDIT_READ, Perm.SHARING_MANAGE}
+        | {Perm.TRAINING_READ, Perm.TRAINING_MANAGE}
     ),
     Role.PARTNER: frozenset({Perm.SHARING_RECEIVE}),
     Role.SECURITY: frozenset({Perm.DETECTION_ALERTS, Perm.DETECTION_TRIAGE, Perm.DETECTION_ACTIVITY}),

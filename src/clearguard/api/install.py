@@ -11,13 +11,21 @@ from clearguard.config import Settings
 from clearguard.detection.ratelimit import EdgeLimits
 from clearguard.detection.service import DetectionService
 from clearguard.identity import IdentityService
+from clearguard.training import TrainingService
 
 
 def install_api(
-    app: FastAPI, *, settings: Settings, identity: IdentityService, detection: DetectionService | None = None
+    app: FastAPI,
+    *,
+    settings: Settings,
+    identity: IdentityService,
+    detection: DetectionService | None = None,
+    training: TrainingService | None = None,
 ) -> None:
-    """Problem handlers, hardening middleware and the identity service on app.state."""
+    """Problem handlers, hardening middleware and the identity service on app.state; with `training`,
+    the training gate that `authorize` applies to privileged roles (create_app always passes it)."""
     app.state.identity = identity
+    app.state.training = training
     install_problem_handlers(app)
     # Innermost of the three: rate limits and payload checks, inside the size limit.
     limits = (

@@ -21,6 +21,7 @@ from clearguard.access.principal import Principal
 from clearguard.access.roles import STEP_UP_PERMISSIONS, Perm, holds, known_permissions
 from clearguard.errors import Forbidden
 from clearguard.identity import IdentityService, InvalidToken
+from clearguard.training import TrainingService
 
 PERMISSION_ATTR = "__clearguard_permission__"
 _bearer = HTTPBearer(auto_error=False, description="access token from /api/v1/auth/mfa/*")
@@ -50,6 +51,12 @@ def authorize(request: Request, principal: Principal, permission: str) -> None:
     `require` and the portal's page guard both call it, so pages and routes cannot drift apart."""
     if not holds(principal.role, permission):
         raise Forbidden(f"{principal.role.value} lacks permission {permission}")
+    # Staff training (issue 18): a privileged role without current data-protection training may
+    # sign in and manage its own authenticators (SELF, PUBLIC) but nothing else. Asked of the
+    # database each time, so a completion recorded through any worker opens access at once.
+    training: TrainingService | None = getattr(request.app.state, "training", None)
+    if training is not None:
+        training.gate(principal, permission, identity_of(request).clock.now())
     if permission in STEP_UP_PERMISSIONS:
         identity = identity_of(request)
         require_recent_mfa(principal, identity.clock.now(), window_seconds=identity.settings.auth_step_up_seconds)

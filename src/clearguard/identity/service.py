@@ -13,7 +13,7 @@ failure cap before the code is looked at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ from clearguard.identity.accounts import (
     get_account,
     has_mfa,
     is_locked,
+    list_accounts,
     normalize_username,
     revoke_all_sessions,
 )
@@ -753,6 +754,17 @@ class IdentityService:
                 party_eori=account.party_eori,
                 office=account.office,
             )
+
+    def accounts_in_roles(self, roles: Collection[Role]) -> list[Principal]:
+        """The enabled accounts holding one of `roles`, by username, as principals without a session
+        (training's reminders and gate report read them)."""
+        wanted = {Role(r).value for r in roles}
+        with self.read_factory() as session:
+            return [
+                Principal(a.id, a.username, Role(a.role), party_eori=a.party_eori, office=a.office)
+                for a in list_accounts(session)
+                if a.role in wanted and not a.disabled
+            ]
 
     def reload(self, principal: Principal) -> Principal:
         """Re-read a principal from its session (after a step-up, or for a long-lived caller)."""
