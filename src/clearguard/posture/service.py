@@ -121,4 +121,3 @@ class PostureService:
         with self.sources.session_factory() as session:
             report, _notes = ledger.verify_recorded(session)
         return report.ok
-
