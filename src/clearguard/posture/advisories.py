@@ -83,14 +83,17 @@ class DependencyAudit:
             return Unavailable(f"pip-audit took longer than {self.timeout_s * 4:.0f} s")
         except OSError as exc:
             return Unavailable(f"pip-audit could not start: {exc}")
-        # 0: nothing found, 1: vulnerabilities found; anything else is pip-audit failing.
+        # 0: nothing found, 1: vulnerabilities found (or a crash: then stdout holds no JSON).
+        lines = [line for line in err.strip().splitlines() if line.strip()]
+        failed = f"pip-audit failed: {lines[-1][:300] if lines else f'exit {code}'}"
         if code not in (0, 1):
-            lines = [line for line in err.strip().splitlines() if line.strip()]
-            return Unavailable(f"pip-audit failed: {lines[-1][:300] if lines else f'exit {code}'}")
+            return Unavailable(failed)
         try:
             document = json.loads(out)
         except ValueError:
-            return Unavailable("pip-audit's output is not JSON")
+            return Unavailable(failed)
+        if not isinstance(document, dict):
+            return Unavailable("pip-audit's answer is not a JSON object")
         return parse_pip_audit(document, now)
 
     def _cached(self, now: datetime) -> DependencyFacts | Unavailable | None:
