@@ -202,7 +202,8 @@ def key_rotation(facts: Facts) -> tuple[Status, str]:
 
 def judge_keys(keys: KekFacts, now: datetime) -> tuple[Status, str]:
     if keys.current_version is None or keys.current_created_at is None:
-        return "fail", "no key-encryption key: run `clearguard keys init`"
+        # The database records a KEK version with the first data key it wraps.
+        return "pass", f"no data key sealed yet ({keys.provider} key provider)"
     age = (now - keys.current_created_at).days
     due = keys.current_created_at + timedelta(days=keys.rotation_days)
     where = f"KEK version {keys.current_version} ({keys.provider}) is {age} days old"
