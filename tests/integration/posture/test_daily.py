@@ -8,8 +8,6 @@ import os
 import stat
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from clearguard.crypto.tls import TlsFiles
 from clearguard.detection.alerts import POSTURE_RULE
 from clearguard.duties import DutyLock
@@ -22,7 +20,6 @@ def posture_alerts(env: AuditEnv) -> list[dict[str, object]]:
     return [a for a in env.services.detection.alerts(status="open") if a["rule"] == POSTURE_RULE]
 
 
-@pytest.mark.asvs("V16.3.3")
 def test_a_new_fail_raises_one_alert_and_a_repeat_none(env: AuditEnv) -> None:
     first = env.posture.daily()
     assert first.ledger_ok

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import select, text, update
@@ -50,7 +49,6 @@ def _server_cert(env: AuditEnv, not_before: datetime, not_after: datetime) -> No
     files.key.write_bytes(_key_pem(key))
 
 
-@pytest.mark.asvs("V12.2.2")
 def test_certificate_expiry(env: AuditEnv) -> None:
     assert env.check("tls.certificate").status == "pass"
     files = TlsFiles.under(env.settings.keys_dir)
@@ -63,7 +61,6 @@ def test_certificate_expiry(env: AuditEnv) -> None:
     assert expired.status == "fail" and "expired" in expired.reason
 
 
-@pytest.mark.asvs("V6.3.3")
 def test_account_without_a_second_factor(env: AuditEnv) -> None:
     env.account("officer-new", "officer", mfa=False, office="GB000060")
     assert env.check("identity.mfa").status == "warn"
@@ -72,7 +69,6 @@ def test_account_without_a_second_factor(env: AuditEnv) -> None:
     assert result.status == "fail" and "officer-old" in result.reason
 
 
-@pytest.mark.asvs("V7.4.2")
 def test_dormant_account_by_its_last_sign_in(env: AuditEnv) -> None:
     env.account("sleeper", "auditor", days_old=200)
     env.account("active", "auditor", days_old=200)
@@ -88,7 +84,6 @@ def test_dormant_account_by_its_last_sign_in(env: AuditEnv) -> None:
     assert env.check("identity.dormant").status == "pass"
 
 
-@pytest.mark.asvs("V6.3.2", "V13.4.2")
 def test_demo_accounts_and_missing_secret_fail_in_prod(env: AuditEnv) -> None:
     with transaction(env.services.session_factory) as session:
         create_demo_accounts(
@@ -104,7 +99,6 @@ def test_demo_accounts_and_missing_secret_fail_in_prod(env: AuditEnv) -> None:
     assert config.status == "fail" and "secret_key" in config.reason
 
 
-@pytest.mark.asvs("V11.1.1")
 def test_key_encryption_key_past_its_rotation(env: AuditEnv) -> None:
     assert env.services.crypto is not None
     with transaction(env.services.session_factory) as session:
@@ -116,7 +110,6 @@ def test_key_encryption_key_past_its_rotation(env: AuditEnv) -> None:
     assert result.status == "fail" and "keys rotate" in result.reason
 
 
-@pytest.mark.asvs("V13.3.1")
 def test_share_store_lost_share_and_unreachable(env: AuditEnv) -> None:
     crypto = env.services.crypto
     assert crypto is not None
@@ -144,7 +137,6 @@ def _checkpoint(env: AuditEnv, n: int = 3) -> None:
     ledger.integrate_all(factory)
 
 
-@pytest.mark.asvs("V16.4.2")
 def test_ledger_never_verified_or_tampered(env: AuditEnv) -> None:
     _checkpoint(env)
     factory = env.services.session_factory
@@ -164,7 +156,6 @@ def test_ledger_never_verified_or_tampered(env: AuditEnv) -> None:
     assert failed.status == "fail" and "FAILED" in failed.reason
 
 
-@pytest.mark.asvs("V16.4.3")
 def test_partner_witness_that_stopped_cosigning(env: AuditEnv) -> None:
     assert env.check("ledger.witnesses").status == "pass"
     witness = env.services.witness
@@ -179,7 +170,6 @@ def test_partner_witness_that_stopped_cosigning(env: AuditEnv) -> None:
     assert result.status == "fail" and "cosigned size 0" in result.reason
 
 
-@pytest.mark.asvs("V14.2.7")
 def test_records_past_their_disposal_date(env: AuditEnv) -> None:
     with transaction(env.services.session_factory) as session:
         env.services.audit.record(
@@ -194,7 +184,6 @@ def test_records_past_their_disposal_date(env: AuditEnv) -> None:
     assert result.status == "fail" and "activity events" in result.reason
 
 
-@pytest.mark.asvs("V16.3.3")
 def test_serious_alert_left_open(env: AuditEnv) -> None:
     def alert(at: datetime, incident: str) -> None:
         finding = Finding(
@@ -217,7 +206,6 @@ def test_privileged_staff_without_training(env: AuditEnv) -> None:
     assert result.status == "fail" and "dpo-1" in result.reason and "missing" in result.reason
 
 
-@pytest.mark.asvs("V13.3.2")
 def test_files_open_to_others_under_var(env: AuditEnv) -> None:
     assert env.check("files.permissions").status == "pass"
     tls = TlsFiles.under(env.settings.keys_dir)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 
 from clearguard.crypto.tls import _key_pem, issue, make_ca
@@ -65,7 +64,6 @@ def _context(tmp_path: Path, *, weak: bool) -> tuple[ssl.SSLContext, Path]:
     return ctx, cert_path
 
 
-@pytest.mark.asvs("V12.1.1", "V12.1.2")
 def test_tls_facts_of_a_weak_real_context_fail_protocol_and_ciphers(tmp_path: Path) -> None:
     weak, cert = _context(tmp_path, weak=True)
     facts = tls_facts(weak, cert)
@@ -188,7 +186,6 @@ def test_vulnerable_dependencies_fail_and_not_checked_warns() -> None:
     assert (state, reason) == ("warn", "not checked: timeout")
 
 
-@pytest.mark.asvs("V13.4.2")
 def test_configuration_outside_dev_needs_a_real_secret_and_no_sql_echo() -> None:
     prod = ConfigFacts("prod", True, False, "postgresql", False, True, "pkcs11")
     assert status("config.production", config=replace(prod, secret_key_set=False))[0] == "fail"
