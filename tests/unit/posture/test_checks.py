@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 from clearguard.crypto.tls import _key_pem, issue, make_ca
@@ -178,6 +179,7 @@ def test_files_open_to_others_or_loose_keys_fail() -> None:
     assert status("files.permissions", files=FileFacts("var", 9, (), (("keys/x.key", 0o400),)))[0] == "fail"
 
 
+@pytest.mark.asvs("V15.2.1")
 def test_vulnerable_dependencies_fail_and_not_checked_warns() -> None:
     found = DependencyFacts(NOW, 150, (Vulnerability("jinja2", "3.1.2", "GHSA-h5c8-rqwp-cp95", ("3.1.3",)),), False)
     state, reason = status("dependencies.vulnerable", dependencies=found)
@@ -186,6 +188,7 @@ def test_vulnerable_dependencies_fail_and_not_checked_warns() -> None:
     assert (state, reason) == ("warn", "not checked: timeout")
 
 
+@pytest.mark.asvs("V13.4.2")
 def test_configuration_outside_dev_needs_a_real_secret_and_no_sql_echo() -> None:
     prod = ConfigFacts("prod", True, False, "postgresql", False, True, "pkcs11")
     assert status("config.production", config=replace(prod, secret_key_set=False))[0] == "fail"
