@@ -74,8 +74,7 @@ class DailyAudit:
             self._thread = None
 
     def _loop(self) -> None:
-        # The first poll comes soon after start (once the server is up), the next ones every poll_s.
-        wait = min(self.poll_s, 30.0)
-        while not self._stop.wait(wait):
+        # The first poll one period after start: a server (or a test's app) that lives for seconds
+        # never audits, and the workers of one restart do not all contend at once.
+        while not self._stop.wait(self.poll_s):
             self.run_due()
-            wait = self.poll_s
