@@ -47,7 +47,7 @@ def _pointers(doc: dict[str, Any]) -> dict[str, str]:
         (lambda d: d.__setitem__("type", "H9"), "/type", "H1"),
     ],
 )
-@pytest.mark.asvs("V2.2.1")
+@pytest.mark.asvs("V2.2.1", "V2.2.2")
 def test_strictness_names_the_field(mutate: Any, pointer: str, words: str) -> None:
     doc = copy.deepcopy(example("h1-import.json"))
     mutate(doc)
