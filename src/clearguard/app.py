@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.witness = witness
     app.state.lodger = lodger
     app.state.integrator = integrator
+    app.state.self_audit = self_audit
     app.state.gate = DeclarationGate(
         services.declarations,
         party_key=services.declarations.party_key,

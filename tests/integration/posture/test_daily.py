@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from datetime import UTC, datetime, timedelta
 
+from fastapi.testclient import TestClient
+
+from clearguard.app import create_app
 from clearguard.crypto.tls import TlsFiles
 from clearguard.detection.alerts import POSTURE_RULE
 from clearguard.duties import DutyLock
@@ -71,3 +75,14 @@ def test_schedule_runs_in_one_worker_and_only_when_due(env: AuditEnv) -> None:
     assert later.run_due() is not None
     assert other.try_acquire()  # released after each run
     other.release()
+
+
+def test_the_server_runs_the_schedule_while_it_serves(env: AuditEnv) -> None:
+    app = create_app(env.settings, services=env.services)
+    schedule = app.state.self_audit
+    assert isinstance(schedule, DailyAudit) and schedule.interval == timedelta(hours=24)
+    with TestClient(app):
+        assert any(t.name == "clearguard-self-audit" and t.is_alive() for t in threading.enumerate())
+    assert not any(t.name == "clearguard-self-audit" for t in threading.enumerate())
+    off = create_app(env.settings.model_copy(update={"posture_schedule": False}), services=env.services)
+    assert off.state.self_audit is None
