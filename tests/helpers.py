@@ -69,3 +69,39 @@ def operator_cli(url: str, folder: Path, monkeypatch: Any, *, quiet_risk: bool =
     result = CliRunner().invoke(app, ["init", "--no-demo"])
     assert result.exit_code == 0, result.output
     return folder
+
+
+def give_training(factory: Any, *usernames: str, today: Any, course: str = "data-protection", days: int = 365) -> None:
+    """Current training for accounts a test acts as in a privileged role (the gate refuses their
+    privileged actions without it). Written directly, not through TrainingService.record, so that no
+    audit event, ledger entry or activity shifts what the test counts."""
+    from datetime import timedelta
+
+    from clearguard.db import transaction, utcnow
+    from clearguard.training import CATALOGUE
+    from clearguard.training.tables import CompletionRow, CourseRow
+
+    found = CATALOGUE[course]
+    with transaction(factory) as session:
+        if session.get(CourseRow, course) is None:
+            session.add(
+                CourseRow(
+                    slug=course,
+                    title=found.title,
+                    validity_days=found.validity_days,
+                    required_for_privileged=found.required_for_privileged,
+                )
+            )
+            session.flush()
+        for username in usernames:
+            session.add(
+                CompletionRow(
+                    username=username,
+                    course=course,
+                    completed_on=today,
+                    expires_on=today + timedelta(days=days),
+                    certificate="TEST",
+                    recorded_by="test",
+                    recorded_at=utcnow(),
+                )
+            )

@@ -91,6 +91,13 @@ class Services:
             raise KeyUnavailable("no envelope-encryption service is configured")
         return self.crypto
 
+    def gate_operator(self, name: str, permission: str) -> None:
+        """The training gate for a CLI command acting as a named operator (CLEARGUARD_OPERATOR,
+        `--officer`): a privileged account without current training is refused (TrainingRequired);
+        a name that is no account is the server's own operator at the console, not gated."""
+        if self.training is not None:
+            self.training.gate_operator(name, permission)
+
     def log_continuity(self) -> LogContinuity:
         """What `backup restore` needs so that the log never signs a size twice across a restore."""
         return LogContinuity(self.ledger, self.session_factory)

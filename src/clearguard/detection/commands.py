@@ -226,10 +226,12 @@ def alerts_triage(
     import getpass
     import os
 
+    from clearguard.access.roles import Perm
     from clearguard.cli_support import open_services
 
     with open_services() as services:
         operator = os.environ.get("CLEARGUARD_OPERATOR") or "cli:" + getpass.getuser()
+        services.gate_operator(operator, Perm.DETECTION_TRIAGE)  # a named staff account: its training
         result = _detection_service(services).triage(alert_id, verdict, note, by=operator, role="security")
     if json_output:
         print_json(result)

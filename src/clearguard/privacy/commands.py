@@ -17,6 +17,7 @@ from clearguard.cli_support import console, guarded, open_services, print_json
 if TYPE_CHECKING:
     from clearguard.declarations.results import Actor
     from clearguard.privacy.service import PrivacyService, Subject
+    from clearguard.wiring import Services
 
 privacy_app = typer.Typer(
     help="Field inventory, subject access, rectification and erasure requests, records of processing.",
@@ -32,11 +33,15 @@ Country = Annotated[str | None, typer.Option("--country")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _operator() -> Actor:
-    """The operator at the console (the CLI runs with the DPO's access to the machine)."""
+def _operator(services: Services) -> Actor:
+    """The operator at the console (the CLI runs with the DPO's access to the machine); a staff
+    account named by CLEARGUARD_OPERATOR needs its current training, as on the API."""
+    from clearguard.access.roles import Perm
     from clearguard.declarations.results import Actor
 
-    return Actor(name=os.environ.get("CLEARGUARD_OPERATOR") or getpass.getuser(), role="dpo", source="cli")
+    actor = Actor(name=os.environ.get("CLEARGUARD_OPERATOR") or getpass.getuser(), role="dpo", source="cli")
+    services.gate_operator(actor.name, Perm.PRIVACY_MANAGE)
+    return actor
 
 
 def _subject(service: PrivacyService, party: str | None, person: str | None, postcode: str | None,
@@ -104,7 +109,7 @@ def subject_access(
         raise InputError("out: a PDF goes to a file (--out FILE) or a pipe", field="out")
     with open_services() as services:
         subject = _subject(services.privacy, party, person, postcode, country)
-        report = services.privacy.subject_access(subject, _operator(), output=output)
+        report = services.privacy.subject_access(subject, _operator(services), output=output)
     data = render(report, output)
     if out is not None:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -150,7 +155,7 @@ def request_add(
         raise InputError(f"kind: one of {', '.join(KINDS)}", field="kind")
     with open_services() as services:
         subject = _subject(services.privacy, party, person, postcode, country)
-        added = services.privacy.add_request(kind, subject, details, _operator())
+        added = services.privacy.add_request(kind, subject, details, _operator(services))
     if json_output:
         print_json(added)
     else:
@@ -165,7 +170,7 @@ def request_list(
 ) -> None:
     """Data subject requests, oldest first."""
     with open_services() as services:
-        found = services.privacy.list_requests(_operator(), overdue=overdue)
+        found = services.privacy.list_requests(_operator(services), overdue=overdue)
     if json_output:
         print_json(found)
         return
@@ -191,7 +196,7 @@ def request_answer(
     """Answer a request. An erasure is refused with the legal reason while customs law keeps the data,
     and carried out by crypto-shredding the subject's key where it does not."""
     with open_services() as services:
-        answered: dict[str, Any] = services.privacy.answer(request_id, _operator(), outcome=outcome)
+        answered: dict[str, Any] = services.privacy.answer(request_id, _operator(services), outcome=outcome)
     if json_output:
         print_json(answered)
         return

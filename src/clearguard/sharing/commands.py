@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from clearguard.access.roles import Perm
 from clearguard.cli_support import console, err_console, fail, guarded, load_settings, open_services, print_json
 from clearguard.declarations.results import Actor
 from clearguard.errors import InputError
@@ -50,6 +51,8 @@ def _sharing() -> Iterator[SharingService]:
     with open_services() as services:
         if services.sharing is None:  # pragma: no cover - build_services always wires it
             raise SharingError("sharing is not wired")
+        # A staff account named by CLEARGUARD_OPERATOR needs its current training, as on the API.
+        services.gate_operator(_actor().name, Perm.SHARING_MANAGE)
         yield services.sharing
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Protocol
 
 import typer
 
+from clearguard.access.roles import Perm
 from clearguard.cli_support import console, guarded, open_services, print_json
 from clearguard.declarations import STATISTICAL_LINE_CATEGORIES as LINE_CATEGORIES
 from clearguard.declarations import Actor
@@ -192,6 +193,7 @@ def statistics(
     start = _day(since, "since", today - timedelta(days=365))
     end = _day(until, "until", today + timedelta(days=1))
     with open_services() as services:
+        services.gate_operator(_operator().name, Perm.SHARING_MANAGE)  # a named staff account: its training
         release = statistics_release(
             services.declarations, agreement=agreement, k=k, l=l, sensitive=sensitive, since=start, until=end,
             out=out, actor=_operator(), agreement_check=_agreement_check(services.sharing),

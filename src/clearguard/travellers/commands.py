@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from clearguard.access.roles import Perm
 from clearguard.cli_support import console, guarded, load_settings, open_services, print_json
 from clearguard.travellers import RecordView, parse_input
 from clearguard.travellers.record import loads
@@ -74,6 +75,7 @@ def record(
         }
     )
     with open_services() as services:
+        services.gate_operator(officer, Perm.TRAVELLERS_RECORD)  # the officer's training, as on the API
         actor = services.identity.account_principal(officer)
         view = services.travellers.record(data, actor, source=SOURCE)
     if json_output:
@@ -93,6 +95,7 @@ def show(
 ) -> None:
     """Open one record (officers of its office only); the read is audited with the justification."""
     with open_services() as services:
+        services.gate_operator(officer, Perm.TRAVELLERS_RECORD)  # the officer's training, as on the API
         actor = services.identity.account_principal(officer)
         view = services.travellers.get(record_id.strip(), actor, justification, source=SOURCE)
     if json_output:
@@ -111,6 +114,8 @@ def list_(
 ) -> None:
     """The office's records, newest first: metadata only, nothing about any traveller."""
     with open_services() as services:
+        if officer:
+            services.gate_operator(officer, Perm.TRAVELLERS_READ)
         actor = services.identity.account_principal(officer) if officer else None
         items = services.travellers.list(
             office.strip().upper(), actor, limit=limit, source=SOURCE, operator=f"cli:{getpass.getuser()}"

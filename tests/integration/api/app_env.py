@@ -29,8 +29,9 @@ from clearguard.identity.clock import FrozenClock
 from clearguard.identity.service import IdentityService
 from clearguard.identity.throttle import DatabaseThrottle
 from clearguard.risk.lodging import RiskOutcome
+from clearguard.training import PRIVILEGED_ROLES
 from clearguard.wiring import build_services
-from tests.helpers import example
+from tests.helpers import example, give_training
 
 PASSWORD = "plum-orbit-velvet-cascade-41"
 GB_TRADER, NL_TRADER = "GB123456789000", "NL812345678"
@@ -82,8 +83,11 @@ class RealApp:
         return result.mrn
 
 
-def make_real_app(engine: Engine, database_url: str, *, risk: Any = None) -> RealApp:
-    """`risk`: the assessor that routes lodged declarations (default Yellow: every one to an officer)."""
+def make_real_app(
+    engine: Engine, database_url: str, *, risk: Any = None, untrained: frozenset[str] = frozenset()
+) -> RealApp:
+    """`risk`: the assessor that routes lodged declarations (default Yellow: every one to an officer).
+    `untrained`: staff left without data-protection training (the gate refuses their privileged actions)."""
     settings = Settings(env="test", database_url=database_url, auth_argon2_time_cost=1, auth_argon2_memory_kib=8192)
     init_keys(settings)
     services = build_services(settings, engine=engine)  # real envelope encryption, ledger and audit
@@ -138,6 +142,9 @@ def make_real_app(engine: Engine, database_url: str, *, risk: Any = None) -> Rea
                     now=clock.now(),
                     granted_by="test",
                 )
+    # The staff's data-protection training: without it the gate refuses their privileged actions.
+    staff = [name for name, (role, _p, _o) in PEOPLE.items() if role in PRIVILEGED_ROLES and name not in untrained]
+    give_training(services.session_factory, *staff, today=clock.now().date())
     for username in PEOPLE:
         r = app.client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         assert r.status_code == 200, r.text

@@ -15,6 +15,7 @@ from clearguard.detection.service import DetectionService
 from clearguard.detection.tables import ActivityRow, AlertRow
 from clearguard.identity import accounts, totp
 from clearguard.wiring import Services
+from tests.helpers import give_training
 from tests.integration.api.app_env import PASSWORD, RealApp, make_real_app
 
 
@@ -43,6 +44,7 @@ def security_app(engine: Engine, database_url: str) -> RealApp:
         services.identity.totp_secrets.put(account, seed)
         account.totp_confirmed = True
         real.secrets["secops"] = seed
+    give_training(services.session_factory, "secops", today=real.clock.now().date())
     real.tokens["secops"] = sign_in(real, real.client, "secops")
     return real
 

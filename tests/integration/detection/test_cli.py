@@ -6,6 +6,7 @@ changes nothing."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from clearguard.cli import app
-from tests.helpers import operator_cli
+from clearguard.db import make_session_factory
+from tests.helpers import give_training, operator_cli
 
 runner = CliRunner()
 PASSWORD = "plum-orbit-velvet-cascade-41"
@@ -57,6 +59,7 @@ def test_alerts_triage_and_activity(cli_env: Engine) -> None:
     # The operator who changed the role does not clear the notice about it: another member of staff does.
     refused = runner.invoke(app, triage)
     assert refused.exit_code == 1 and "another member of staff" in refused.output
+    give_training(make_session_factory(cli_env), "sam", today=datetime.now(UTC).date())  # the gate on staff
     done = _json(triage, env={"CLEARGUARD_OPERATOR": "sam"})
     assert done["status"] == "acknowledged" and done["notes"][-1]["note"] == "ticket 811"
     assert _json(["detection", "alerts", "--notices", "--status", "acknowledged"])["alerts"][0]["id"] == notice["id"]

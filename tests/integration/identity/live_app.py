@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from clearguard.access.roles import Role
 from clearguard.app import create_app
 from clearguard.audit.tables import AuditEventRow as AuditEvent
 from clearguard.config import Settings
@@ -31,7 +32,9 @@ from clearguard.crypto import init_keys
 from clearguard.db import transaction
 from clearguard.identity import accounts, totp
 from clearguard.identity.clock import FrozenClock
+from clearguard.training import PRIVILEGED_ROLES
 from clearguard.wiring import Services, build_services
+from tests.helpers import give_training
 
 PASSWORD = "plum-orbit-velvet-cascade-41"
 T = TypeVar("T")
@@ -54,7 +57,10 @@ class Live:
                 now=self.clock.now(),
                 party_eori=party,
             )
-            return account.id
+            account_id = account.id
+        if Role(role) in PRIVILEGED_ROLES:  # the gate refuses untrained staff's privileged actions
+            give_training(self.services.session_factory, username, today=self.clock.now().date())
+        return account_id
 
     def client(self, source: str) -> TestClient:
         """An in-process client whose requests come from `source`."""

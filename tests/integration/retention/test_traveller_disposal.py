@@ -14,7 +14,8 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from clearguard.cli import app
-from tests.helpers import operator_cli
+from clearguard.db import make_session_factory
+from tests.helpers import give_training, operator_cli
 from tests.integration.cli.test_shred_leaves_nothing import database_bytes, found_in
 from tests.integration.travellers.conftest import OFFICE, needles, template
 
@@ -34,6 +35,7 @@ def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pyt
     args = ["users", "create", "officer-a", "--role", "officer", "--office", OFFICE]
     made = runner.invoke(app, args, input=PASSWORD + "\n")
     assert made.exit_code == 0, made.output
+    give_training(make_session_factory(empty_database[1]), "officer-a", today=datetime.now(UTC).date())
     return folder
 
 

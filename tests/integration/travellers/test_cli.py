@@ -4,6 +4,7 @@ line naming the field and writes nothing; the stored bytes hold nothing of the t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,9 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from clearguard.cli import app
-from clearguard.db import make_engine
+from clearguard.db import make_engine, make_session_factory
 from clearguard.travellers.tables import TravellerRecordRow
-from tests.helpers import operator_cli
+from tests.helpers import give_training, operator_cli
 from tests.integration.cli.test_shred_leaves_nothing import database_bytes, found_in
 from tests.integration.travellers.conftest import OFFICE, OTHER_OFFICE, needles, record_data, template
 
@@ -29,6 +30,8 @@ def cli_env(empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pyt
         args = ["users", "create", name, "--role", "officer", "--office", office]
         made = runner.invoke(app, args, input=PASSWORD + "\n")
         assert made.exit_code == 0, made.output
+    # Their data-protection training: the gate refuses an untrained officer's --officer commands.
+    give_training(make_session_factory(empty_database[1]), "officer-a", "officer-b", today=datetime.now(UTC).date())
     (folder / "template.json").write_text(json.dumps(template(1)))
     return folder
 
