@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 
-.PHONY: install run test lint typecheck imports bench lock clean pycanon asvs
+.PHONY: install run test lint typecheck imports bench load lock clean pycanon asvs
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install lint typecheck imports
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+# serve --workers 1, 2, 4 on PostgreSQL + Redis under rising load (README: Scale-out).
+load: install
+	$(BIN)/python bench/load.py
 
 # Re-resolve the lock after changing dependency ranges in pyproject.toml.
 lock: install

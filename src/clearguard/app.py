@@ -27,6 +27,7 @@ from clearguard.ledger.witness_service import WitnessSubmitter
 from clearguard.posture import DailyAudit
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
+from clearguard.runtime import private_files, tune_gc
 from clearguard.sharing import routes as sharing_routes
 from clearguard.training import routes as training_routes
 from clearguard.travellers import routes as traveller_routes
@@ -120,6 +121,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(training_routes.router)
     _describe_declaration_body(app)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker of `clearguard serve --workers N` (uvicorn's factory), from the
+    same environment as every other worker, with the process settings the CLI gives a single server."""
+    private_files()
+    tune_gc()
+    return create_app()
 
 
 def _run_while_held(submitter: WitnessSubmitter | None) -> Callable[[bool], None] | None:

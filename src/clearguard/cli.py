@@ -73,6 +73,9 @@ def init(demo: Annotated[bool, typer.Option(help="load demo declarations")] = Tr
         console.print(line, soft_wrap=True)
 
 
+WORKER_PING_S = 60
+
+
 @app.command()
 @guarded
 def serve(
@@ -83,29 +86,56 @@ def serve(
     insecure_http: Annotated[
         bool, typer.Option("--insecure-http", help="plain HTTP: only behind a TLS-terminating proxy")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API worker processes (several need PostgreSQL; Redis shares limits)")
+    ] = 1,
 ) -> None:
     """Start the API server (uvicorn): HTTPS only (TLS 1.2 minimum) unless --insecure-http."""
     import uvicorn
 
+    from clearguard import db
     from clearguard.api.middleware import access_log_config
     from clearguard.app import create_app
     from clearguard.crypto.tls import uvicorn_ssl_kwargs
+    from clearguard.errors import ConfigurationError
 
     settings = load_settings()
     settings.check_for_production()
+    if workers > 1 and db.is_sqlite(settings.database_url):
+        raise ConfigurationError(
+            f"--workers {workers}: several workers need PostgreSQL (CLEARGUARD_DATABASE_URL=postgresql+psycopg://...);"
+            " SQLite serves one process: use --workers 1",
+            field="workers",
+        )
     tls: dict[str, Any] = {} if insecure_http else uvicorn_ssl_kwargs(settings, cert=cert, key=key)
     scheme = "http" if insecure_http else "https"
-    console.print(f"ClearGuard on {scheme}://{host}:{port}  (health: {scheme}://{host}:{port}/health)")
+    shown = f"{workers} workers" if workers > 1 else "one worker"
+    console.print(f"ClearGuard on {scheme}://{host}:{port} ({shown}; health: {scheme}://{host}:{port}/health)")
     application = create_app(settings)
     if not insecure_http:  # partners' inbox: their client certificates, checked in the handshake
         from clearguard.api.peer_certificate import partner_tls_kwargs
 
         sharing = application.state.services.sharing
         tls |= partner_tls_kwargs(sharing.partner_cas() if sharing else b"", settings.keys_dir, settings)
-    uvicorn.run(
-        application, host=host, port=port, log_level="info", proxy_headers=insecure_http,
-        server_header=False, log_config=access_log_config(), **tls,
+    log_config = access_log_config()
+    if workers > 1:  # each log line names the worker process that wrote it
+        for formatter in ("default", "access"):
+            log_config["formatters"][formatter]["fmt"] = "[%(process)d] " + log_config["formatters"][formatter]["fmt"]
+    common: dict[str, Any] = dict(
+        host=host, port=port, log_level="info", proxy_headers=insecure_http, server_header=False,
+        log_config=log_config, **tls,
     )  # fmt: skip
+    if workers == 1:
+        uvicorn.run(application, **common)
+        return
+    # Each worker process builds its own services from the same environment (the composition root);
+    # the one built here served only to check the settings and collect the partners' CAs.
+    application.state.services.close()
+    # uvicorn replaces a worker that does not answer its supervisor's ping within the timeout; a worker
+    # starting (interpreter, imports, services) on a busy machine takes longer than uvicorn's 5 s.
+    uvicorn.run(
+        "clearguard.app:worker_app", factory=True, workers=workers, timeout_worker_healthcheck=WORKER_PING_S, **common
+    )
 
 
 def main() -> None:

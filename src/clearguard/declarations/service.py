@@ -68,6 +68,7 @@ from clearguard.declarations.subjects import SubjectDeclarations, SubjectKey, pe
 from clearguard.declarations.tables import DECLARATIONS, EVENTS, PARTIES, VERSIONS, DeclarationPartyRow, DeclarationRow
 from clearguard.errors import ClearGuardError, InputError, NotFound, ValidationFailed
 from clearguard.ledger.commitment import commit_entries, commit_entry
+from clearguard.ledger.errors import NotIntegrated
 from clearguard.risk.lodging import RiskOutcome
 
 NUL_RULE = "CG-SCHEMA-002"
@@ -212,8 +213,13 @@ class DeclarationService:
         if isinstance(outcome, ClearGuardError):
             raise outcome
         if receipt and outcome.created and outcome.ledger_index is not None and self._receipts is not None:
-            # After the commit: the receipt proves the committed version is in the signed log.
-            return dataclasses.replace(outcome, receipt=self._receipts(outcome.ledger_index))
+            # After the commit: the receipt proves the committed version is in the signed log. With
+            # several workers another one signs; if it has not within the wait, the lodging still
+            # stands (201) and its receipt_url gives the receipt once signed.
+            try:
+                return dataclasses.replace(outcome, receipt=self._receipts(outcome.ledger_index))
+            except NotIntegrated:
+                return outcome
         return outcome
 
     def lodge_many(

@@ -10,12 +10,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.duties import DutyLock
 from clearguard.ledger import verify_consistency
+from clearguard.ledger.errors import NotIntegrated
 from clearguard.ledger.note import Ed25519Signer
 from clearguard.ledger.service import BatchIntegrator, LedgerService
 from clearguard.ledger.store import checkpoints
@@ -88,3 +90,20 @@ def test_one_worker_signs_the_others_wait_for_it_and_one_takes_over(
         for older, newer in itertools.pairwise(history):
             proof = first.consistency_proof(session, older.size, newer.size)
             verify_consistency(older.size, newer.size, proof, bytes(older.root), bytes(newer.root))
+
+
+def test_a_receipt_waits_boundedly_when_no_worker_signs(session_factory: sessionmaker[Session]) -> None:
+    """A worker that does not sign never signs on the request path either: with no signer alive, the
+    receipt is refused as not yet integrated (the lodging itself stands; receipt_url serves it later)."""
+    ledger = LedgerService(
+        Ed25519Signer("test.clearguard/ledger", Ed25519PrivateKey.generate()), batch_size=500, entry_check=None
+    )
+    ledger.receipt_wait_s = 0.2
+    ledger.delegate_signing(lambda: False)
+    with session_factory() as session, session.begin():
+        index = ledger.append(session, b"no signer")
+    with pytest.raises(NotIntegrated, match="signing worker"):
+        ledger.receipt_now(session_factory, index)
+    assert ledger.signed_count == 0
+    ledger.delegate_signing(None)  # a lone process signs for itself
+    assert ledger.receipt_now(session_factory, index).entry == b"no signer"
