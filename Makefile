@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 
-.PHONY: install run test lint typecheck imports bench load lock clean pycanon
+.PHONY: install run test lint typecheck imports bench load lock clean pycanon asvs
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ run: install
 	$(BIN)/clearguard serve
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/bandit -c pyproject.toml -q -r src
+
+# OWASP ASVS 5.0 Level 2 coverage: requirements proved by a test's asvs(...) marker (docs/asvs/).
+asvs: install
+	$(BIN)/python tools/asvs.py
 
 typecheck: install
 	$(BIN)/mypy

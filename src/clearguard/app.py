@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
 from clearguard.ledger.witness_service import WitnessSubmitter
+from clearguard.posture import DailyAudit
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
 from clearguard.runtime import private_files, tune_gc
@@ -55,15 +57,29 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         on_duty=_run_while_held(submitter),
     )
     lodger = GroupCommitter(services.declarations)
+    # The daily security self-audit, in one worker at a time (its own duty lock).
+    self_audit = (
+        DailyAudit(
+            services.posture,
+            DutyLock(services.engine, "self-audit", var_dir=settings.var_dir),
+            interval=timedelta(hours=settings.posture_interval_hours),
+        )
+        if services.posture is not None and settings.posture_schedule
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Entries sequenced by requests are integrated and signed in batches, off the request path;
         # the witness submitter starts when this worker takes the signer's duty.
         integrator.start()
+        if self_audit is not None:
+            self_audit.start()
         try:
             yield
         finally:
+            if self_audit is not None:
+                self_audit.stop()
             lodger.stop()
             integrator.stop()
             if submitter is not None:
@@ -76,6 +92,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.witness = witness
     app.state.lodger = lodger
     app.state.integrator = integrator
+    app.state.self_audit = self_audit
     app.state.gate = DeclarationGate(
         services.declarations,
         party_key=services.declarations.party_key,

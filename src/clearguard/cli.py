@@ -15,6 +15,7 @@ from clearguard.declarations.commands import app as declarations_app
 from clearguard.detection.commands import detection_app
 from clearguard.identity.commands import users_app
 from clearguard.ledger.commands import ledger_app
+from clearguard.posture.commands import security as posture_security
 from clearguard.privacy.commands import privacy_app
 from clearguard.retention.commands import retention_app
 from clearguard.risk.commands import risk_app
@@ -34,6 +35,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(backup_app, name="backup")
 app.add_typer(ledger_app, name="ledger")
+# `audit security`: the security self-audit, beside the auditors' reports.
+audit_app.command("security")(posture_security)
 app.add_typer(audit_app, name="audit")
 app.add_typer(risk_app, name="risk")
 app.add_typer(retention_app, name="retention")

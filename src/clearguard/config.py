@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     crypto_key_cache_size: int = 10_000
     crypto_key_cache_seconds: float = 300.0
     crypto_rotate_batch: int = 200
+    crypto_kek_rotation_days: int = Field(
+        default=365, ge=1, le=3650, description="rotation period of the key-encryption key (self-audit fails past it)"
+    )
 
     # --- TLS (clearguard.crypto.tls) ---
     tls_cert_file: Path | None = None
@@ -170,6 +173,11 @@ class Settings(BaseSettings):
     training_reminder_days: int = Field(
         default=30, ge=0, le=365, description="days before expiry that `training due` and the self-audit remind"
     )
+
+    # --- security self-audit (clearguard.posture) ---
+    posture_schedule: bool = Field(default=True, description="run the self-audit daily inside the server")
+    posture_interval_hours: float = Field(default=24.0, gt=0, le=24 * 7, description="time between scheduled audits")
+    posture_advisory_timeout_s: float = Field(default=60.0, gt=0, le=600, description="pip-audit's network timeout")
 
     @field_validator("database_url")
     @classmethod

@@ -33,6 +33,7 @@ from clearguard.ledger.continuity import LogContinuity
 from clearguard.ledger.service import LedgerService
 from clearguard.ledger.verification import ERASED as LEDGER_ERASED
 from clearguard.ledger.witness_service import WitnessService
+from clearguard.posture import DependencyAudit, PostureService, Sources
 from clearguard.privacy.ports import RetentionView
 from clearguard.privacy.service import PrivacyService
 from clearguard.retention import RetentionCommitments, RetentionService, Schedule, load_policies
@@ -76,6 +77,8 @@ class Services:
     # Staff training records and the gate on privileged roles (issue 18); None only where a test
     # wires services by hand.
     training: TrainingService | None = None
+    # The security self-audit over all of the above (`audit security`, the server's daily run).
+    posture: PostureService | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -215,11 +218,25 @@ def build_services(
         session_factory, accounts=identity, audit=audit, read_factory=read_factory,
         reminder_days=settings.training_reminder_days,
     )  # fmt: skip
+    posture = build_posture(
+        Sources(
+            settings, session_factory, identity, ledger, retention, crypto=crypto, witness=witness,
+            detection=detection, training=training,
+        ),
+        alerts=detection,
+    )  # fmt: skip
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, witness=witness,
-        sharing=sharing, detection=detection, training=training,
+        sharing=sharing, detection=detection, training=training, posture=posture,
     )  # fmt: skip
+
+
+def build_posture(sources: Sources, *, alerts: DetectionService | None) -> PostureService:
+    """The self-audit over `sources`, pip-audit's answers cached under var/posture/."""
+    settings = sources.settings
+    sources.dependencies = DependencyAudit(settings.var_dir / "posture", timeout_s=settings.posture_advisory_timeout_s)
+    return PostureService(sources, alerts=alerts)
 
 
 def build_privacy(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import subprocess
+import subprocess  # nosec B404: pg_restore with argument lists, no shell
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -41,7 +41,7 @@ def _sqlite_integer(image: bytes, table: str, column: str) -> int | None:
             present = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
             if present is None:
                 return None
-            row = conn.execute(f'SELECT "{column}" FROM "{table}" LIMIT 1').fetchone()  # noqa: S608 - names checked
+            row = conn.execute(f'SELECT "{column}" FROM "{table}" LIMIT 1').fetchone()  # noqa: S608 - names checked  # nosec B608
         except sqlite3.DatabaseError as exc:
             raise BackupCorrupt(f"backup holds no valid SQLite image: {exc}") from None
     return None if row is None or row[0] is None else int(row[0])
@@ -49,7 +49,7 @@ def _sqlite_integer(image: bytes, table: str, column: str) -> int | None:
 
 def _pg_integer(chunks: Iterator[bytes], table: str, column: str) -> int | None:
     cmd = [_tool("pg_restore"), "--data-only", f"--table={table}", "--file=-"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603  # nosec B603: argv list, no shell
     assert proc.stdin is not None
     try:
         # No reader thread needed: the COPY block of a one-row table is tiny, so stdout never fills

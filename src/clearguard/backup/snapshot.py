@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
+import subprocess  # nosec B404: pg_dump and pg_restore with argument lists, no shell
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -98,7 +98,7 @@ def pg_dump(url: str) -> Iterator[bytes]:
     cmd = [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--dbname={uri}"]
     if schema:
         cmd.append(f"--schema={schema}")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # noqa: S603
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # noqa: S603  # nosec B603: argv list, no shell
     assert proc.stdout is not None and proc.stderr is not None
     try:
         while chunk := proc.stdout.read(PIPE_CHUNK):
@@ -124,7 +124,7 @@ def pg_restore(url: str, chunks: Iterable[bytes]) -> None:
         f"--dbname={uri}",
     ]
     # The argument list is built here from a parsed URL, never through a shell.
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603  # nosec B603
         cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
     )
     assert proc.stdin is not None and proc.stderr is not None

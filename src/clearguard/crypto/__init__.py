@@ -9,7 +9,7 @@ from clearguard.crypto.errors import (
     KeyUnavailable,
 )
 from clearguard.crypto.fields import ERASED, ERASED_TEXT, Erased, FieldRef, field_aad
-from clearguard.crypto.service import CryptoService, KeyStatus, RotationResult
+from clearguard.crypto.service import CryptoService, KeyStatus, RotationResult, ShareStoreHealth
 from clearguard.crypto.setup import build_crypto_service, init_keys, load_backup_key
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "KeyStatus",
     "KeyUnavailable",
     "RotationResult",
+    "ShareStoreHealth",
     "build_crypto_service",
     "field_aad",
     "init_keys",

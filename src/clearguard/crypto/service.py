@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Table, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from clearguard.crypto import envelope
@@ -118,6 +118,17 @@ class KeyStatus:
     live_keys: int
     shredded_keys: int
     pending_rewrap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShareStoreHealth:
+    """Whether the party share store answers, and whether the newest live data keys still have their
+    shares there (a live key without its share is data nobody can read any more)."""
+
+    reachable: bool
+    detail: str
+    sampled: int
+    missing: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,6 +585,22 @@ class CryptoService:
         live = sum(v.data_keys for v in versions)
         pending = live - (versions[-1].data_keys if versions else 0)
         return KeyStatus(self.provider.name, current, versions, live, int(shredded), pending)
+
+    def share_store_health(self, session: Session, *, sample: int = 200) -> ShareStoreHealth:
+        """Probe the share store with the `sample` newest live data keys (one query each side)."""
+        uids = list(
+            session.execute(
+                select(DataKey.uid).where(DataKey.wrapped.is_not(None)).order_by(DataKey.created_at.desc()).limit(sample)
+            ).scalars()
+        )
+        try:
+            present = self.shares.present(uids) if uids else set()
+            if not uids:
+                self.shares.present(["probe"])  # reachability alone, when no key exists yet
+        except (SQLAlchemyError, OSError) as exc:
+            return ShareStoreHealth(False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}", 0, 0)
+        missing = len(set(uids) - present)
+        return ShareStoreHealth(True, "reachable", len(uids), missing)
 
     def close(self) -> None:
         self._cache.clear()

@@ -165,5 +165,5 @@ def h7(rng: random.Random, serial: int, *, traders: int = 50) -> dict[str, Any]:
 
 
 def generate(count: int, *, seed: int = 2026, h7_share: float = 0.3) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311: seeded sample data, not secrets
     return [h7(rng, n) if rng.random() < h7_share else h1(rng, n) for n in range(count)]

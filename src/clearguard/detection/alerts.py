@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from clearguard.detection.engine import Finding
@@ -162,3 +162,27 @@ def add_response(session: Session, alert_id: int, entries: list[dict[str, Any]])
     row = session.get(AlertRow, alert_id)
     if row is not None and entries:
         row.responses = [*row.responses, *entries]
+
+
+# Alerts the security self-audit raises: one per check that newly fails (clearguard.posture).
+POSTURE_RULE: Final = "posture.fail"
+_HIGH: Final = ("high", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlerts:
+    """Open alerts (level `alert`, status `open`), the self-audit's own excepted: it reports those as
+    its failing checks."""
+
+    count: int
+    high: int  # of severity high or critical
+    oldest_high_at: datetime | None  # first_at of the oldest open high or critical one
+
+
+def open_alerts(session: Session) -> OpenAlerts:
+    base = (AlertRow.level == "alert", AlertRow.status == "open", AlertRow.rule != POSTURE_RULE)
+    count = session.execute(select(func.count()).select_from(AlertRow).where(*base)).scalar_one()
+    high, oldest = session.execute(
+        select(func.count(), func.min(AlertRow.first_at)).where(*base, AlertRow.severity.in_(_HIGH))
+    ).one()
+    return OpenAlerts(int(count), int(high), oldest)

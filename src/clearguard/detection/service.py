@@ -26,6 +26,7 @@ from clearguard.audit.service import AuditEvent, AuditService
 from clearguard.db import transaction, utcnow
 from clearguard.detection import alerts, store
 from clearguard.detection.activity import ACTIONS, OUTCOMES, Activity
+from clearguard.detection.alerts import OpenAlerts
 from clearguard.detection.context import current_origin
 from clearguard.detection.engine import Detector, Finding
 from clearguard.detection.errors import DetectionInputError
@@ -335,6 +336,30 @@ class DetectionService:
             self._respond(alert_id, actions, actors, sources, first_at, last_at, f"alert {alert_id} confirmed", by)
         with self._read() as session:
             return alerts.alert_dict(alerts.get(session, alert_id))
+
+    def open_alerts(self) -> OpenAlerts:
+        """How many alerts wait for triage, and since when the oldest serious one (the self-audit)."""
+        with self._read() as session:
+            return alerts.open_alerts(session)
+
+    def raise_posture_fail(self, check: str, reason: str, asvs: str, *, at: datetime) -> int:
+        """An alert of kind `posture.fail` for a self-audit check that newly fails (the caller decides
+        what is new); its incident is the check and the report's time, so one report raises it once
+        however often it is handed in. The alert's id."""
+        finding = Finding(
+            rule=alerts.POSTURE_RULE,
+            kind=alerts.POSTURE_RULE,
+            level="alert",
+            severity="high",
+            actors=(),
+            sources=(),
+            first_at=at,
+            at=at,
+            incident=f"{alerts.POSTURE_RULE}:{check}:{at.isoformat()}",
+            explanation=f"security self-audit: {check} ({asvs}) fails: {reason}"[:2000],
+        )
+        with transaction(self._factory) as session:
+            return alerts.store_finding(session, finding).id
 
     def activity(self, *, actor: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         if not 1 <= limit <= LIST_LIMIT:

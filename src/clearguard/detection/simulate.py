@@ -102,7 +102,7 @@ class World:
     """The population and the records it works on; every draw comes from one seeded generator."""
 
     def __init__(self, users: int, days: int, seed: int, noise: Noise) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # nosec B311: a reproducible simulation
         self.noise = noise
         self.days = days
         self.start = START

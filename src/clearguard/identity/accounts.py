@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from clearguard.access.mandates import check_eori
@@ -146,3 +147,28 @@ def has_mfa(session: Session, account: Account) -> bool:
     if account.totp_confirmed:
         return True
     return session.scalar(select(WebAuthnCredential.id).where(WebAuthnCredential.account_id == account.id)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountActivity:
+    """What the security self-audit needs of an account: never a secret."""
+
+    username: str
+    role: str
+    disabled: bool
+    mfa: bool
+    created_at: datetime
+    last_sign_in: datetime | None  # the newest session's start (a session needs both factors)
+
+
+def account_activity(session: Session) -> list[AccountActivity]:
+    """Every account with its second factors and last sign-in, in three queries whatever the count."""
+    newest = select(AuthSession.account_id, func.max(AuthSession.created_at)).group_by(AuthSession.account_id)
+    last = dict(session.execute(newest).tuples().all())
+    passkeys = set(session.scalars(select(WebAuthnCredential.account_id).distinct()))
+    return [
+        AccountActivity(
+            a.username, a.role, a.disabled, a.totp_confirmed or a.id in passkeys, a.created_at, last.get(a.id)
+        )
+        for a in session.scalars(select(Account).order_by(Account.username))
+    ]

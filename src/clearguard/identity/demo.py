@@ -31,6 +31,8 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role, str | None, str | None], ...] = (
     ("demo-admin", Role.ADMIN, None, None),
     ("demo-partner", Role.PARTNER, None, None),
 )
+# Names the self-audit flags when enabled outside dev (ASVS V6.3.2: no default accounts).
+DEMO_USERNAMES: frozenset[str] = frozenset(name for name, _role, _party, _office in DEMO_ACCOUNTS)
 # The demo broker holds a mandate from the GB demo trader.
 DEMO_MANDATE = ("demo-broker", "GB123456789000")
 

@@ -36,5 +36,5 @@ def in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T])
             if attempt == ATTEMPTS or not is_retryable(exc):
                 raise
             # A few milliseconds, jittered, so the two parties do not meet again in step.
-            time.sleep(random.uniform(0.001, 0.01) * attempt)  # jitter, not a secret
+            time.sleep(random.uniform(0.001, 0.01) * attempt)  # jitter, not a secret  # nosec B311
     raise AssertionError("unreachable")

@@ -29,6 +29,8 @@ from clearguard.config import Settings
 from clearguard.errors import Forbidden, NotFound
 from clearguard.identity import passkeys, sessions, totp
 from clearguard.identity.accounts import (
+    AccountActivity,
+    account_activity,
     get_account,
     has_mfa,
     is_locked,
@@ -731,6 +733,11 @@ class IdentityService:
         except NotFound:
             return False
         return True
+
+    def account_activity(self) -> list[AccountActivity]:
+        """Every account's role, second factors and last sign-in (the security self-audit)."""
+        with self.read_factory() as session:
+            return account_activity(session)
 
     def account_principal(self, username: str) -> Principal:
         """The principal of an account as a local operator command acts for it (`--officer NAME`):

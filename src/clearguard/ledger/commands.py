@@ -25,12 +25,10 @@ from clearguard.cli_support import (
 )
 from clearguard.config import Settings
 from clearguard.ledger.commitment import decode_entry
-from clearguard.ledger.continuity import review as review_continuity
 from clearguard.ledger.errors import LedgerError
 from clearguard.ledger.note import ed25519_verifier
 from clearguard.ledger.receipt import loads_receipt, verify_receipt
 from clearguard.ledger.service import LedgerService
-from clearguard.ledger.signed_state import SignedState
 from clearguard.ledger.tiles_dir import publish, verify_tiles_dir
 from clearguard.ledger.verification import Progress as ProgressFn
 from clearguard.ledger.witness_service import WitnessService, add_peer
@@ -133,17 +131,16 @@ def verify(
     if key is not None:
         raise fail("--key goes with --tiles", 2)
     with ledger_context() as ctx, ctx.factory() as session, progress_bar("verifying ledger") as update:
-        report = ctx.ledger.verify(session, update)
-        # What the database cannot say about itself: the last signed size kept in var/keys, and the
-        # entries lost by an accepted restore (named as such, not as tampering).
-        continuity = review_continuity(SignedState.from_settings(ctx.settings), session)
-        report = continuity.merge(report)
+        # What the database cannot say about itself is added (the last signed size kept in var/keys,
+        # the entries lost by an accepted restore, named as such, not as tampering); the result is
+        # recorded for the self-audit's verification age.
+        report, notes = ctx.ledger.verify_recorded(session, update)
     if report.ok:
         console.print(f"ok: {report.size} entries, {report.checkpoints} checkpoints")
         for run, count in sorted(report.disposed.items()):
             entries = "entry" if count == 1 else "entries"
             console.print(f"  {count} {entries}: records disposed of by retention run {run} (see its certificate)")
-        for note in continuity.notes:
+        for note in notes:
             console.print(f"  {note}", markup=False, soft_wrap=True)
         return
     for problem in report.problems[:20]:

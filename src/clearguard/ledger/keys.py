@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from clearguard.errors import ConfigurationError
 
 _HEADER = "clearguard ed25519 private key v1\n"
-_SECRET_HEADER = "clearguard ledger record key v1\n"  # noqa: S105 - a file header, not a secret
+_SECRET_HEADER = "clearguard ledger record key v1\n"  # noqa: S105 - a file header, not a secret  # nosec B105
 RECORD_KEY_SIZE = 32
 
 

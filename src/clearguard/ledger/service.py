@@ -13,8 +13,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.config import Settings
@@ -29,8 +31,10 @@ from clearguard.ledger.note import Ed25519Signer, Ed25519Verifier
 from clearguard.ledger.proofs import consistency_proof, inclusion_proof
 from clearguard.ledger.receipt import Receipt, verify_receipt
 from clearguard.ledger.signed_state import SignedState
+from clearguard.ledger.tables import LedgerCheckpointRow
 from clearguard.ledger.tiles import TILE_WIDTH, TileBuilder, TileRef, encode_bundle, tile_width
 from clearguard.ledger.verification import CommitmentSource, Progress, VerifyReport
+from clearguard.ledger.verification_log import LastVerification, VerificationLog
 
 
 class LedgerService:
@@ -43,6 +47,7 @@ class LedgerService:
         entry_check: Callable[[bytes], object] | None = check_entry,
         signed_state: SignedState | None = None,
         record_ids: RecordIds | None = None,
+        verification_log: VerificationLog | None = None,
     ) -> None:
         """`entry_check` refuses entries that are not commitments (clearguard/entry/v1), so nothing
         but a kind, an opaque id and a hash can enter; None accepts any bytes (tests, benchmarks).
@@ -61,6 +66,8 @@ class LedgerService:
         self.signed_state = signed_state
         self._restore_epoch = 0 if signed_state is None else signed_state.epoch()
         self.signed_count = 0  # checkpoints this process signed (BatchIntegrator's on_checkpoint)
+        # Where full verifications are recorded (the self-audit's verification age); None: not kept.
+        self.verification_log = verification_log
         # Set while a BatchIntegrator with a duty lock runs here: False when another process signs.
         self._signs_here: Callable[[], bool] | None = None
         self.receipt_wait_s = 10.0  # how long a lodging waits for the signing worker's checkpoint
@@ -80,6 +87,7 @@ class LedgerService:
             batch_size=settings.ledger_batch_size,
             signed_state=SignedState.from_settings(settings),
             record_ids=record_ids,
+            verification_log=VerificationLog(settings.var_dir / "ledger" / "last-verify.json"),
         )
         service.receipt_wait_s = settings.ledger_receipt_wait_s
         return service
@@ -265,6 +273,31 @@ class LedgerService:
         from clearguard.ledger.verify_db import verify_database  # the verifier builds on this class
 
         return verify_database(self, session, progress)
+
+    def verify_recorded(self, session: Session, progress: Progress | None = None) -> tuple[VerifyReport, list[str]]:
+        """What `ledger verify` does: the whole log, then what the signed-state file beside the key
+        knows (ranges lost by an accepted restore, a database behind the last signed size); the result
+        is recorded for the self-audit. (report, notes on accepted losses)."""
+        from clearguard.ledger.continuity import review  # builds on this class
+
+        report = self.verify(session, progress)
+        notes: list[str] = []
+        if self.signed_state is not None:
+            continuity = review(self.signed_state, session)
+            report = continuity.merge(report)
+            notes = list(continuity.notes)
+        if self.verification_log is not None:
+            self.verification_log.record(report)
+        return report, notes
+
+    def history(self, session: Session) -> tuple[int, datetime | None]:
+        """(integrated size, when the first checkpoint was signed; None: none yet)."""
+        size, _root = store.tree_state(session)
+        first = session.execute(select(func.min(LedgerCheckpointRow.created_at))).scalar()
+        return size, first
+
+    def last_verification(self) -> LastVerification | None:
+        return None if self.verification_log is None else self.verification_log.last()
 
     # --- tiles, as served and published ---
 

@@ -54,7 +54,7 @@ def _public_dirs(folder: Path) -> None:
         return
     _public_dirs(folder.parent)
     folder.mkdir(exist_ok=True)
-    os.chmod(folder, 0o755)  # noqa: S103 (public tiles, see _write)
+    os.chmod(folder, 0o755)  # noqa: S103 (public tiles, see _write)  # nosec B103
 
 
 def publish(session: Session, directory: Path, progress: Progress | None = None) -> Checkpoint | None:

@@ -22,11 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.config import Settings
@@ -146,6 +147,17 @@ class WitnessService:
     def alerts(self, session: Session, origin: str | None = None) -> list[dict[str, Any]]:
         return [alert_json(row) for row in list_alerts(session, origin)]
 
+    def cosignature_status(self, session: Session) -> list[PeerCosignature]:
+        """For each partner witness of our log: the largest size it cosigned, and when the oldest of
+        our checkpoints it has not cosigned yet was signed (None: it has cosigned the latest)."""
+        status = []
+        for peer in session.execute(select(WitnessPeer).order_by(WitnessPeer.name)).scalars():
+            behind = session.execute(
+                select(func.min(LedgerCheckpointRow.created_at)).where(LedgerCheckpointRow.size > peer.size)
+            ).scalar()
+            status.append(PeerCosignature(peer.name, int(peer.size), behind))
+        return status
+
     def handle(self, factory: sessionmaker[Session], body: bytes, timestamp: int | None = None) -> str:
         """One add-checkpoint request in a transaction of its own. A fork is refused (the refusal's
         transaction rolls back, so the cosigned size stays) and then alerted in a second one."""
@@ -246,6 +258,13 @@ class WitnessService:
         )
         session.flush()
         return cosignature_lines(checkpoint, [self.signer], int(time.time()) if timestamp is None else timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCosignature:
+    witness: str
+    cosigned_size: int
+    uncosigned_since: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ def test_scrub_query_keeps_names_and_drops_every_value() -> None:
     assert scrub_query("/health") == "/health"
 
 
+@pytest.mark.asvs("V16.2.5")
 def test_served_access_log_has_no_query_values(
     empty_database: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

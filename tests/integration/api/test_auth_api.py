@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from clearguard.identity import totp
 from tests.integration.api.api_env import PASSWORD, Api
 from tests.integration.identity.softkey import SoftAuthenticator
@@ -47,6 +49,7 @@ def test_wrong_password_and_unknown_user_answer_identically(api: Api) -> None:
     assert a.headers["www-authenticate"].startswith("Bearer")
 
 
+@pytest.mark.asvs("V6.3.1")
 def test_lock_answers_429_with_retry_after(api: Api) -> None:
     api.add_user("alice", party_eori="GB123456789000")
     for _ in range(3):
@@ -56,6 +59,7 @@ def test_lock_answers_429_with_retry_after(api: Api) -> None:
     assert r.json()["type"] == "urn:clearguard:problem:too-many-attempts"
 
 
+@pytest.mark.asvs("V7.4.1")
 def test_refresh_rotation_reuse_and_logout(api: Api) -> None:
     api.add_user("alice", party_eori="GB123456789000")
     tokens = api.login("alice")

@@ -70,6 +70,7 @@ def source_doc(real: RealApp, kind: str) -> dict[str, Any]:
     )
 
 
+@pytest.mark.asvs("V8.2.1", "V8.3.1")
 def test_matrix(real: RealApp) -> None:
     failures: list[str] = []
 
@@ -111,6 +112,7 @@ def test_matrix(real: RealApp) -> None:
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.asvs("V8.2.1")
 def test_unauthenticated_gets_401_everywhere_but_health(real: RealApp) -> None:
     mrn = real.seed("gb")
     calls = [
@@ -129,6 +131,7 @@ def test_unauthenticated_gets_401_everywhere_but_health(real: RealApp) -> None:
     assert real.client.get("/health").status_code == 200
 
 
+@pytest.mark.asvs("V8.2.2")
 def test_list_shows_only_what_the_role_may_see(real: RealApp) -> None:
     mrns = records(real)
 
@@ -142,6 +145,7 @@ def test_list_shows_only_what_the_role_may_see(real: RealApp) -> None:
     assert listed("auditor") == set(mrns.values())
 
 
+@pytest.mark.asvs("V8.2.3", "V15.3.1")
 def test_redaction_by_role_over_http(real: RealApp) -> None:
     mrn = real.seed("gb")
 

@@ -50,6 +50,7 @@ def test_trader_sees_own_full_document_and_not_others(gate: tuple[DeclarationGat
         g.read(trader, h7, TODAY, source="t")
 
 
+@pytest.mark.asvs("V8.2.2")
 def test_broker_needs_a_current_mandate(gate: tuple[DeclarationGate, str, str, AuditService]) -> None:
     g, h1, _, _ = gate
     broker = who(
@@ -71,6 +72,7 @@ def test_analyst_gets_pseudonymised_auditor_metadata_only(
     assert auditor["document"] == {} and auditor["findings"] == [] and auditor["mrn"] == h1
 
 
+@pytest.mark.asvs("V16.3.3")
 def test_officer_break_glass_is_recorded_and_flagged(gate: tuple[DeclarationGate, str, str, AuditService]) -> None:
     g, h1, h7, audit = gate
     officer = who(Role.OFFICER, office="GB000060")

@@ -126,6 +126,7 @@ def test_cursors_are_opaque_and_forged_ones_are_a_422_naming_cursor(real: RealAp
 
 
 # ------------------------------------------------------------------ item 10b: break glass
+@pytest.mark.asvs("V14.2.1")
 def test_break_glass_justification_travels_in_a_header_never_the_url(real: RealApp) -> None:
     mrn = real.seed("nl")
     why = "Joint investigation request NL-2026-004 (Zoë)"

@@ -51,6 +51,7 @@ def test_declarants_see_events_without_officer_names(real: RealApp) -> None:
     assert [e["to"] for e in trader_view["events"]] == [e["to"] for e in officer_view["events"]]
 
 
+@pytest.mark.asvs("V16.5.3")
 def test_nul_in_a_login_or_a_declaration_is_a_422_not_a_500(real: RealApp) -> None:
     login = real.client.post("/api/v1/auth/login", json={"username": "acct\x00", "password": "x" * 12})
     assert login.status_code == 422, login.text

@@ -28,6 +28,7 @@ ALLOWED_PUBLIC = {
 }
 
 
+@pytest.mark.asvs("V8.2.1")
 def test_every_route_declares_a_permission(api: Api) -> None:
     app = api.client.app
     assert isinstance(app, FastAPI)
@@ -58,6 +59,7 @@ def test_unknown_permission_is_refused_at_import_time() -> None:
         require("declarations:everything")
 
 
+@pytest.mark.asvs("V3.4.3", "V3.4.4", "V3.4.5", "V3.4.6", "V14.3.2")
 def test_security_headers_on_every_response(api: Api) -> None:
     for r in (api.client.get("/health"), api.client.get("/nope"), api.client.post("/api/v1/echo", json={})):
         assert r.headers["x-content-type-options"] == "nosniff"
@@ -69,6 +71,7 @@ def test_security_headers_on_every_response(api: Api) -> None:
         assert "strict-transport-security" not in r.headers  # plain HTTP
 
 
+@pytest.mark.asvs("V3.4.1")
 def test_hsts_only_under_tls(api: Api) -> None:
     tls = TestClient(api.client.app, base_url="https://testserver")
     assert tls.get("/health").headers["strict-transport-security"].startswith("max-age=63072000")
@@ -101,6 +104,7 @@ def test_role_without_permission_is_403(api: Api) -> None:
         {"username": "alice"},
     ],
 )
+@pytest.mark.asvs("V2.2.1", "V15.3.3", "V15.3.5")
 def test_strict_json_no_coercion_no_unknown_fields(api: Api, body: dict[str, Any]) -> None:
     r = api.client.post("/api/v1/auth/login", json=body)
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
@@ -138,6 +142,7 @@ def test_request_size_limit(api: Api) -> None:
     assert r.status_code == 413
 
 
+@pytest.mark.asvs("V16.5.1")
 def test_unexpected_error_is_a_bare_500(session_factory: Any) -> None:
     app = build_app(session_factory, FrozenClock(), api_settings())
     from fastapi import APIRouter

@@ -59,6 +59,7 @@ def _seed(factory: sessionmaker[Session], audit: AuditService) -> None:
             )
 
 
+@pytest.mark.asvs("V16.2.1", "V16.2.5")
 def test_recorded_events_are_in_the_ledger_without_personal_data(
     session_factory: sessionmaker[Session], ledger: LedgerService, audit: AuditService
 ) -> None:
@@ -77,6 +78,7 @@ def test_recorded_events_are_in_the_ledger_without_personal_data(
         assert ledger.verify(session).ok
 
 
+@pytest.mark.asvs("V2.3.3")
 def test_rolled_back_action_leaves_no_event_and_no_entry(
     session_factory: sessionmaker[Session], ledger: LedgerService, audit: AuditService
 ) -> None:
@@ -138,6 +140,7 @@ def test_bad_input_refused(session_factory: sessionmaker[Session], audit: AuditS
             )
 
 
+@pytest.mark.asvs("V16.4.2")
 @pytest.mark.parametrize("tamper", ["edit", "delete", "reorder", "insert"])
 def test_tampered_audit_rows_named_by_ledger_verify(
     session_factory: sessionmaker[Session], ledger: LedgerService, audit: AuditService, tamper: str

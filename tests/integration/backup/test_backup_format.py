@@ -44,6 +44,7 @@ def chunk_offsets(data: bytes) -> list[int]:
     return offsets
 
 
+@pytest.mark.asvs("V11.3.3")
 def test_every_flipped_byte_is_refused() -> None:
     data = seal(os.urandom(3 * CHUNK + 5))
     for position in range(0, len(data), 7):

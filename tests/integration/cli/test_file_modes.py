@@ -46,6 +46,7 @@ def operator_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.asvs("V13.3.2")
 def test_init_and_lodging_leave_every_file_private(operator_env: dict[str, str], tmp_path: Path) -> None:
     old = os.umask(0o022)  # the usual login umask: what the files got before the fix
     try:

@@ -512,6 +512,7 @@ def _rollback(conn: Connection) -> None:
 CASES = [(t, k) for t in sorted(TARGETS) for k in TAMPERS if (t, k) != ("risk-decisions", "edit-sealed")]
 
 
+@pytest.mark.asvs("V16.4.2")
 @pytest.mark.parametrize(("target", "tamper"), CASES)
 def test_tampering_is_named_by_ledger_verify(seeded: Seeded, case_url: str, target: str, tamper: str) -> None:
     spec = TARGETS[target]

@@ -70,6 +70,7 @@ def found_in(needles: set[bytes], raw: bytes) -> list[bytes]:
     return sorted(n for n in needles if re.search(rb"(?<![0-9.])" + re.escape(n) + rb"(?![0-9])", raw))
 
 
+@pytest.mark.asvs("V14.2.7")
 def test_nothing_of_a_shredded_party_remains(cli_env: Path, empty_database: tuple[str, Engine]) -> None:
     url, engine = empty_database
     h1, h7 = example("h1-import.json"), example("h7-low-value.json")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,6 +72,7 @@ def raw_storage(database_url: str, engine: Engine) -> bytes:
     return subprocess.run(command, env=env, check=True, capture_output=True).stdout
 
 
+@pytest.mark.asvs("V14.2.4")
 def test_no_protected_value_in_database_file_or_dump(
     vault: CryptoService,
     key_settings: Settings,

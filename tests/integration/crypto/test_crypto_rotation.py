@@ -74,6 +74,7 @@ class FailingProvider:
         return getattr(self.inner, name)
 
 
+@pytest.mark.asvs("V11.2.2")
 def test_rotate_rewraps_everything_and_reports(
     key_settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
 ) -> None:

@@ -62,6 +62,7 @@ def test_parties_get_distinct_keys(vault: CryptoService, session_factory: sessio
             vault.open(session, fr, ref(), blob)
 
 
+@pytest.mark.asvs("V11.3.3")
 def test_tampered_ciphertext_is_a_clear_error(vault: CryptoService, session_factory: sessionmaker[Session]) -> None:
     with transaction(session_factory) as session:
         key_id = vault.key_for_party(session, GB)
@@ -125,6 +126,7 @@ def test_missing_kek_refuses_start(key_settings: Settings) -> None:
         build_crypto_service(key_settings)
 
 
+@pytest.mark.asvs("V13.3.2")
 @pytest.mark.parametrize("name", ["kek-v0001.key", "kek-aux.key", "shares.db", "backup.wrapped"])
 def test_readable_key_file_refuses_start(key_settings: Settings, name: str) -> None:
     os.chmod(key_settings.keys_dir / name, 0o640)
@@ -132,6 +134,7 @@ def test_readable_key_file_refuses_start(key_settings: Settings, name: str) -> N
         build_crypto_service(key_settings)
 
 
+@pytest.mark.asvs("V13.3.2")
 def test_readable_keys_dir_refuses_start(key_settings: Settings) -> None:
     os.chmod(key_settings.keys_dir, 0o755)
     with pytest.raises(InsecureKeyFile, match="chmod 700"):

@@ -68,6 +68,7 @@ def test_init_tls_files(tls_dir: Path) -> None:
     assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
 
 
+@pytest.mark.asvs("V12.2.1", "V12.3.2")
 def test_https_handshake_verifies_against_local_ca(tls_dir: Path) -> None:
     files = TlsFiles.under(tls_dir)
     server = server_context(files.cert, files.key)
@@ -77,6 +78,7 @@ def test_https_handshake_verifies_against_local_ca(tls_dir: Path) -> None:
         handshake(server, client_context(files.ca_cert), host="example.org")
 
 
+@pytest.mark.asvs("V12.1.1")
 def test_tls_1_1_refused(tls_dir: Path) -> None:
     files = TlsFiles.under(tls_dir)
     client = client_context(files.ca_cert)
@@ -91,6 +93,7 @@ def test_tls_1_1_refused(tls_dir: Path) -> None:
     assert handshake(server_context(files.cert, files.key), tls12) == "TLSv1.2"
 
 
+@pytest.mark.asvs("V12.1.3")
 def test_mutual_tls(tls_dir: Path, tmp_path: Path) -> None:
     files = TlsFiles.under(tls_dir)
     server = server_context(files.cert, files.key, client_ca=files.ca_cert, require_client_cert=True)
@@ -106,6 +109,7 @@ def test_mutual_tls(tls_dir: Path, tmp_path: Path) -> None:
         handshake(server, client_context(files.ca_cert, cert=cert2, key=key2))
 
 
+@pytest.mark.asvs("V13.3.2")
 def test_readable_server_key_refused(tls_dir: Path) -> None:
     files = TlsFiles.under(tls_dir)
     os.chmod(files.key, 0o644)
@@ -113,6 +117,7 @@ def test_readable_server_key_refused(tls_dir: Path) -> None:
         server_context(files.cert, files.key)
 
 
+@pytest.mark.asvs("V12.1.2")
 def test_uvicorn_kwargs(tls_dir: Path, tmp_path: Path) -> None:
     settings = Settings(var_dir=tls_dir.parent)
     kwargs = uvicorn_ssl_kwargs(settings)

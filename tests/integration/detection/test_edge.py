@@ -121,6 +121,7 @@ def test_real_declarations_are_not_blocked(real: RealApp) -> None:
     assert not _denied(real)
 
 
+@pytest.mark.asvs("V2.4.1")
 def test_rate_limits(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLEARGUARD_DETECTION_EDGE_SOURCE_RATE", "40/minute")
     monkeypatch.setenv("CLEARGUARD_DETECTION_EDGE_PRINCIPAL_RATE", "5/minute")
@@ -142,6 +143,7 @@ def test_rate_limits(engine: Engine, database_url: str, monkeypatch: pytest.Monk
     assert any(a.source_ip == "192.0.2.50" for a in _denied(real))  # recorded (once per interval)
 
 
+@pytest.mark.asvs("V16.3.2")
 def test_a_refused_read_is_denied_activity(real: RealApp) -> None:
     """Another office's declaration without break-glass: 403, recorded as a denied read of the same
     keyed record a granted read would name."""

@@ -13,6 +13,7 @@ from tests.helpers import secret_box
 from tests.integration.identity.identity_env import PASSWORD, Env, fast_settings
 
 
+@pytest.mark.asvs("V16.3.1")
 def test_authentication_events_reach_the_audit_trail(session_factory: sessionmaker[Session]) -> None:
     clock = FrozenClock()
     audit = AuditService()

@@ -92,6 +92,7 @@ def test_demo_accounts_every_role_and_idempotent(session_factory: sessionmaker[S
         assert create_demo_accounts(session, passwords=fast, totp_secrets=seeds) == []
 
 
+@pytest.mark.asvs("V16.3.3")
 def test_account_changes_are_audited(cli_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from collections.abc import Iterator
     from contextlib import contextmanager

@@ -49,6 +49,7 @@ def enrolled(app: Live, client: TestClient, username: str) -> str:
     return secret
 
 
+@pytest.mark.asvs("V6.3.1")
 def test_an_attacker_cannot_lock_the_victim_out(live: Live) -> None:
     attacker, victim = live.client(ATTACKER), live.client(VICTIM)
     secret = enrolled(live, victim, "alice")

@@ -23,6 +23,7 @@ def enrol(env: Env, username: str = "alice") -> tuple[str, list[str]]:
     return enrolment.secret, confirmed.recovery_codes
 
 
+@pytest.mark.asvs("V6.3.3")
 def test_enrol_then_login_with_totp(env: Env) -> None:
     env.add_user()
     secret, codes = enrol(env)
@@ -60,6 +61,7 @@ def wrong_code(secret: str, env: Env) -> str:
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
 
 
+@pytest.mark.asvs("V6.5.1")
 def test_totp_code_cannot_be_replayed(env: Env) -> None:
     env.add_user()
     secret, _ = enrol(env)
@@ -109,6 +111,7 @@ def test_mfa_token_expires_and_is_single_use(env: Env) -> None:
         env.service.totp_login(step.mfa_token, totp.code_at(secret, env.clock.now()), source="10.0.0.1")
 
 
+@pytest.mark.asvs("V6.3.1")
 def test_mfa_token_dies_after_five_wrong_codes(env: Env) -> None:
     env.add_user()
     secret, _ = enrol(env)
@@ -130,6 +133,7 @@ def test_enrol_refused_when_already_enrolled(env: Env) -> None:
         env.service.totp_enroll(step.mfa_token, source="10.0.0.1")
 
 
+@pytest.mark.asvs("V6.5.1")
 def test_recovery_codes_are_one_time(env: Env) -> None:
     env.add_user()
     _, codes = enrol(env)
@@ -142,6 +146,7 @@ def test_recovery_codes_are_one_time(env: Env) -> None:
     env.service.recovery_login(step.mfa_token, codes[4], source="10.0.0.1")
 
 
+@pytest.mark.asvs("V6.5.2")
 def test_recovery_codes_stored_hashed(env: Env) -> None:
     from sqlalchemy import select
 

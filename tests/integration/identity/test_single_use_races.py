@@ -62,6 +62,7 @@ def no_server_errors(outcomes: list[str]) -> None:
     assert not any(o.endswith("Error") or o.endswith("Exception") for o in outcomes), outcomes
 
 
+@pytest.mark.asvs("V6.5.1")
 def test_one_totp_code_on_one_mfa_token_opens_one_session(live: tuple[Live, str]) -> None:
     app, base = live
     app.add_user("alice")
@@ -145,6 +146,7 @@ def test_one_step_up_code_succeeds_once(live: tuple[Live, str]) -> None:
     assert outcomes.count("204") == 1, outcomes
 
 
+@pytest.mark.asvs("V6.5.1")
 def test_one_recovery_code_opens_one_session(live: tuple[Live, str]) -> None:
     app, base = live
     app.add_user("alice")
@@ -184,6 +186,7 @@ def test_wrong_codes_on_one_mfa_token_are_capped_atomically(live: tuple[Live, st
     assert failures == checked == app.denials("auth.totp") - denied_before
 
 
+@pytest.mark.asvs("V6.3.1")
 def test_wrong_codes_over_eight_mfa_tokens_from_one_source_are_throttled(live: tuple[Live, str]) -> None:
     app, base = live
     app.add_user("alice")

@@ -36,6 +36,7 @@ def test_account_policy_slows_but_never_locks() -> None:
     assert max(waits) == 30 and ACCOUNT_POLICY.wait_after(10**6) == 30
 
 
+@pytest.mark.asvs("V6.3.1")
 def test_growing_delays_then_lock_of_the_pair_only(env: Env) -> None:
     env.add_user()
     for _ in range(2):
@@ -104,6 +105,7 @@ def test_complete_login_resets_the_pair_count(env: Env) -> None:
     env.service.login("alice", PASSWORD, source="10.0.0.9")
 
 
+@pytest.mark.asvs("V6.3.1")
 def test_per_address_limit_spans_usernames(env: Env) -> None:
     for i in range(20):
         fail(env, f"user{i}", source="10.9.9.9")

@@ -19,6 +19,7 @@ def logged_in(env: Env, username: str = "alice") -> tuple[TokenPair, str]:
     return confirmed.tokens, secret
 
 
+@pytest.mark.asvs("V7.3.1")
 def test_access_token_expires_after_15_minutes(env: Env) -> None:
     env.add_user()
     pair, _ = logged_in(env)
@@ -38,6 +39,7 @@ def test_tokens_are_stored_only_as_digests(env: Env) -> None:
     assert access == {digest(pair.access_token)} and refresh == {digest(pair.refresh_token)}
 
 
+@pytest.mark.asvs("V7.2.4")
 def test_refresh_rotates_and_keeps_the_mfa_time(env: Env) -> None:
     env.add_user()
     pair, _ = logged_in(env)
@@ -75,6 +77,7 @@ def test_reuse_in_one_family_leaves_other_sessions_alone(env: Env) -> None:
     assert env.service.authenticate(other.access_token).username == "alice"
 
 
+@pytest.mark.asvs("V7.3.2")
 def test_refresh_token_expires(env: Env) -> None:
     env.add_user()
     pair, _ = logged_in(env)
@@ -83,6 +86,7 @@ def test_refresh_token_expires(env: Env) -> None:
         env.service.refresh(pair.refresh_token, source="10.0.0.1")
 
 
+@pytest.mark.asvs("V7.4.1")
 def test_logout_revokes_session_tokens(env: Env) -> None:
     env.add_user()
     pair, _ = logged_in(env)
@@ -94,6 +98,7 @@ def test_logout_revokes_session_tokens(env: Env) -> None:
         env.service.refresh(pair.refresh_token, source="10.0.0.1")
 
 
+@pytest.mark.asvs("V7.4.2")
 def test_logout_everywhere_and_disable_revoke_all_sessions(env: Env) -> None:
     env.add_user()
     first, secret = logged_in(env)
@@ -144,6 +149,7 @@ def test_broker_principal_carries_current_mandates(env: Env) -> None:
     assert principal.mandated_parties(env.clock.now().date()) == {"GB123456789000"}
 
 
+@pytest.mark.asvs("V7.2.1")
 def test_request_path_lookup_reads_exactly_what_a_session_reads(env: Env) -> None:
     """The bearer check on the request path skips the Session (PrincipalLookup); it must give the
     same principal, mandates and refusals as `principal_for` through a session, on both databases."""

@@ -38,6 +38,7 @@ def test_passkey_registration_and_login(env: Env) -> None:
     assert env.service.authenticate(pair.access_token).username == "alice"
 
 
+@pytest.mark.asvs("V6.3.3")
 def test_passkey_refuses_wrong_origin_tampering_and_foreign_keys(env: Env) -> None:
     env.add_user()
     principal, _ = session_with_totp(env)
@@ -55,6 +56,7 @@ def test_passkey_refuses_wrong_origin_tampering_and_foreign_keys(env: Env) -> No
         env.clock.advance(60)
 
 
+@pytest.mark.asvs("V6.5.1")
 def test_passkey_challenge_is_single_use(env: Env) -> None:
     env.add_user()
     principal, _ = session_with_totp(env)

@@ -44,6 +44,7 @@ def test_clean_log_verifies(session_factory: sessionmaker[Session], ledger: Ledg
         ("DELETE FROM ledger_entries WHERE idx = 123", 123),
     ],
 )
+@pytest.mark.asvs("V16.4.2")
 def test_tampered_entries_named(
     session_factory: sessionmaker[Session], ledger: LedgerService, sql: str, index: int
 ) -> None:
@@ -65,6 +66,7 @@ def test_reordered_entries_named(session_factory: sessionmaker[Session], ledger:
         assert ledger.verify(session).first_divergent_index == 17
 
 
+@pytest.mark.asvs("V16.4.2")
 def test_forged_checkpoint_caught(session_factory: sessionmaker[Session], ledger: LedgerService) -> None:
     _fill(session_factory, ledger, 30)
     with session_factory() as session, session.begin():

@@ -177,6 +177,7 @@ def test_lodgings_are_cosigned_by_the_partner_and_mirrored_incrementally(pair: t
     assert alerts(a) == [] and alerts(b) == []
 
 
+@pytest.mark.asvs("V16.4.3")
 def test_a_forked_ledger_is_caught_by_the_partners_witness(pair: tuple[Instance, Instance], tmp_path: Path) -> None:
     a, b = pair
     a.lodge(2)
@@ -311,6 +312,7 @@ def test_the_mirror_refuses_tampered_tiles_and_a_forked_tree(pair: tuple[Instanc
     assert kinds == ["mirror-refused"] * 3
 
 
+@pytest.mark.asvs("V16.5.2")
 def test_an_unreachable_partner_never_breaks_lodging(
     pair: tuple[Instance, Instance], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -49,6 +49,7 @@ def test_dpo_reports_and_requests(real: RealApp) -> None:
             assert real.client.get("/api/v1/privacy/fields", headers=real.auth(role)).status_code == 403, role
 
 
+@pytest.mark.asvs("V8.2.2")
 def test_a_trader_gets_only_its_own_report(real: RealApp) -> None:
     own = real.seed("gb")
     real.seed("nl")
@@ -71,6 +72,7 @@ def test_a_trader_gets_only_its_own_report(real: RealApp) -> None:
 DISTINCT = {"name": "Quirinus Zwartekoffie", "email": "quirinus.zk@example.org", "street": "Zonnebloemlaan 977"}
 
 
+@pytest.mark.asvs("V15.3.1")
 def test_minimisation_personal_values_only_where_the_role_may_see_them(
     real: RealApp, caplog: pytest.LogCaptureFixture
 ) -> None:

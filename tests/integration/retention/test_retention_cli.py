@@ -64,6 +64,7 @@ def test_policies_are_listed(cli_env: Path) -> None:
     assert "GB" in listed["jurisdictions"]["UK"] and "DE" in listed["jurisdictions"]["EU"]
 
 
+@pytest.mark.asvs("V14.2.7")
 def test_records_walk_through_their_periods_and_leave_nothing(
     cli_env: Path, empty_database: tuple[str, Engine]
 ) -> None:

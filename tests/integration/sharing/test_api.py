@@ -37,6 +37,7 @@ def _step_up(real: RealApp, username: str) -> None:
     assert r.status_code == 204, r.text
 
 
+@pytest.mark.asvs("V8.2.1")
 def test_agreements_need_dpo_or_admin_with_step_up(real: RealApp) -> None:
     for username in ("trader", "broker", "officer", "analyst", "auditor", "partner"):
         r = real.client.get(BASE, headers=real.auth(username))

@@ -62,6 +62,7 @@ OFFICER = p(Role.OFFICER, office="GB000085")
         (p(Role.PARTNER), OWN, Visibility.HIDDEN),
     ],
 )
+@pytest.mark.asvs("V8.2.2")
 def test_visibility(principal: Principal, ref: RecordRef, expected: Visibility) -> None:
     assert visibility(principal, ref, TODAY) is expected
 
@@ -72,6 +73,7 @@ def test_visibility_compares_blind_indexes() -> None:
     assert visibility(TRADER, ref, TODAY) is Visibility.HIDDEN
 
 
+@pytest.mark.asvs("V8.2.2")
 def test_hidden_is_404_and_break_glass_needs_a_justification() -> None:
     with pytest.raises(NotFound):
         authorize_read(TRADER, OTHER_PARTY, TODAY)
@@ -135,6 +137,7 @@ def test_step_up_window() -> None:
         require_recent_mfa(p(Role.OFFICER), now)
 
 
+@pytest.mark.asvs("V8.2.1")
 def test_admin_holds_no_declaration_permission_and_auditor_only_reads() -> None:
     assert not any(perm.startswith("declarations:") for perm in ROLE_PERMISSIONS[Role.ADMIN])
     assert {x for x in ROLE_PERMISSIONS[Role.AUDITOR] if x.startswith("declarations:")} == {Perm.DECLARATIONS_READ}
@@ -173,6 +176,7 @@ def categorised() -> list[tuple[tuple[str | int, ...], object, DataCategory]]:
     return out
 
 
+@pytest.mark.asvs("V8.2.3")
 def test_redaction_by_role() -> None:
     full, withheld = redact_document(DOC, categorised(), view_for(Role.BROKER))
     assert full == DOC and withheld == []

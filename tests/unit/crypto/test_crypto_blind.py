@@ -65,6 +65,7 @@ def test_name_fast_path_agrees_with_the_general_rule() -> None:
     assert normalise_name("  Jane   DOE ") == "jane doe"
 
 
+@pytest.mark.asvs("V11.4.1")
 def test_index_is_hmac_of_kind_and_normalised_value() -> None:
     import hashlib
     import hmac

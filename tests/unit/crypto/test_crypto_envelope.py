@@ -18,6 +18,7 @@ def aad(record: str = "26GB00000000000011", field: str = "seller.name", version:
     return envelope.field_aad("declarations", record, field, version)
 
 
+@pytest.mark.asvs("V11.3.2")
 def test_round_trip_and_layout() -> None:
     aead = envelope.field_key(KEY, SHARE)
     blob = envelope.seal_field(aead, aad(), "Müller GmbH".encode())
@@ -32,6 +33,7 @@ def test_nonces_are_fresh() -> None:
     assert len(blobs) == 200
 
 
+@pytest.mark.asvs("V11.3.3")
 @pytest.mark.parametrize("position", [0, 1, 13, -1])
 def test_tampered_blob_fails(position: int) -> None:
     aead = envelope.field_key(KEY, SHARE)
@@ -41,6 +43,7 @@ def test_tampered_blob_fails(position: int) -> None:
         envelope.open_field(aead, aad(), bytes(blob))
 
 
+@pytest.mark.asvs("V11.3.3")
 @pytest.mark.parametrize("other", [aad(record="26GB00000000000029"), aad(field="buyer.name"), aad(version=2)])
 def test_moved_blob_fails(other: bytes) -> None:
     aead = envelope.field_key(KEY, SHARE)
@@ -84,6 +87,7 @@ def test_wrap_binds_aad() -> None:
         envelope.gcm_unwrap(kek, wrapped[:-1], envelope.wrap_aad("uid1", 1))
 
 
+@pytest.mark.asvs("V11.2.3")
 def test_field_key_needs_32_byte_inputs() -> None:
     with pytest.raises(ValueError):
         envelope.field_key(KEY[:16], SHARE)

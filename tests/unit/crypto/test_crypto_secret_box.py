@@ -27,6 +27,7 @@ def test_a_secret_moved_to_another_owner_or_purpose_does_not_open(purpose: str, 
         box.open(purpose, owner, stored)
 
 
+@pytest.mark.asvs("V11.3.3")
 def test_tampered_malformed_or_foreign_values_give_one_opaque_error() -> None:
     box = SecretBox(os.urandom(32))
     stored = box.seal("p", "alice", SEED)
@@ -40,6 +41,7 @@ def test_tampered_malformed_or_foreign_values_give_one_opaque_error() -> None:
         SecretBox(os.urandom(32)).open("p", "alice", stored)  # another key
 
 
+@pytest.mark.asvs("V11.2.3")
 def test_the_key_must_be_256_bits() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         SecretBox(os.urandom(16))

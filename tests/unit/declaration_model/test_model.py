@@ -47,6 +47,7 @@ def _pointers(doc: dict[str, Any]) -> dict[str, str]:
         (lambda d: d.__setitem__("type", "H9"), "/type", "H1"),
     ],
 )
+@pytest.mark.asvs("V2.2.1", "V2.2.2")
 def test_strictness_names_the_field(mutate: Any, pointer: str, words: str) -> None:
     doc = copy.deepcopy(example("h1-import.json"))
     mutate(doc)
@@ -98,6 +99,7 @@ def test_unreadable_input_is_one_line(raw: bytes, words: str) -> None:
         ("H1", ("delivery_terms", "place"), DataCategory.CONFIDENTIAL),
     ],
 )
+@pytest.mark.asvs("V14.1.1")
 def test_every_field_has_its_data_category(kind: str, path: tuple[Any, ...], category: DataCategory) -> None:
     assert category_at(kind, path) is category
 

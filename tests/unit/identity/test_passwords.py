@@ -15,6 +15,7 @@ FAST = Argon2Params(time_cost=1, memory_cost_kib=8192)
     "password",
     ["short", "elevenchars", "x" * 129, "password1234", "qwertyuiop123", "aaaaaaaaaaaaaaaa"],
 )
+@pytest.mark.asvs("V6.2.1", "V6.2.4")
 def test_refused(password: str) -> None:
     with pytest.raises(WeakPassword):
         check_password(password)
@@ -23,6 +24,7 @@ def test_refused(password: str) -> None:
 @pytest.mark.parametrize(
     ("password", "inputs"), [("ClearGuard2026!", ["clearguard"]), ("GB123456789000ab", ["GB123456789000"])]
 )
+@pytest.mark.asvs("V6.2.11")
 def test_user_inputs_make_a_password_guessable(password: str, inputs: list[str]) -> None:
     check_password(password)
     with pytest.raises(WeakPassword):
@@ -38,14 +40,17 @@ def test_user_inputs_make_a_password_guessable(password: str, inputs: list[str])
         "Tq8#vL2!mZ9x",
     ],
 )
+@pytest.mark.asvs("V6.2.5")
 def test_accepted_without_composition_rules(password: str) -> None:
     check_password(password)
 
 
+@pytest.mark.asvs("V6.2.9")
 def test_max_length_is_128() -> None:
     check_password("plum-orbit-velvet " * 7 + "x" * 2)  # 128 characters
 
 
+@pytest.mark.asvs("V11.4.2")
 def test_hash_verify_and_nfkc() -> None:
     service = PasswordService(FAST)
     stored = service.hash("ﬁsh-and-chips-on-friday")  # "ﬁ" ligature, NFKC -> "fi"
@@ -78,6 +83,7 @@ def test_hashing_concurrency_is_bounded() -> None:
     service.hash("plum-orbit-velvet-cascade-41")
 
 
+@pytest.mark.asvs("V11.4.2")
 def test_default_parameters_and_unknown_user_costs_the_same() -> None:
     """Equal work, not equal seconds (a timed test flakes on a shared machine): the production
     parameters meet OWASP's Argon2id floor, and an unknown user is verified against a dummy hash made

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from clearguard.identity import totp
 from clearguard.identity.tokens import (
     new_recovery_codes,
@@ -22,6 +24,7 @@ def test_rfc6238_vector() -> None:
     assert totp.code_at(secret, datetime.fromtimestamp(59, UTC)) == "287082"
 
 
+@pytest.mark.asvs("V6.5.1", "V6.5.5")
 def test_match_step_and_replay() -> None:
     code = totp.code_at(SECRET, T0)
     step = totp.match_step(SECRET, code, T0, last_step=None)
@@ -33,6 +36,7 @@ def test_match_step_and_replay() -> None:
     assert totp.match_step(SECRET, "abcdef", T0, last_step=None) is None
 
 
+@pytest.mark.asvs("V6.5.3")
 def test_enrolment_material() -> None:
     secret = totp.new_secret()
     assert len(secret) == 32
@@ -42,6 +46,7 @@ def test_enrolment_material() -> None:
     assert e.qr_svg.startswith("<svg") and e.qr_svg.rstrip().endswith("</svg>")
 
 
+@pytest.mark.asvs("V6.5.4", "V7.2.3", "V11.5.1")
 def test_tokens_and_recovery_codes() -> None:
     a, b = new_token("cga_"), new_token("cga_")
     assert a != b and a.startswith("cga_") and len(a) == 4 + 43

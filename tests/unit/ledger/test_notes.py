@@ -52,6 +52,7 @@ def test_same_name_other_key_is_unknown_not_fatal() -> None:
     assert len(open_note(note, [a.verifier()]).unverified) == 1
 
 
+@pytest.mark.asvs("V11.6.1")
 def test_bad_signature_by_known_key_rejects_note() -> None:
     a = _signer()
     note = sign_note("text\n", [a])

@@ -26,6 +26,7 @@ def _leaves(vectors: dict[str, Any]) -> list[bytes]:
     return [bytes.fromhex(x) for x in vectors["tree_leaves_hex"]]
 
 
+@pytest.mark.asvs("V11.4.3")
 def test_leaf_and_node_hash(vectors: dict[str, Any]) -> None:
     lv, nv = vectors["leaf_hash"], vectors["node_hash"]
     assert leaf_hash(lv["input_ascii"].encode()).hex() == lv["hash_hex"]

@@ -104,6 +104,7 @@ def test_two_seals_differ() -> None:
     assert _open(_seal()).nonce != _open(_seal()).nonce
 
 
+@pytest.mark.asvs("V11.3.3")
 def test_every_changed_byte_is_refused() -> None:
     for position in range(len(PACKAGE)):
         for mask in (0x01, 0x80):
@@ -162,6 +163,7 @@ def _signed(claims: dict[str, Any], key: Any = SENDER_KEY, alg: str = "Ed25519",
 STANDARD = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "cty": "JWT"}
 
 
+@pytest.mark.asvs("V9.1.2")
 def test_algorithms_not_on_the_list_are_malformed() -> None:
     inner = _signed(_claims())
     kid = {"kid": OUR_KEY.kid}
@@ -179,6 +181,7 @@ def test_algorithms_not_on_the_list_are_malformed() -> None:
     _refused("malformed", header + PACKAGE[PACKAGE.index(b".") :])
 
 
+@pytest.mark.asvs("V9.2.3")
 def test_another_recipient_is_refused() -> None:
     _refused("wrong-recipient", PACKAGE, recipient="DE-ZOLL")
     other = envelope.new_encryption_key()
@@ -187,6 +190,7 @@ def test_another_recipient_is_refused() -> None:
     _refused("wrong-recipient", _jwe({**STANDARD, "kid": OUR_KEY.kid}, _signed(_claims(aud="DE-ZOLL"))))
 
 
+@pytest.mark.asvs("V9.1.1", "V9.1.3")
 def test_unknown_sender_and_bad_signatures_are_refused() -> None:
     _refused("unknown-sender", PACKAGE, sender_key=lambda iss, kid: None)
     _refused("unknown-sender", _jwe({**STANDARD, "kid": OUR_KEY.kid}, _signed(_claims(iss="FR-DGDDI"))))
@@ -196,6 +200,7 @@ def test_unknown_sender_and_bad_signatures_are_refused() -> None:
     _refused("unknown-sender", PACKAGE, sender_key=lambda iss, kid: OKPKey.import_key(public_jwk(OUR_KEY)))
 
 
+@pytest.mark.asvs("V9.2.1")
 def test_expired_and_future_packages_are_refused() -> None:
     _refused("expired", PACKAGE, now=NOW + timedelta(hours=24))
     assert _open(PACKAGE, now=NOW + timedelta(hours=24) - timedelta(seconds=1)).kind == "declaration"

@@ -117,6 +117,7 @@ def test_the_signed_part_shows_only_the_always_visible_claims() -> None:
         assert secret not in text
 
 
+@pytest.mark.asvs("V11.5.1")
 def test_salts_are_128_random_bits_and_unique() -> None:
     issued = sdjwt.issue(DECLARATION, key=ED)
     salts = [d.salt for d in issued.disclosures]
@@ -143,6 +144,7 @@ def _small() -> str:
 SMALL = _small()
 
 
+@pytest.mark.asvs("V9.1.1")
 def test_every_changed_or_deleted_character_is_refused() -> None:
     refused = 0
     for position, char in enumerate(SMALL):
@@ -190,6 +192,7 @@ def test_disclosures_may_come_in_any_order() -> None:
     assert sdjwt.verify(reversed_order, key=ED, now=NOW).claims == DECLARATION
 
 
+@pytest.mark.asvs("V9.1.2", "V9.1.3")
 def test_wrong_keys_and_algorithms_are_refused() -> None:
     ec_issued = sdjwt.issue(DECLARATION, key=EC).serialise()
     assert sdjwt.verify(ec_issued, key=EC, now=NOW).header["alg"] == "ES256"
