@@ -69,3 +69,11 @@ def operator_cli(url: str, folder: Path, monkeypatch: Any, *, quiet_risk: bool =
     result = CliRunner().invoke(app, ["init", "--no-demo"])
     assert result.exit_code == 0, result.output
     return folder
+
+
+def import_summary(stdout: str) -> dict[str, Any]:
+    """The summary of `clearguard declarations import --json`: the last of its JSON Lines (the ones
+    before it report each committed batch)."""
+    last = json.loads(stdout.strip().splitlines()[-1])
+    assert last.pop("event") == "summary", last
+    return dict(last)
