@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 
-.PHONY: install run test lint typecheck imports bench lock clean pycanon
+.PHONY: install run test lint typecheck imports bench lock clean pycanon soak
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: install lint typecheck imports
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+# Crash safety at full count: 20 SIGKILLs per scenario and database (CI runs 3). Set
+# CLEARGUARD_TEST_POSTGRES_URL for PostgreSQL; CLEARGUARD_CRASH_SEED=N replays a printed seed.
+soak: install
+	CLEARGUARD_SOAK_KILLS=$${CLEARGUARD_SOAK_KILLS:-20} $(BIN)/python -m pytest -q -s tests/integration/resilience
 
 # Re-resolve the lock after changing dependency ranges in pyproject.toml.
 lock: install
