@@ -108,7 +108,11 @@ def test_killed_import_loses_no_reported_line_and_finishes_on_rerun(
         assert half_written(engine) == []
 
         before = counts(engine)
-        rerun = instance.cli("declarations", "import", str(path), "--json", "--batch-size", str(BATCH))
+        # The operator runs the same import again (in process here: one start of the CLI less per round).
+        rerun = runner.invoke(
+            app, ["declarations", "import", str(path), "--json", "--batch-size", str(BATCH)], env=instance.env
+        )
+        assert rerun.exit_code == 0, rerun.output
         lines = [json.loads(line) for line in rerun.stdout.splitlines()]
         summary = lines[-1]
         assert summary["event"] == "summary" and summary["rejected"] == 0, summary
