@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from clearguard.cli import app as cli
-
 from tests.helpers import example
 from tests.resilience import (
     Instance,
