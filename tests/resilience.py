@@ -304,9 +304,11 @@ def wait_integrated(engine: Engine, *, deadline_s: float = 60) -> int:
         time.sleep(0.2)
 
 
-def json_lines(stream: IO[bytes], into: list[dict[str, Any]], seen: threading.Event) -> None:
-    """Reads a child's JSON Lines as they come (a reader thread), setting `seen` after each one."""
+def json_lines(stream: IO[bytes], into: list[dict[str, Any]], seen: threading.Event, at: list[float]) -> None:
+    """Reads a child's JSON Lines as they come (a reader thread): each object into `into`, the moment
+    it arrived into `at`, then sets `seen`."""
     for raw in iter(stream.readline, b""):
+        at.append(time.monotonic())
         into.append(json.loads(raw))
         seen.set()
 

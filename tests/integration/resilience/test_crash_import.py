@@ -57,21 +57,18 @@ def killed_import(instance: Instance, path: Path, rng: random.Random) -> tuple[l
     events: list[dict[str, Any]] = []
     seen = threading.Event()
     assert process.stdout is not None
-    reader = threading.Thread(target=json_lines, args=(process.stdout, events, seen), daemon=True)
+    arrived: list[float] = []
+    reader = threading.Thread(target=json_lines, args=(process.stdout, events, seen, arrived), daemon=True)
     reader.start()
     deadline = started + 300
-    first_at = None
     while len(events) < max(after_batches, 2 if after_batches else 0):
         assert process.poll() is None, f"the import ended before the kill: {events[-1:]}"
         assert time.monotonic() < deadline, "the import committed nothing in 300 s"
         seen.wait(0.5)
         seen.clear()
-        if events and first_at is None:
-            first_at = time.monotonic()
     if after_batches:
-        assert first_at is not None
-        per_batch = (time.monotonic() - first_at) / max(len(events) - 1, 1)
-        delay = share * per_batch
+        seen_at = arrived[: len(events)]
+        delay = share * (seen_at[-1] - seen_at[0]) / (len(seen_at) - 1)  # share of a batch's time, as measured
     else:
         delay = share  # seconds into the start: loading, opening the database, the first batch
     time.sleep(delay)
