@@ -15,6 +15,7 @@ import re
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -134,7 +135,10 @@ class Server:
         return f"https://127.0.0.1:{self.port}"
 
     def client(self, timeout: float = 30) -> httpx.Client:
-        return httpx.Client(base_url=self.base, verify=str(self.instance.ca), timeout=timeout)
+        # Trusts only the instance's own CA, as a client of this installation would be configured.
+        return httpx.Client(
+            base_url=self.base, verify=ssl.create_default_context(cafile=str(self.instance.ca)), timeout=timeout
+        )
 
     def kill(self) -> None:
         """SIGKILL to the server's whole process group: no shutdown handler, no flush, no commit."""
