@@ -295,13 +295,19 @@ def counts(engine: Engine) -> dict[str, int]:
         }
 
 
+def signed_size(engine: Engine) -> int:
+    """The size of the latest signed checkpoint."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT coalesce(max(size), 0) FROM ledger_checkpoints")).scalar_one())
+
+
 def wait_integrated(engine: Engine, *, deadline_s: float = 60) -> int:
     """Waits until the restarted server's integrator has signed every sequenced entry; the size."""
     deadline = time.monotonic() + deadline_s
     while True:
         with engine.connect() as conn:
             sequenced = int(conn.execute(text("SELECT next_index FROM ledger_sequence")).scalar() or 0)
-            size = int(conn.execute(text("SELECT coalesce(max(size), 0) FROM ledger_checkpoints")).scalar_one())
+        size = signed_size(engine)
         if size >= sequenced:
             return size
         assert time.monotonic() < deadline, f"the restarted server left entries unsigned: {size} of {sequenced}"
@@ -315,6 +321,13 @@ def json_lines(stream: IO[bytes], into: list[dict[str, Any]], seen: threading.Ev
         at.append(time.monotonic())
         into.append(json.loads(raw))
         seen.set()
+
+
+def verified_size(output: str) -> int:
+    """The size `clearguard ledger verify` says it checked ("ok: N entries, ..."); fails otherwise."""
+    match = re.match(r"ok: (\d+) entries", output)
+    assert match, output
+    return int(match.group(1))
 
 
 def lines_of(output: str) -> Iterator[dict[str, Any]]:
