@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 
-.PHONY: install run test lint typecheck imports bench load lock clean pycanon asvs
+.PHONY: install run test lint typecheck imports bench load lock clean pycanon asvs soak
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: install
 # serve --workers 1, 2, 4 on PostgreSQL + Redis under rising load (README: Scale-out).
 load: install
 	$(BIN)/python bench/load.py
+
+# Crash safety at full count: 20 SIGKILLs per scenario and database (CI runs 3). Set
+# CLEARGUARD_TEST_POSTGRES_URL for PostgreSQL; CLEARGUARD_CRASH_SEED=N replays a printed seed.
+soak: install
+	CLEARGUARD_SOAK_KILLS=$${CLEARGUARD_SOAK_KILLS:-20} $(BIN)/python -m pytest -q -s tests/integration/resilience
 
 # Re-resolve the lock after changing dependency ranges in pyproject.toml.
 lock: install

@@ -134,7 +134,7 @@ def import_seconds(docs: list[str], workdir: Path) -> float:
         [str(clearguard), "declarations", "import", str(path), "--json"], env=env, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - start
-    summary = json.loads(result.stdout)
+    summary = json.loads(result.stdout.strip().splitlines()[-1])  # JSON Lines: the summary comes last
     assert summary["created"] == len(docs), summary
     return elapsed
 

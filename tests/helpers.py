@@ -105,3 +105,10 @@ def give_training(factory: Any, *usernames: str, today: Any, course: str = "data
                     recorded_at=utcnow(),
                 )
             )
+
+def import_summary(stdout: str) -> dict[str, Any]:
+    """The summary of `clearguard declarations import --json`: the last of its JSON Lines (the ones
+    before it report each committed batch)."""
+    last = json.loads(stdout.strip().splitlines()[-1])
+    assert last.pop("event") == "summary", last
+    return dict(last)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import json
+import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -89,19 +92,45 @@ def _outcome_row(line: int, outcome: LodgeResult | ClearGuardError) -> dict[str,
     return {"line": line, "error": str(outcome), "findings": findings}
 
 
+def _json_line(data: dict[str, Any]) -> None:
+    """One compact JSON object per line, flushed at once: a reader killed with us still has it."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def _remember_lrns(
+    lines: Iterator[tuple[int, dict[str, Any] | ClearGuardError]], lrns: dict[int, str | None]
+) -> Iterator[tuple[int, dict[str, Any] | ClearGuardError]]:
+    """Pass the lines through, keeping each one's LRN (a code, not personal data) for the progress
+    lines; the caller drops them once reported, so a large file holds only one batch's worth."""
+    for line, doc in lines:
+        if not isinstance(doc, ClearGuardError):
+            lrn = doc.get("lrn")
+            lrns[line] = lrn if isinstance(lrn, str) else None
+        yield line, doc
+
+
 @app.command("import")
 @guarded
 def import_(
     file: Path,
-    json_output: JsonOpt = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="JSON Lines on stdout: one `committed` object per batch once it has committed (the lines, "
+            "LRNs and MRNs it created), then one `summary` object.",
+        ),
+    ] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 500,
 ) -> None:
     """Bulk-lodge a JSON Lines file (one declaration per line). Rejected lines are listed, never dropped;
-    importing the same file twice adds nothing."""
+    importing the same file twice adds nothing, so an interrupted import is finished by running it again."""
     settings = load_settings()
     total_lines = count_lines(file)
-    created = existing = 0
+    created = existing = done = 0
     rejected: list[dict[str, Any]] = []
+    lrns: dict[int, str | None] = {}
     with (
         open_services() as services,
         Progress(
@@ -114,19 +143,40 @@ def import_(
         ) as progress,
     ):
         task = progress.add_task("import", total=total_lines)
-        lines = read_json_lines(file, max_line_bytes=settings.max_import_line_bytes)
-        for line, outcome in services.declarations.lodge_many(lines, cli_actor(), batch_size=batch_size):
-            progress.advance(task)
-            if isinstance(outcome, LodgeResult):
-                if outcome.created:
-                    created += 1
+        lines = _remember_lrns(read_json_lines(file, max_line_bytes=settings.max_import_line_bytes), lrns)
+        for batch in services.declarations.lodge_batches(lines, cli_actor(), batch_size=batch_size):
+            fresh: list[dict[str, Any]] = []
+            repeated: list[dict[str, Any]] = []
+            refused: list[int] = []
+            for line, outcome in batch:
+                progress.advance(task)
+                lrn = lrns.pop(line, None)
+                if isinstance(outcome, LodgeResult):
+                    entry = {"line": line, "lrn": lrn, "mrn": outcome.mrn}
+                    if outcome.created:
+                        created += 1
+                        fresh.append(entry)
+                    else:
+                        existing += 1
+                        repeated.append(entry)
                 else:
-                    existing += 1
-            else:
-                rejected.append(_outcome_row(line, outcome))
+                    rejected.append(_outcome_row(line, outcome))
+                    refused.append(line)
+            done += len(batch)
+            if json_output:
+                # Written only now: lodge_batches yields a batch after its transaction committed.
+                _json_line(
+                    {
+                        "event": "committed",
+                        "created": fresh,
+                        "already_lodged": repeated,
+                        "rejected": refused,
+                        "done": done,
+                    }
+                )
     summary = {"created": created, "already_lodged": existing, "rejected": len(rejected), "rejected_lines": rejected}
     if json_output:
-        print_json(summary)
+        _json_line({"event": "summary", **summary})
     else:
         console.print(f"created {created}, already lodged {existing}, rejected {len(rejected)}")
         for row in rejected:

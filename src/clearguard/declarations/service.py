@@ -227,14 +227,22 @@ class DeclarationService:
     ) -> Iterator[tuple[int, LodgeResult | ClearGuardError]]:
         """Bulk lodging, one transaction per batch; a bad line changes nothing and never stops the
         others. Yields each line's outcome once its batch has committed."""
+        for committed in self.lodge_batches(docs, actor, batch_size=batch_size):
+            yield from committed
+
+    def lodge_batches(
+        self, docs: Iterable[tuple[int, dict[str, Any] | ClearGuardError]], actor: Actor, *, batch_size: int = 500
+    ) -> Iterator[list[tuple[int, LodgeResult | ClearGuardError]]]:
+        """lodge_many, a batch at a time: each list is yielded only after its transaction committed,
+        so a caller that reports it (the import's --json progress) never reports what a crash undoes."""
         batch: list[tuple[int, dict[str, Any] | ClearGuardError]] = []
         for item in docs:
             batch.append(item)
             if len(batch) >= batch_size:
-                yield from self._lodge_batch(batch, actor)
+                yield self._lodge_batch(batch, actor)
                 batch = []
         if batch:
-            yield from self._lodge_batch(batch, actor)
+            yield self._lodge_batch(batch, actor)
 
     def lodge_group(self, items: Sequence[tuple[dict[str, Any], Actor]]) -> list[LodgeResult | ClearGuardError]:
         """Declarations of several callers in one transaction (group commit): each keeps its own

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from clearguard.cli import app
 from clearguard.declarations.samples import generate
-from tests.helpers import EXAMPLES, example, operator_cli
+from tests.helpers import EXAMPLES, example, import_summary, operator_cli
 
 runner = CliRunner()
 
@@ -87,11 +87,11 @@ def test_import_is_idempotent_and_lists_every_bad_line(cli_env: Path) -> None:
     path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"type": "H1", "lrn": "TRUNC')  # truncated last line
     result = run("declarations", "import", str(path), "--json")
     assert result.exit_code == 1
-    summary = json.loads(result.stdout)
+    summary = import_summary(result.stdout)
     assert summary["created"] == 25 and summary["rejected"] == 3
     assert [r["line"] for r in summary["rejected_lines"]] == [4, 7, len(lines) + 1]
     assert "colour" in summary["rejected_lines"][0]["findings"][0]["pointer"]
-    second = json.loads(run("declarations", "import", str(path), "--json").stdout)
+    second = import_summary(run("declarations", "import", str(path), "--json").stdout)
     assert second["created"] == 0 and second["already_lodged"] == 25
     assert len(json.loads(run("declarations", "list", "--json", "--limit", "500").stdout)["items"]) == 25
 
@@ -99,7 +99,7 @@ def test_import_is_idempotent_and_lists_every_bad_line(cli_env: Path) -> None:
 def test_non_utf8_line_in_import_is_listed(cli_env: Path) -> None:
     path = cli_env / "mixed.jsonl"
     path.write_bytes(json.dumps(example("h7-low-value.json")).encode() + b"\n\xff\xfe\n")
-    summary = json.loads(run("declarations", "import", str(path), "--json").stdout)
+    summary = import_summary(run("declarations", "import", str(path), "--json").stdout)
     assert summary["created"] == 1
     assert summary["rejected_lines"][0]["line"] == 2
     assert "not UTF-8" in summary["rejected_lines"][0]["error"]

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from clearguard.backup.snapshot import _libpq
 from clearguard.cli import app
 from clearguard.db import is_sqlite
-from tests.helpers import example, operator_cli
+from tests.helpers import example, import_summary, operator_cli
 from tests.integration.crypto.test_crypto_at_rest import protected_strings
 
 runner = CliRunner()
@@ -75,7 +75,8 @@ def test_nothing_of_a_shredded_party_remains(cli_env: Path, empty_database: tupl
     url, engine = empty_database
     h1, h7 = example("h1-import.json"), example("h7-low-value.json")
     (cli_env / "batch.jsonl").write_text(json.dumps(h1) + "\n" + json.dumps(h7) + "\n")
-    imported = run("declarations", "import", str(cli_env / "batch.jsonl"), "--json")
+    result = runner.invoke(app, ["declarations", "import", str(cli_env / "batch.jsonl"), "--json"])
+    imported = import_summary(result.stdout)
     assert imported["created"] == 2, imported
     mrn_h1 = run("declarations", "list", "--json", "--party", "GB123456789000")["items"][0]["mrn"]
     outcome = run("risk", "outcome", mrn_h1, "--violation", "--json")

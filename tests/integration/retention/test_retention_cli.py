@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from clearguard.cli import app
-from tests.helpers import example, operator_cli
+from tests.helpers import example, import_summary, operator_cli
 from tests.integration.cli.test_shred_leaves_nothing import database_bytes, found_in, var_bytes
 from tests.integration.crypto.test_crypto_at_rest import protected_strings
 
@@ -40,7 +40,8 @@ def cli(*args: str, code: int = 0) -> Any:
 def lodge(folder: Path) -> tuple[dict[str, Any], dict[str, Any], str, str]:
     h1, h7 = example("h1-import.json"), example("h7-low-value.json")
     (folder / "batch.jsonl").write_text(json.dumps(h1) + "\n" + json.dumps(h7) + "\n")
-    assert cli("declarations", "import", str(folder / "batch.jsonl"), "--json")["created"] == 2
+    imported = runner.invoke(app, ["declarations", "import", str(folder / "batch.jsonl"), "--json"])
+    assert imported.exit_code == 0 and import_summary(imported.stdout)["created"] == 2, imported.output
     gb = cli("declarations", "list", "--json", "--party", "GB123456789000")["items"][0]["mrn"]
     nl = cli("declarations", "list", "--json", "--party", "NL812345678")["items"][0]["mrn"]
     return h1, h7, gb, nl

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from clearguard.cli import app
 from clearguard.db import make_engine
 from clearguard.declarations.samples import generate
-from tests.helpers import operator_cli
+from tests.helpers import import_summary, operator_cli
 
 runner = CliRunner()
 COUNT = 120
@@ -43,7 +43,9 @@ def cli(*args: str) -> Any:
 def lodge(folder: Path) -> None:
     path = folder / "batch.jsonl"
     path.write_text("".join(json.dumps(doc) + "\n" for doc in generate(COUNT, seed=7)))
-    assert cli("declarations", "import", str(path), "--json")["created"] == COUNT
+    imported = runner.invoke(app, ["declarations", "import", str(path), "--json"])
+    assert imported.exit_code == 0, imported.output
+    assert import_summary(imported.stdout)["created"] == COUNT
 
 
 def state(engine: Engine) -> dict[str, Any]:
