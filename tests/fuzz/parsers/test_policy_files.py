@@ -111,6 +111,6 @@ CRASHERS = ("version: " + "9" * 5000, "effective_from: 2026-02-30", "[" * 5000, 
 
 def test_yaml_crashers_are_each_parsers_own_error() -> None:
     for text in CRASHERS:
-        assert refused_or_read(lambda: parse_pack(text, "pack.yaml", "default"), RulePackError) is None  # noqa: B023
-        assert refused_or_read(lambda: parse_policies(text, "policy.yaml"), PolicyError) is None  # noqa: B023
-        assert refused_or_read(lambda: parse_policy(text), RiskPolicyError) is None  # noqa: B023
+        assert refused_or_read(lambda: parse_pack(text, "pack.yaml", "default"), RulePackError) is None
+        assert refused_or_read(lambda: parse_policies(text, "policy.yaml"), PolicyError) is None
+        assert refused_or_read(lambda: parse_policy(text), RiskPolicyError) is None
