@@ -6,6 +6,7 @@ identity documents and the retention policy file named in the settings."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ def _unreadable(raw: bytes) -> bool:
 @given(raw=documents)
 def test_declarations_validate_and_lodge(cli: tuple[Path, Engine], raw: bytes) -> None:
     folder, engine = cli
-    raw = raw.replace(b'"lrn": "', b'"lrn": "C%d-' % (abs(hash(raw)) % 10**6), 1)
+    fresh = b'"lrn": "C%06d"' % (abs(hash(raw)) % 10**6)  # a new LRN, so a valid lodging is not a replay
+    raw = re.sub(rb'"lrn": "[^"]{0,22}"', lambda _: fresh, raw, count=1)
     result = _run(folder, ["declarations", "validate", "{file}"], raw)
     if _unreadable(raw):
         assert result.exit_code == 2 and result.output.startswith("error:"), result.output

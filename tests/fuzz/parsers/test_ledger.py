@@ -140,4 +140,3 @@ def test_witness_add_checkpoint_bodies(raw: bytes) -> None:
 def test_a_cosignature_over_other_bytes_does_not_verify() -> None:
     verifier = WITNESS.verifier()
     assert not verifier.verify(b"\xff\xfe not utf-8", b"\x00" * 72)
-

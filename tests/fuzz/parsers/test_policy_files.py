@@ -36,9 +36,7 @@ RETENTION = _text("clearguard.retention.policies", "default.yaml")
 RISK = _text("clearguard.risk", "policy.yaml")
 RULES = [path.read_bytes() for path in sorted(shipped_rules_dir().glob("*.yml"))]
 RULE_DOCS = [list(yaml.safe_load_all(r)) for r in RULES]  # a file holds several rules, as documents
-LOCATIONS = (
-    b"cidr,city,country,lat,lon\n203.0.113.0/24,London,GB,51.5,-0.12\n198.51.100.0/24,Amsterdam,NL,52.37,4.9\n"
-)
+LOCATIONS = b"cidr,city,country,lat,lon\n203.0.113.0/24,London,GB,51.5,-0.12\n198.51.100.0/24,Amsterdam,NL,52.37,4.9\n"
 
 
 def _yaml(doc: Any) -> str:
