@@ -32,11 +32,14 @@ imports: install
 test: install lint typecheck imports
 	$(BIN)/python -m pytest -q
 
-# The fuzz tests with many more examples than CI's (override: make fuzz FUZZ_EXAMPLES=5000);
+# The fuzz tests with many more examples than CI's (override: make fuzz FUZZ_EXAMPLES=5000
+# FUZZ_API_EXAMPLES=500, the latter per API operation);
 # CLEARGUARD_FUZZ_RANDOM=1 draws new examples instead of the repeatable derandomised ones.
 FUZZ_EXAMPLES ?= 500
+FUZZ_API_EXAMPLES ?= 100
 fuzz: install
-	CLEARGUARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m fuzz tests/fuzz
+	CLEARGUARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CLEARGUARD_FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) \
+	  $(BIN)/python -m pytest -q -m fuzz tests/fuzz
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 T = TypeVar("T")
 
 # CI runs a small, repeatable count; `make fuzz` raises it (CLEARGUARD_FUZZ_EXAMPLES=2000).
-EXAMPLES = int(os.environ.get("CLEARGUARD_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("CLEARGUARD_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -58,7 +58,7 @@ schema = schemathesis.from_pytest_fixture("api_schema")
 
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("CLEARGUARD_FUZZ_EXAMPLES", "15")),
+    max_examples=int(os.environ.get("CLEARGUARD_FUZZ_API_EXAMPLES", "6")),
     deadline=None,
     derandomize=os.environ.get("CLEARGUARD_FUZZ_RANDOM") != "1",
     suppress_health_check=[

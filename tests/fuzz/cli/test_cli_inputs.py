@@ -25,8 +25,8 @@ from tests.fuzz.parsers.test_policy_files import RETENTION
 from tests.helpers import example
 
 runner = CliRunner()
-# Each invocation builds the services: a quarter of the parsers' count.
-CLI = settings(FUZZ, max_examples=max(5, EXAMPLES // 4))
+# Each invocation builds the services: an eighth of the parsers' count.
+CLI = settings(FUZZ, max_examples=max(5, EXAMPLES // 8))
 SAMPLES = [example("h1-import.json"), example("h7-low-value.json")]
 RAW = [json.dumps(s).encode() for s in SAMPLES]
 documents = st.one_of(odd_bytes(RAW), restructured(SAMPLES).map(lambda d: json.dumps(d).encode()))
