@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 
-.PHONY: install run test lint typecheck imports bench load lock clean pycanon asvs soak
+.PHONY: install run test lint typecheck imports bench load lock clean pycanon asvs soak fuzz
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ imports: install
 
 test: install lint typecheck imports
 	$(BIN)/python -m pytest -q
+
+# The fuzz tests with many more examples than CI's (override: make fuzz FUZZ_EXAMPLES=5000
+# FUZZ_API_EXAMPLES=500, the latter per API operation);
+# CLEARGUARD_FUZZ_RANDOM=1 draws new examples instead of the repeatable derandomised ones.
+FUZZ_EXAMPLES ?= 500
+FUZZ_API_EXAMPLES ?= 100
+fuzz: install
+	CLEARGUARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CLEARGUARD_FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) \
+	  $(BIN)/python -m pytest -q -m fuzz tests/fuzz
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -17,7 +17,7 @@ from pathlib import Path
 from clearguard.backup import format as fmt
 from clearguard.backup.errors import BackupCorrupt, BackupError
 from clearguard.backup.service import open_backup
-from clearguard.backup.snapshot import _rollback_journal, _tool
+from clearguard.backup.snapshot import _tool, load_image
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -37,7 +37,7 @@ def backup_integer(backup_key: bytes, path: Path, table: str, column: str) -> in
 def _sqlite_integer(image: bytes, table: str, column: str) -> int | None:
     with closing(sqlite3.connect(":memory:")) as conn:
         try:
-            conn.deserialize(_rollback_journal(image))
+            load_image(conn, image)
             present = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
             if present is None:
                 return None

@@ -34,6 +34,15 @@ def _rollback_journal(image: bytes) -> bytes:
     return image
 
 
+def load_image(conn: sqlite3.Connection, image: bytes) -> None:
+    """Deserialize a backup's SQLite image into `conn`. sqlite3 answers MemoryError, not
+    DatabaseError, for an empty image (found by fuzzing): anything without the SQLite header is
+    refused here as BackupCorrupt before it reaches the library."""
+    if len(image) < 100 or not image.startswith(b"SQLite format 3\x00"):
+        raise BackupCorrupt("backup holds no valid SQLite image: no SQLite header")
+    conn.deserialize(_rollback_journal(image))
+
+
 def sqlite_snapshot(url: str) -> bytes:
     """A consistent image of the database, taken while writers keep going (backup API pages)."""
     path = sqlite_path(url)
@@ -49,7 +58,7 @@ def sqlite_apply(url: str, image: bytes) -> None:
     the WAL and other connections stay consistent."""
     with closing(sqlite3.connect(":memory:")) as source:
         try:
-            source.deserialize(_rollback_journal(image))
+            load_image(source, image)
             ok = source.execute("PRAGMA integrity_check").fetchone()
         except sqlite3.DatabaseError as exc:
             raise BackupCorrupt(f"backup holds no valid SQLite image: {exc}") from None

@@ -27,6 +27,7 @@ from clearguard.compliance.checks.base import COMMON_PLACEHOLDERS, Evaluator, Pa
 from clearguard.compliance.errors import RulePackError
 from clearguard.compliance.findings import Finding, Severity
 from clearguard.compliance.reference import ReferenceData, reference_data
+from clearguard.user_files import load_yaml
 
 PACKS_PACKAGE = "clearguard.compliance.packs"
 RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
@@ -190,7 +191,7 @@ def _compile_rule(source: str, index: int, raw: object, ref: ReferenceData) -> t
 def parse_pack(text: str, source: str, default_name: str, ref: ReferenceData | None = None) -> RulePack:
     """Check and compile one pack version from its YAML text; `source` names it in errors."""
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as exc:
         raise RulePackError(f"{source}: not valid YAML ({' '.join(str(exc).split())})") from None
     if not isinstance(document, dict):

@@ -7,6 +7,7 @@ that breaks the schema gives findings (rule CG-SCHEMA-001) with a JSON pointer, 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -33,6 +34,14 @@ def _reject_constant(name: str) -> Any:
     raise InputError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e999 reads as infinity: as unrepresentable in a declaration as the Infinity literal.
+        raise InputError(f"number {text[:20]} is out of range")
+    return value
+
+
 def parse_json(raw: bytes | str, *, max_bytes: int, source: str = "input") -> dict[str, Any]:
     """A JSON object from raw bytes; InputError with a one-line cause otherwise."""
     if isinstance(raw, bytes):
@@ -49,9 +58,14 @@ def parse_json(raw: bytes | str, *, max_bytes: int, source: str = "input") -> di
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+        doc = json.loads(
+            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant, parse_float=_finite
+        )
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except ValueError:
+        # Python refuses integers of more than 4300 digits (int_max_str_digits): not a number we take.
+        raise InputError(f"{source}: a number has too many digits") from None
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
     if not isinstance(doc, dict):

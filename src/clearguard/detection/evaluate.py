@@ -63,6 +63,9 @@ def parse_labels(text: str, name: str = "labels") -> list[Label]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DetectionInputError(f"{name}: not JSON ({exc.msg}, line {exc.lineno})", field="labels") from None
+    except (ValueError, RecursionError):  # a number past 4300 digits, nesting past the stack
+        reason = "nested too deeply or a number too long"
+        raise DetectionInputError(f"{name}: not JSON ({reason})", field="labels") from None
     if not isinstance(data, list):
         raise DetectionInputError(f"{name}: must be a JSON list of scenarios", field="labels")
     labels = []

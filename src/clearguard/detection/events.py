@@ -155,8 +155,8 @@ def parse_event(line: str | bytes, lineno: int) -> ActivityEvent:
         raise _fail(lineno, None, "empty line")
     try:
         obj = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+    except (ValueError, RecursionError) as exc:  # ValueError: also a number past 4300 digits
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply or a number too long"
         raise _fail(lineno, None, f"not JSON ({reason})") from None
     if not isinstance(obj, dict):
         raise _fail(lineno, None, "must be a JSON object")

@@ -88,7 +88,7 @@ class CosignatureVerifier:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(
                 signature[8:], cosigned_message(text.decode(), timestamp)
             )
-        except InvalidSignature:
+        except (InvalidSignature, UnicodeDecodeError):  # a checkpoint body is UTF-8 text, or signs nothing
             return False
         return True
 

@@ -30,6 +30,15 @@ class NoteError(LedgerError):
     exit_code = 1
 
 
+class MalformedReceipt(NoteError):
+    """A receipt file that is not one (not JSON, a field missing or of the wrong type): bad input,
+    exit 2, unlike a well-formed receipt that fails to verify (NoteError, ProofError: exit 1)."""
+
+    slug = "malformed-receipt"
+    title = "Receipt cannot be read"
+    exit_code = 2
+
+
 class TileError(LedgerError):
     """A tiles directory or tile path is malformed or disagrees with its checkpoint."""
 

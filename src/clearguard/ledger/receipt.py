@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clearguard.ledger.checkpoint import SignedCheckpoint, open_checkpoint
-from clearguard.ledger.errors import NoteError, ProofError
+from clearguard.ledger.errors import MalformedReceipt, ProofError
 from clearguard.ledger.hashing import leaf_hash
 from clearguard.ledger.note import Verifier
 from clearguard.ledger.proofs import verify_inclusion
@@ -40,10 +40,10 @@ class Receipt:
 def receipt_from_json(data: Any) -> Receipt:
     try:
         if data["format"] != RECEIPT_FORMAT:
-            raise NoteError(f"receipt: format must be {RECEIPT_FORMAT}")
+            raise MalformedReceipt(f"receipt: format must be {RECEIPT_FORMAT}")
         index = data["index"]
         if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-            raise NoteError("receipt: index must be a non-negative integer")
+            raise MalformedReceipt("receipt: index must be a non-negative integer")
         return Receipt(
             index=index,
             entry=base64.b64decode(data["entry"], validate=True),
@@ -51,14 +51,14 @@ def receipt_from_json(data: Any) -> Receipt:
             proof=tuple(base64.b64decode(h, validate=True) for h in data["inclusion_proof"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise NoteError(f"receipt: malformed ({exc.__class__.__name__})") from exc
+        raise MalformedReceipt(f"receipt: malformed ({exc.__class__.__name__})") from exc
 
 
 def loads_receipt(text: str | bytes) -> Receipt:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise NoteError("receipt: not JSON") from exc
+        raise MalformedReceipt("receipt: not JSON") from exc
     return receipt_from_json(data)
 
 

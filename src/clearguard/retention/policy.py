@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from clearguard.categories import DataCategory
 from clearguard.errors import ConfigurationError
-from clearguard.user_files import read_limited
+from clearguard.user_files import load_yaml, read_limited
 
 RECORD_KINDS: Final = (
     "declaration",
@@ -253,7 +253,7 @@ def _where(error: ValidationError) -> tuple[str, str]:
 def parse_policies(text: str, source: str) -> PolicySet:
     """The policy set in `text` (YAML), every entry checked; PolicyError naming the field otherwise."""
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: not valid YAML ({exc.__class__.__name__})") from None
     if not isinstance(document, dict):

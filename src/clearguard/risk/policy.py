@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from clearguard.risk.channels import ChannelPolicy
 from clearguard.risk.errors import PolicyError
 from clearguard.risk.rules import Rule
+from clearguard.user_files import load_yaml
 
 
 class RiskPolicy(BaseModel):
@@ -26,7 +27,7 @@ class RiskPolicy(BaseModel):
 
 def parse_policy(text: str, *, source: str = "policy") -> RiskPolicy:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: not YAML ({exc})".replace("\n", " ")) from None
     try:
