@@ -53,26 +53,41 @@ def test_trader_lodges_the_example_and_verifies_its_receipt_in_the_browser(
     assert row.count() == 1 and doc["lrn"] in row.inner_text()
 
 
-def test_a_bad_declaration_shows_findings_beside_the_fields_and_stores_nothing(open_page: Any) -> None:
+def test_a_bad_declaration_shows_findings_beside_the_fields_and_stores_nothing(open_page: Any, tmp_path: Path) -> None:
     page = open_page("demo-trader")
     before = _rows(page)
+    doc = _example("h1-import.json")
+    doc["lrn"] = "E2E-BAD-" + uuid.uuid4().hex[:8].upper()
+    doc["declarant"]["address"]["country"] = "XX"
+    doc["items"][0]["commodity_code"] = "1234"
+    upload = tmp_path / "bad.json"
+    upload.write_text(json.dumps(doc))
     page.goto("/declarations/new")
-    page.get_by_label("Local reference number (LRN)").fill("E2E-BAD-" + uuid.uuid4().hex[:8])
-    page.get_by_label("Declarant country").fill("XX")
-    page.get_by_label("Item 1 commodity code").fill("12")
-    page.get_by_label("Total packages").fill("many")
-    page.get_by_role("button", name="Lodge the declaration").click()
+    page.get_by_label("Declaration file (JSON)").set_input_files(str(upload))
+    page.get_by_role("button", name="Lodge the file").click()
     page.wait_for_load_state()
     assert page.locator("#findings-summary").is_visible()
-    # Each finding sits beside its field, tied to it for assistive technology.
-    for field_id in ("f-declarant-address-country", "f-items-0-commodity_code", "f-total_packages"):
+    # Each finding sits beside its field, tied to it for assistive technology, in the form that the
+    # upload filled in.
+    for field_id, text in (("f-declarant-address-country", "XX"), ("f-items-0-commodity_code", "1234")):
         finding = page.locator(f"#{field_id}-finding")
-        assert finding.is_visible(), field_id
+        assert finding.is_visible() and text in finding.inner_text(), field_id
         assert page.locator(f"#{field_id}").get_attribute("aria-invalid") == "true"
         assert f"{field_id}-finding" in (page.locator(f"#{field_id}").get_attribute("aria-describedby") or "")
-    # What was typed is kept, and nothing was stored.
-    assert page.get_by_label("Declarant country").input_value() == "XX"
-    assert _rows(page) == before
+        assert page.locator(f"#{field_id}").input_value() == text
+    assert page.locator(".finding").count() == 2
+    assert _rows(page) == before  # nothing stored
+
+    # Corrected in the form, the same declaration lodges.
+    page.goto("/declarations/new")
+    page.get_by_label("Declaration file (JSON)").set_input_files(str(upload))
+    page.get_by_role("button", name="Lodge the file").click()
+    page.wait_for_load_state()
+    page.get_by_label("Declarant country").fill("GB")
+    page.get_by_label("Item 1 commodity code").fill("8517130000")
+    page.get_by_role("button", name="Lodge the declaration").click()
+    page.wait_for_url("**/declarations/*?lodged=1")
+    assert _rows(page) == before + 1
 
 
 def test_trader_amends_a_declaration_and_sees_both_versions(open_page: Any, tmp_path: Path) -> None:
@@ -131,24 +146,32 @@ def test_broker_cannot_open_or_lodge_for_an_unmandated_trader(
     assert _rows(page) == before
 
 
-def test_state_changes_without_the_csrf_token_are_refused(open_page: Any, portal: Portal) -> None:
+_POST = """async ([url, form, headers]) => {
+  const answer = await fetch(url, {method: "POST", body: new URLSearchParams(form), headers: headers,
+                                   redirect: "manual", credentials: "same-origin"});
+  return [answer.status, await answer.text()];
+}"""
+
+
+def test_state_changes_without_the_csrf_token_are_refused(open_page: Any, portal: Portal, console: ConsoleLog) -> None:
+    console.allow(r"status of 403 \(Forbidden\)")  # the refusals provoked here
     page = open_page("demo-trader")
     page.goto("/declarations/new")
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
     before = _rows(page)
-    doc = _example("h1-import.json")
-    doc["lrn"] = "E2E-CSRF-" + uuid.uuid4().hex[:8].upper()
-    form = {f"/{k}": v for k, v in {"lrn": doc["lrn"], "declarant/eori": "GB123456789000"}.items()}
-    # The session cookie goes with these requests (same browser context): only the token is missing.
+    form = {"/lrn": "E2E-CSRF-" + uuid.uuid4().hex[:8].upper(), "/declarant/eori": "GB123456789000"}
+    # From the signed-in page itself (its session cookie goes along): only the token is missing or wrong.
     for extra in ({}, {"csrf": "not-the-token"}, {"csrf": token[:-2] + "xx"}):
-        answer = page.request.post(portal.url("/declarations"), form={**form, **extra}, max_redirects=0)
-        assert answer.status == 403, extra
-        assert "security token" in answer.text()
-    answer = page.request.post(portal.url("/logout"), form={}, max_redirects=0)
-    assert answer.status == 403
-    # htmx sends the token as a header: a wrong one is refused the same way.
-    answer = page.request.post(portal.url("/declarations"), form=form, headers={"X-CSRF-Token": "x"}, max_redirects=0)
-    assert answer.status == 403
+        status, body = page.evaluate(_POST, [portal.url("/declarations"), {**form, **extra}, {}])
+        assert status == 403, extra
+        assert "security token" in body
+    status, _ = page.evaluate(_POST, [portal.url("/logout"), {}, {}])
+    assert status == 403
+    # htmx sends the token as a header: a wrong one is refused the same way, the right one passes.
+    status, _ = page.evaluate(_POST, [portal.url("/declarations"), form, {"X-CSRF-Token": "x"}])
+    assert status == 403
+    status, body = page.evaluate(_POST, [portal.url("/declarations"), form, {"X-CSRF-Token": token}])
+    assert status == 200 and "findings-summary" in body  # accepted, then refused by validation
     assert _rows(page) == before
     page.goto("/account")  # still signed in: the refused sign-out did nothing
     assert page.locator("h1").inner_text() == "Your account"

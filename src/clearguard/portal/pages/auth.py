@@ -53,7 +53,7 @@ def _mfa_token(request: Request) -> str | None:
 
 
 def _restart(request: Request, message: str) -> Response:
-    response = render(request, "auth/login.html", {"error": message, "next": None}, status_code=401)
+    response = render(request, "auth/login.html", {"error": message, "next": None})
     clear_cookie(response, MFA_COOKIE)
     return response
 
@@ -104,9 +104,9 @@ def login(
     try:
         step = identity.login(username, password, source=source_of(request))
     except ClearGuardError as exc:
-        status = exc.status if exc.status in (401, 429, 503) else 401
+        # The form again, with the reason (200: the page works; a 4xx document is a console error).
         context = {"error": exc.title, "next": local_path(next, "") or None, "username": username}
-        return render(request, "auth/login.html", context, status_code=status)
+        return render(request, "auth/login.html", context)
     back = local_path(next, "")
     suffix = f"?next={back}" if back else ""
     response = redirect(request, ("/login/enrol" if step.enrolment_required else "/login/code") + suffix)
@@ -156,7 +156,7 @@ def _second_factor(request: Request, template: str, code: str, back: str | None,
     except InvalidToken:
         return _restart(request, "Your sign-in expired or had too many wrong codes: start again.")
     except ClearGuardError as exc:
-        return render(request, template, {"error": exc.title, "next": local_path(back, "") or None}, status_code=401)
+        return render(request, template, {"error": exc.title, "next": local_path(back, "") or None})
     return _signed_in(request, pair, back)[1]
 
 
@@ -179,7 +179,7 @@ def _enrolment(request: Request, back: str | None, *, error: str | None) -> Resp
     # An <img> with a data: URI: the CSP allows it, where inline SVG markup could carry styles.
     qr = segno.make(enrolment.otpauth_uri, error="m").svg_data_uri(scale=5, border=2)
     context = {"qr": qr, "secret": enrolment.secret, "next": local_path(back, "") or None, "error": error}
-    return render(request, "auth/enrol.html", context, status_code=401 if error else 200)
+    return render(request, "auth/enrol.html", context)
 
 
 @router.post("/login/enrol")
@@ -249,7 +249,7 @@ def step_up(
     try:
         identity.step_up_totp(principal, code.strip(), source=source_of(request))
     except ClearGuardError as exc:
-        return render(request, "auth/step_up.html", {"next": local_path(next), "error": exc.title}, status_code=401)
+        return render(request, "auth/step_up.html", {"next": local_path(next), "error": exc.title})
     return redirect(request, local_path(next))
 
 

@@ -74,7 +74,6 @@ def _form_page(
     values: dict[str, str],
     findings: list[dict[str, Any]],
     *,
-    status_code: int = 200,
     items: int | None = None,
     upload_error: str | None = None,
 ) -> Response:
@@ -90,7 +89,7 @@ def _form_page(
         "upload_error": upload_error,
         "mandates": sorted(principal.mandated_parties(today_of(request))),
     }
-    return render(request, "trader/lodge.html", context, status_code=status_code)
+    return render(request, "trader/lodge.html", context)
 
 
 @router.get("/declarations/new")
@@ -132,7 +131,7 @@ async def lodge(request: Request, principal: Lodger) -> Response:
         try:
             doc = parse_json(raw, max_bytes=limit, source=upload.filename[:80])
         except InputError as exc:
-            return _form_page(request, principal, {}, [], status_code=400, upload_error=str(exc))
+            return _form_page(request, principal, {}, [], upload_error=str(exc))
         values = form.values_of(doc)
     else:
         if submitted.get("add_item"):
@@ -141,8 +140,9 @@ async def lodge(request: Request, principal: Lodger) -> Response:
     try:
         mrn = await _lodge_doc(request, principal, doc)
     except (ValidationFailed, InputError) as exc:
-        # Nothing was stored: the service refuses before its transaction.
-        return _form_page(request, principal, values, _findings_of(exc), status_code=422)
+        # Nothing was stored: the service refuses before its transaction. The form comes back with
+        # 200 (a 4xx document is a console error in browsers, and this is the form, working).
+        return _form_page(request, principal, values, _findings_of(exc))
     return redirect(request, f"/declarations/{mrn}?lodged=1")
 
 
@@ -183,11 +183,9 @@ def declaration(request: Request, principal: Reader, mrn: Mrn, lodged: Annotated
 
 
 # ------------------------------------------------------------------------------------------ amendments
-def _amend_page(
-    request: Request, mrn: str, text: str, reason: str, findings: list[dict[str, Any]], status_code: int = 200
-) -> Response:
+def _amend_page(request: Request, mrn: str, text: str, reason: str, findings: list[dict[str, Any]]) -> Response:
     context = {"mrn": mrn, "text": text, "reason": reason, "findings": findings}
-    return render(request, "trader/amend.html", context, status_code=status_code)
+    return render(request, "trader/amend.html", context)
 
 
 @router.get("/declarations/{mrn}/amend")
@@ -222,5 +220,5 @@ async def amend(request: Request, principal: Amender, mrn: Mrn) -> Response:
         actor = actor_of(principal, source_of(request))
         await run_in_threadpool(gate.declarations.amend, mrn, doc, actor, reason=reason)
     except (ValidationFailed, InputError) as exc:
-        return _amend_page(request, mrn, text, reason, _findings_of(exc), status_code=422)
+        return _amend_page(request, mrn, text, reason, _findings_of(exc))
     return redirect(request, f"/declarations/{mrn}")
