@@ -11,6 +11,8 @@ import segno
 from fastapi import APIRouter, Body, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from clearguard.access.errors import StepUpRequired
+from clearguard.access.policy import require_recent_mfa
 from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm
 from clearguard.api.security import source_of
@@ -39,6 +41,8 @@ PAGES: tuple[Page, ...] = (
     Page("/step-up", "POST", "step-up", Perm.SELF),
     Page("/logout", "POST", "sign-out", Perm.SELF),
     Page("/account", "GET", "view", Perm.SELF, menu="Account", heading="Your account"),
+    Page("/account/passkey/options", "POST", "add-passkey", Perm.SELF),
+    Page("/account/passkey", "POST", "add-passkey", Perm.SELF),
 )
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -263,7 +267,44 @@ def logout(request: Request, principal: Self) -> Response:
 
 
 @router.get("/account")
-def account(request: Request, principal: Self) -> Response:
+def account(request: Request, principal: Self, passkey: Annotated[str | None, Query(max_length=16)] = None) -> Response:
     today = portal_of(request).sessions.identity.clock.now().date()
-    context = {"mandates": sorted(principal.mandated_parties(today))}
+    context = {"mandates": sorted(principal.mandated_parties(today)), "passkey_added": passkey == "added"}
     return render(request, "auth/account.html", context)
+
+
+def _fresh(request: Request, principal: Principal) -> Response | None:
+    """Adding a passkey needs a recent second factor, as the API's /webauthn/register does: a stolen
+    session cannot plant a lasting authenticator. None when fresh, else the step-up to do first."""
+    identity = portal_of(request).sessions.identity
+    try:
+        require_recent_mfa(principal, identity.clock.now(), window_seconds=identity.settings.auth_step_up_seconds)
+    except StepUpRequired as exc:
+        body = {"error": exc.title, "step_up": "/step-up?next=/account"}
+        return finish(request, JSONResponse(body, status_code=401))
+    return None
+
+
+@router.post("/account/passkey/options")
+def passkey_register_options(request: Request, principal: Self) -> Response:
+    refused = _fresh(request, principal)
+    if refused is not None:
+        return refused
+    return finish(request, JSONResponse(portal_of(request).sessions.identity.webauthn_register_options(principal)))
+
+
+@router.post("/account/passkey")
+def passkey_register(
+    request: Request,
+    principal: Self,
+    credential: Annotated[dict[str, Any], Body()],
+    name: Annotated[str, Body(min_length=1, max_length=64)] = "passkey",
+) -> Response:
+    refused = _fresh(request, principal)
+    if refused is not None:
+        return refused
+    try:
+        portal_of(request).sessions.identity.webauthn_register(principal, credential, name=name)
+    except ClearGuardError as exc:
+        return finish(request, JSONResponse({"error": exc.title}, status_code=exc.status))
+    return finish(request, JSONResponse({"location": "/account?passkey=added"}))
