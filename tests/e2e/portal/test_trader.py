@@ -175,3 +175,19 @@ def test_state_changes_without_the_csrf_token_are_refused(open_page: Any, portal
     assert _rows(page) == before
     page.goto("/account")  # still signed in: the refused sign-out did nothing
     assert page.locator("h1").inner_text() == "Your account"
+
+
+def test_the_status_filter_swaps_only_the_table_through_htmx(open_page: Any, portal: Portal) -> None:
+    page = open_page("demo-trader")
+    page.goto("/declarations")
+    page.evaluate("() => { window.__marker = 'same page' }")  # gone if the page were reloaded
+    with page.expect_response(lambda r: "/declarations?status=invalidated" in r.url) as answer:
+        page.get_by_label("Status").select_option("invalidated")
+    assert answer.value.request.headers.get("hx-request") == "true"
+    page.locator("#results p").wait_for()
+    assert page.locator("#results").inner_text() == "No declarations with status invalidated."
+    assert page.evaluate("() => window.__marker") == "same page"
+    assert page.url.endswith("/declarations?status=invalidated")
+    # The same URL opened directly renders the whole page.
+    page.goto("/declarations?status=invalidated")
+    assert page.locator("h1").inner_text() == "Declarations"
