@@ -25,6 +25,8 @@ from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
 from clearguard.ledger.witness_service import WitnessSubmitter
 from clearguard.posture import DailyAudit
+
+from clearguard.portal import install_portal
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
 from clearguard.runtime import private_files, tune_gc
@@ -118,6 +120,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(sharing_routes.router)
     app.include_router(detection_routes.router)
     app.include_router(training_routes.router)
+
+    # The portal's pages at / and /static/ (not in the OpenAPI description): after the API's routes.
+    install_portal(app, services=services, settings=settings)
     _describe_declaration_body(app)
     return app
 
