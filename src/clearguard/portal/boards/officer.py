@@ -71,6 +71,12 @@ def check_reason(reason: str, *, field: str = "reason") -> str:
     return text
 
 
+def check_mrn(mrn: str) -> str:
+    if len(mrn) != 18 or not mrn.isascii() or not mrn.isalnum():
+        raise InputError("mrn: 18 letters and digits", field="mrn")
+    return mrn.upper()
+
+
 def queue(
     gate: DeclarationGate,
     risk: RiskService,
