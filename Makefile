@@ -52,3 +52,22 @@ pycanon: $(PYCANON_VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(PYCANON_VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# htmx for the portal (issue 17): the npm package's file, pinned by version and by the tarball's
+# SHA-256, committed with its licence so the app serves it without network (never from a CDN).
+HTMX_VERSION := 2.0.11
+HTMX_TARBALL_SHA256 := 165a2655073e9e6e55e307a7c74e8ebcdb76afb7701f9c16cfd106a13add408e
+HTMX_DIR := src/clearguard/portal/static/htmx
+
+.PHONY: htmx
+htmx:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	curl -sfL -o "$$tmp/htmx.tgz" https://registry.npmjs.org/htmx.org/-/htmx.org-$(HTMX_VERSION).tgz; \
+	echo "$(HTMX_TARBALL_SHA256)  $$tmp/htmx.tgz" | sha256sum -c --quiet -; \
+	tar -xzf "$$tmp/htmx.tgz" -C "$$tmp" package/dist/htmx.min.js package/LICENSE; \
+	mkdir -p $(HTMX_DIR); \
+	cp "$$tmp/package/dist/htmx.min.js" $(HTMX_DIR)/htmx.min.js; \
+	cp "$$tmp/package/LICENSE" $(HTMX_DIR)/LICENSE; \
+	echo "$(HTMX_VERSION)" > $(HTMX_DIR)/VERSION; \
+	(cd $(HTMX_DIR) && sha256sum htmx.min.js > SHA256); \
+	echo "htmx $(HTMX_VERSION) -> $(HTMX_DIR) ($$(cut -c1-16 $(HTMX_DIR)/SHA256)...)"

@@ -21,6 +21,7 @@ from clearguard.detection import routes as detection_routes
 from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
+from clearguard.portal import install_portal
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
 from clearguard.sharing import routes as sharing_routes
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(retention_routes.router)
     app.include_router(sharing_routes.router)
     app.include_router(detection_routes.router)
+    # The portal's pages at / and /static/ (not in the OpenAPI description): after the API's routes.
+    install_portal(app, services=services, settings=settings)
     _describe_declaration_body(app)
     return app
 

@@ -22,6 +22,8 @@ from clearguard.declarations.ports import (
 from clearguard.declarations.results import Actor, DeclarationView, ListFilter, LodgeResult, Page, Summary
 from clearguard.declarations.service import ComplianceChannel, DeclarationService
 from clearguard.declarations.statistics import LINE_CATEGORIES as STATISTICAL_LINE_CATEGORIES
+from clearguard.declarations.views import declaration as declaration_view
+from clearguard.declarations.views import summaries as declaration_summaries
 
 __all__ = [
     "STATISTICAL_LINE_CATEGORIES",
@@ -46,6 +48,8 @@ __all__ = [
     "RiskAssessor",
     "Summary",
     "actor_of",
+    "declaration_summaries",
+    "declaration_view",
     "normalise_eori",
     "normalise_name",
     "person_ref",

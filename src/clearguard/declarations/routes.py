@@ -8,7 +8,6 @@ API and the CLI refuse bad input with the same findings.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,14 +16,13 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
-from clearguard.access.policy import Action, authorize_read, channel_for, refuse_withheld_filters, view_for
+from clearguard.access.policy import Action, authorize_read, channel_for, refuse_withheld_filters
 from clearguard.access.principal import Principal
-from clearguard.access.roles import Perm, Role
+from clearguard.access.roles import Perm
 from clearguard.api.models import StrictModel
 from clearguard.api.problems import PROBLEM_JSON
 from clearguard.api.security import PermissionRoute, identity_of, require, source_of
-from clearguard.categories import DataCategory
-from clearguard.declarations.categorised import category_at
+from clearguard.declarations import views
 from clearguard.declarations.gate import DeclarationGate, actor_of
 from clearguard.declarations.parse import parse_json
 from clearguard.declarations.results import ListFilter, LodgeResult
@@ -39,8 +37,6 @@ router = APIRouter(
     responses={400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM},
 )
 
-DECLARANT_ROLES = frozenset({Role.TRADER, Role.BROKER})
-_HOLD_READERS = frozenset({Role.OFFICER, Role.AUDITOR, Role.DPO})
 Reader = Annotated[Principal, require(Perm.DECLARATIONS_READ)]
 Lodger = Annotated[Principal, require(Perm.DECLARATIONS_LODGE)]
 Amender = Annotated[Principal, require(Perm.DECLARATIONS_AMEND)]
@@ -110,44 +106,6 @@ def _service(request: Request) -> DeclarationService:
 
 def _today(request: Request) -> date:
     return identity_of(request).clock.now().date()
-
-
-# What a list filter matches on: a role whose view withholds one of these may not filter on it.
-# Parties are traders (confidential) or natural persons (personal); an LRN is the declarant's own
-# reference, confidential in the views that withhold confidential data.
-PARTY_DATA = frozenset({DataCategory.CONFIDENTIAL, DataCategory.PERSONAL})
-FILTER_DATA = {"party": PARTY_DATA, "lrn": frozenset({DataCategory.CONFIDENTIAL})}
-_CHANNEL_IN_REASON = re.compile(r"\bchannel (\w+)")
-
-
-def _withheld(principal: Principal, item: dict[str, Any], *, reason_key: str | None = None) -> dict[str, Any]:
-    """`item` (a summary, a declaration body or an event) as the principal's role may see it: the LRN
-    and free-text reasons are confidential; traders and brokers see their lane, never a blue."""
-    confidential = DataCategory.CONFIDENTIAL in view_for(principal.role).categories
-    if "lrn" in item and not confidential:
-        item["lrn"] = None
-    if reason_key is not None and item.get(reason_key) is not None:
-        if not confidential:
-            item[reason_key] = None
-        elif principal.role in DECLARANT_ROLES:
-            item[reason_key] = _CHANNEL_IN_REASON.sub(
-                lambda m: f"channel {channel_for(principal.role, m.group(1))}", item[reason_key]
-            )
-    if "channel" in item:
-        item["channel"] = channel_for(principal.role, item["channel"])
-    if not confidential and isinstance(item.get("document"), dict):
-        item["document"].pop("lrn", None)
-        item["redacted"] = sorted({*item.get("redacted", ()), DataCategory.CONFIDENTIAL.value})
-        # A finding's message quotes its field's value: keep only those on fields the view shows.
-        item["findings"] = [f for f in item.get("findings", []) if _shown(principal, item["type"], f["pointer"])]
-    return item
-
-
-def _shown(principal: Principal, declaration_type: str, at: str) -> bool:
-    if at in ("", "/lrn"):
-        return False
-    path = tuple(int(t) if t.isdigit() else t.replace("~1", "/").replace("~0", "~") for t in at.split("/")[1:])
-    return category_at(declaration_type, path) in view_for(principal.role).categories
 
 
 def _lodge_body(result: LodgeResult, principal: Principal) -> dict[str, Any]:
@@ -231,18 +189,16 @@ def list_declarations(
 ) -> PageOut:
     """Declarations the caller may see, newest first; `next_cursor` fetches the next page. A filter
     on data the caller's role does not see (`party` for an auditor or a risk analyst) is refused."""
-    refuse_withheld_filters(principal, {k: FILTER_DATA[k] for k, v in (("party", party), ("lrn", lrn)) if v})
+    refuse_withheld_filters(principal, {k: views.FILTER_DATA[k] for k, v in (("party", party), ("lrn", lrn)) if v})
     if party is not None:
         party = request.app.state.services.compliance.check_eori(party, field="party")
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     base = ListFilter(status=status, office=office, type=type, party_eori=party, lrn=lrn, since=since)
-    scoped = _gate(request).list_filter(principal, _today(request), base)
-    if scoped is None:
-        return PageOut(items=[], next_cursor=None)
-    page = _service(request).list(scoped, limit=limit, cursor=cursor, actor=actor_of(principal, source_of(request)))
-    items = [SummaryOut(**_withheld(principal, s.to_dict())) for s in page.items]
-    return PageOut(items=items, next_cursor=page.next_cursor)
+    found, next_cursor = views.summaries(
+        _gate(request), principal, _today(request), base, limit=limit, cursor=cursor, source=source_of(request)
+    )
+    return PageOut(items=[SummaryOut(**s) for s in found], next_cursor=next_cursor)
 
 
 @router.get("/{mrn}")
@@ -264,21 +220,14 @@ def read(
             "justification: send it in the X-Justification header, not in the URL (URLs are logged)",
             field="justification",
         )
-    body = _gate(request).read(
-        principal, mrn.upper(), _today(request), source=source_of(request), justification=_utf8(x_justification)
+    return views.declaration(
+        _gate(request),
+        principal,
+        mrn,
+        _today(request),
+        source=source_of(request),
+        justification=_utf8(x_justification),
     )
-    events = _service(request).events(mrn)
-    retention = body.get("retention")
-    if isinstance(retention, dict) and principal.role not in _HOLD_READERS:
-        # Whether a legal hold keeps a declaration may concern an investigation: the DPO, officers
-        # and auditors see it, the declarant does not.
-        for key in ("held", "holds", "request_open"):
-            retention.pop(key, None)
-    if principal.role in DECLARANT_ROLES:
-        # Declarants see what happened and why, not which officer did it (staff are data subjects too).
-        events = [{k: v for k, v in e.items() if k != "actor"} for e in events]
-    body["events"] = [_withheld(principal, e, reason_key="reason") for e in events]
-    return _withheld(principal, body)
 
 
 def _utf8(header: str | None) -> str | None:

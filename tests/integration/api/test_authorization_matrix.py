@@ -199,4 +199,9 @@ def test_real_app_routes_all_declare_permissions(real: RealApp) -> None:
     # Open without a token: health, the login steps, and the transparency log that DESIGN.md
     # publishes for offline verification (tiles, checkpoint, key; witness cosigning by signature).
     assert public >= ALLOWED_PUBLIC
-    assert {p for p in public - ALLOWED_PUBLIC if not p.startswith("/ledger/")} == set()
+    # ...and the portal's sign-in pages and static files, public in its one permission table.
+    from clearguard.access.roles import Perm
+    from clearguard.portal.permissions import PAGES
+
+    portal_public = {p.path for p in PAGES if p.permission == Perm.PUBLIC}
+    assert {p for p in public - ALLOWED_PUBLIC - portal_public if not p.startswith("/ledger/")} == set()
