@@ -18,10 +18,11 @@ from clearguard.access.policy import Action, view_for
 from clearguard.access.principal import Principal
 from clearguard.audit.service import AuditService, NewAuditEvent
 from clearguard.db import transaction
+from clearguard.declarations import declaration_summaries, declaration_view
 from clearguard.declarations.gate import DeclarationGate, actor_of
 from clearguard.declarations.lifecycle import Decision, Status
 from clearguard.declarations.results import ListFilter
-from clearguard.declarations.routes import _withheld as withheld  # the API's one redaction of summaries
+from clearguard.declarations.views import withheld
 from clearguard.errors import InputError
 from clearguard.risk.errors import AssessmentNotFound
 from clearguard.risk.service import Assessment, RiskService
@@ -91,11 +92,10 @@ def queue(
     score, then channel severity, then oldest first). Each listing is the API's audited list."""
     summaries: list[dict[str, Any]] = []
     for status in OPEN_STATUSES:
-        scoped = gate.list_filter(principal, today, ListFilter(status=status))
-        if scoped is None:
-            return []
-        page = gate.declarations.list(scoped, limit=limit, actor=actor_of(principal, source))
-        summaries.extend(withheld(principal, s.to_dict()) for s in page.items)
+        listed, _ = declaration_summaries(
+            gate, principal, today, ListFilter(status=status), limit=limit, cursor=None, source=source
+        )
+        summaries.extend(listed)
     scores: dict[str, Assessment] = {}
     if view_for(principal.role).risk and summaries:
         with transaction(factory) as session:
@@ -135,9 +135,7 @@ def declaration(
 ) -> dict[str, Any]:
     """One declaration as the API's read gives it (policy, break-glass with its justification,
     redaction, audit), with its events as that role may see them."""
-    body = gate.read(principal, mrn.upper(), today, source=source, justification=justification)
-    body["events"] = [withheld(principal, e, reason_key="reason") for e in gate.declarations.events(mrn.upper())]
-    return withheld(principal, body)
+    return declaration_view(gate, principal, mrn.upper(), today, source=source, justification=justification)
 
 
 def reasons(risk: RiskService, factory: sessionmaker[Session], principal: Principal, mrn: str) -> Reasons | None:

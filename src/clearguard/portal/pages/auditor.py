@@ -23,8 +23,8 @@ from clearguard.portal.templating import render
 PAGES: tuple[Page, ...] = (
     Page("/audit", "GET", "view", Perm.AUDIT_READ, menu="Audit trail", heading="Audit trail"),
     Page("/audit", "POST", "search", Perm.AUDIT_READ),
-    Page("/ledger", "GET", "view", Perm.LEDGER_READ, menu="Ledger", heading="Ledger"),
-    Page("/ledger/verify", "POST", "verify", Perm.LEDGER_READ),
+    Page("/audit/ledger", "GET", "view", Perm.LEDGER_READ, menu="Ledger", heading="Ledger"),
+    Page("/audit/ledger/verify", "POST", "verify", Perm.LEDGER_READ),
 )
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -63,17 +63,18 @@ def search(
     return _audit_page(request, {"events": events, "form": form, "limit": auditor.SEARCH_LIMIT})
 
 
-@router.get("/ledger")
+@router.get("/audit/ledger")
 def ledger(request: Request, principal: LedgerReader) -> Response:
     services = portal_of(request).services
     state = auditor.ledger_state(services.ledger, services.session_factory)
     return render(request, "auditor/ledger.html", {"state": state, "report": None})
 
 
-@router.post("/ledger/verify")
+@router.post("/audit/ledger/verify")
 def verify(request: Request, principal: LedgerReader) -> Response:
     services = portal_of(request).services
-    report = auditor.verify(services.ledger, services.audit, services.session_factory, principal, source=source_of(request))
+    source = source_of(request)
+    report = auditor.verify(services.ledger, services.audit, services.session_factory, principal, source=source)
     state = auditor.ledger_state(services.ledger, services.session_factory)
     block = "verification" if request.headers.get("hx-request") == "true" else None
     return render(request, "auditor/ledger.html", {"state": state, "report": report}, block=block)
