@@ -32,7 +32,7 @@ def test_dpo_adds_and_releases_a_hold(open_page: Any, portal: Portal) -> None:
 def test_a_hold_with_two_targets_is_refused_with_the_field_named(signed_in: Any, portal: Portal) -> None:
     page = signed_in("demo-dpo").new_page()  # not console-watched: the refusal is a 400 page
     page.goto(portal.url("/privacy"))
-    page.get_by_label("Trader EORI", exact=True).fill("GB123456789000")
+    page.locator("#add-hold").get_by_label("Trader EORI").fill("GB123456789000")
     page.get_by_label("or MRN").fill(portal.demo_mrns["h1-import.json"])
     page.get_by_label("Owner").fill("legal")
     page.get_by_label("Reason", exact=True).fill("both given")
