@@ -1,7 +1,8 @@
 """The administrator's pages: accounts (role, party, office, second factor, brokers' mandates) with
 disable, enable and second-factor reset, the roles and their permissions, and the key-encryption keys'
-status (clearguard.portal.boards.admin). Both pages and every action ask for a recent second factor
-(Perm.USERS_MANAGE and Perm.KEYS_MANAGE are step-up permissions)."""
+status (clearguard.portal.boards.admin). Viewing needs the administrators' own permission
+(Perm.CONFIG_MANAGE); every action on an account asks for a recent second factor (Perm.USERS_MANAGE
+is a step-up permission)."""
 
 from __future__ import annotations
 
@@ -21,19 +22,19 @@ from clearguard.portal.state import portal_of
 from clearguard.portal.templating import redirect, render
 
 PAGES: tuple[Page, ...] = (
-    Page("/admin/accounts", "GET", "view", Perm.USERS_MANAGE, menu="Accounts", heading="Accounts"),
+    Page("/admin/accounts", "GET", "view", Perm.CONFIG_MANAGE, menu="Accounts", heading="Accounts"),
     Page("/admin/accounts", "POST", "administer", Perm.USERS_MANAGE),
-    Page("/admin/keys", "GET", "view", Perm.KEYS_MANAGE, menu="Keys", heading="Keys"),
+    Page("/admin/keys", "GET", "view", Perm.CONFIG_MANAGE, menu="Keys", heading="Keys"),
 )
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+AdminViewer = Annotated[Principal, page_guard(Perm.CONFIG_MANAGE)]
 UserAdmin = Annotated[Principal, page_guard(Perm.USERS_MANAGE)]
-KeyAdmin = Annotated[Principal, page_guard(Perm.KEYS_MANAGE)]
 Text = Annotated[str | None, Form(max_length=128)]
 
 
 @router.get("/admin/accounts")
-def accounts(request: Request, principal: UserAdmin) -> Response:
+def accounts(request: Request, principal: AdminViewer) -> Response:
     services = portal_of(request).services
     view = admin.overview(services.identity, services.crypto, services.session_factory)
     return render(request, "admin/accounts.html", {"view": view, "actions": list(ADMIN_ACTIONS)})
@@ -49,6 +50,6 @@ def administer(request: Request, principal: UserAdmin, username: Text = None, ac
 
 
 @router.get("/admin/keys")
-def keys(request: Request, principal: KeyAdmin) -> Response:
+def keys(request: Request, principal: AdminViewer) -> Response:
     services = portal_of(request).services
     return render(request, "admin/keys.html", {"keys": admin.key_status(services.crypto, services.session_factory)})
