@@ -11,6 +11,8 @@ import segno
 from fastapi import APIRouter, Body, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from clearguard.access.errors import StepUpRequired
+from clearguard.access.policy import require_recent_mfa
 from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm
 from clearguard.api.security import source_of
@@ -39,6 +41,8 @@ PAGES: tuple[Page, ...] = (
     Page("/step-up", "POST", "step-up", Perm.SELF),
     Page("/logout", "POST", "sign-out", Perm.SELF),
     Page("/account", "GET", "view", Perm.SELF, menu="Account", heading="Your account"),
+    Page("/account/passkey/options", "POST", "add-passkey", Perm.SELF),
+    Page("/account/passkey", "POST", "add-passkey", Perm.SELF),
 )
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -53,7 +57,7 @@ def _mfa_token(request: Request) -> str | None:
 
 
 def _restart(request: Request, message: str) -> Response:
-    response = render(request, "auth/login.html", {"error": message, "next": None}, status_code=401)
+    response = render(request, "auth/login.html", {"error": message, "next": None})
     clear_cookie(response, MFA_COOKIE)
     return response
 
@@ -104,9 +108,9 @@ def login(
     try:
         step = identity.login(username, password, source=source_of(request))
     except ClearGuardError as exc:
-        status = exc.status if exc.status in (401, 429, 503) else 401
+        # The form again, with the reason (200: the page works; a 4xx document is a console error).
         context = {"error": exc.title, "next": local_path(next, "") or None, "username": username}
-        return render(request, "auth/login.html", context, status_code=status)
+        return render(request, "auth/login.html", context)
     back = local_path(next, "")
     suffix = f"?next={back}" if back else ""
     response = redirect(request, ("/login/enrol" if step.enrolment_required else "/login/code") + suffix)
@@ -156,7 +160,7 @@ def _second_factor(request: Request, template: str, code: str, back: str | None,
     except InvalidToken:
         return _restart(request, "Your sign-in expired or had too many wrong codes: start again.")
     except ClearGuardError as exc:
-        return render(request, template, {"error": exc.title, "next": local_path(back, "") or None}, status_code=401)
+        return render(request, template, {"error": exc.title, "next": local_path(back, "") or None})
     return _signed_in(request, pair, back)[1]
 
 
@@ -179,7 +183,7 @@ def _enrolment(request: Request, back: str | None, *, error: str | None) -> Resp
     # An <img> with a data: URI: the CSP allows it, where inline SVG markup could carry styles.
     qr = segno.make(enrolment.otpauth_uri, error="m").svg_data_uri(scale=5, border=2)
     context = {"qr": qr, "secret": enrolment.secret, "next": local_path(back, "") or None, "error": error}
-    return render(request, "auth/enrol.html", context, status_code=401 if error else 200)
+    return render(request, "auth/enrol.html", context)
 
 
 @router.post("/login/enrol")
@@ -249,7 +253,7 @@ def step_up(
     try:
         identity.step_up_totp(principal, code.strip(), source=source_of(request))
     except ClearGuardError as exc:
-        return render(request, "auth/step_up.html", {"next": local_path(next), "error": exc.title}, status_code=401)
+        return render(request, "auth/step_up.html", {"next": local_path(next), "error": exc.title})
     return redirect(request, local_path(next))
 
 
@@ -263,7 +267,44 @@ def logout(request: Request, principal: Self) -> Response:
 
 
 @router.get("/account")
-def account(request: Request, principal: Self) -> Response:
+def account(request: Request, principal: Self, passkey: Annotated[str | None, Query(max_length=16)] = None) -> Response:
     today = portal_of(request).sessions.identity.clock.now().date()
-    context = {"mandates": sorted(principal.mandated_parties(today))}
+    context = {"mandates": sorted(principal.mandated_parties(today)), "passkey_added": passkey == "added"}
     return render(request, "auth/account.html", context)
+
+
+def _fresh(request: Request, principal: Principal) -> Response | None:
+    """Adding a passkey needs a recent second factor, as the API's /webauthn/register does: a stolen
+    session cannot plant a lasting authenticator. None when fresh, else the step-up to do first."""
+    identity = portal_of(request).sessions.identity
+    try:
+        require_recent_mfa(principal, identity.clock.now(), window_seconds=identity.settings.auth_step_up_seconds)
+    except StepUpRequired as exc:
+        body = {"error": exc.title, "step_up": "/step-up?next=/account"}
+        return finish(request, JSONResponse(body, status_code=401))
+    return None
+
+
+@router.post("/account/passkey/options")
+def passkey_register_options(request: Request, principal: Self) -> Response:
+    refused = _fresh(request, principal)
+    if refused is not None:
+        return refused
+    return finish(request, JSONResponse(portal_of(request).sessions.identity.webauthn_register_options(principal)))
+
+
+@router.post("/account/passkey")
+def passkey_register(
+    request: Request,
+    principal: Self,
+    credential: Annotated[dict[str, Any], Body()],
+    name: Annotated[str, Body(min_length=1, max_length=64)] = "passkey",
+) -> Response:
+    refused = _fresh(request, principal)
+    if refused is not None:
+        return refused
+    try:
+        portal_of(request).sessions.identity.webauthn_register(principal, credential, name=name)
+    except ClearGuardError as exc:
+        return finish(request, JSONResponse({"error": exc.title}, status_code=exc.status))
+    return finish(request, JSONResponse({"location": "/account?passkey=added"}))

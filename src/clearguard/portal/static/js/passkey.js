@@ -26,6 +26,8 @@
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().then(function (data) {
+        // A recent second factor is needed first: the step-up page brings the user back here.
+        if (data.step_up) { window.location.assign(data.step_up); }
         if (!r.ok) { throw new Error(data.error || ("refused (" + r.status + ")")); }
         return data;
       });
@@ -59,8 +61,40 @@
       status.textContent = "Passkey sign-in failed: " + err.message;
     });
   }
+  function register(button) {
+    var status = document.getElementById("passkey-status");
+    if (!window.PublicKeyCredential) { status.textContent = "This browser has no passkey support."; return; }
+    status.textContent = "Waiting for your authenticator…";
+    post(button.dataset.options).then(function (options) {
+      var publicKey = Object.assign({}, options, {
+        challenge: b64urlToBytes(options.challenge),
+        user: Object.assign({}, options.user, { id: b64urlToBytes(options.user.id) })
+      });
+      publicKey.excludeCredentials = (options.excludeCredentials || []).map(function (c) {
+        return Object.assign({}, c, { id: b64urlToBytes(c.id) });
+      });
+      return navigator.credentials.create({ publicKey: publicKey });
+    }).then(function (cred) {
+      var r = cred.response;
+      return post(button.dataset.verify, { credential: {
+        id: cred.id, rawId: bytesToB64url(cred.rawId), type: cred.type,
+        response: {
+          clientDataJSON: bytesToB64url(r.clientDataJSON),
+          attestationObject: bytesToB64url(r.attestationObject),
+          transports: r.getTransports ? r.getTransports() : []
+        },
+        clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}
+      } });
+    }).then(function (done) {
+      window.location.assign(done.location || "/account");
+    }).catch(function (err) {
+      status.textContent = "Adding the passkey failed: " + err.message;
+    });
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest("#passkey-sign-in");
     if (button) { start(button); }
+    var adding = event.target.closest("#passkey-register");
+    if (adding) { register(adding); }
   });
 }());
