@@ -31,6 +31,8 @@ class Perm:
     DECLARATIONS_READ: Final = "declarations:read"
     DECLARATIONS_DECIDE: Final = "declarations:decide"
     DECLARATIONS_EXPORT: Final = "declarations:export"
+    # An office's work queue (the portal's officer pages): what awaits a decision, ordered by risk.
+    DECLARATIONS_QUEUE: Final = "declarations:queue"
     RISK_MANAGE: Final = "risk:manage"
     AUDIT_READ: Final = "audit:read"
     LEDGER_READ: Final = "ledger:read"
@@ -81,6 +83,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[str]]] = {
             Perm.DECLARATIONS_READ,
             Perm.DECLARATIONS_DECIDE,
             Perm.DECLARATIONS_EXPORT,
+            Perm.DECLARATIONS_QUEUE,
             Perm.TRAVELLERS_RECORD,
             Perm.TRAVELLERS_READ,
         }

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -276,6 +276,22 @@ class AuditService:
             stmt = stmt.where(AuditEventRow.at < q.until)
         stmt = stmt.order_by(AuditEventRow.at, AuditEventRow.id).limit(q.limit)
         return [_event(row) for row in session.execute(stmt).scalars()]
+
+    def daily_counts(
+        self, session: Session, actions: Collection[str], since: datetime, until: datetime | None = None
+    ) -> dict[tuple[date, str], int]:
+        """How many events of each action fell on each UTC day: what the portal charts decisions over
+        time with. Only the time and action columns are read, never an event's contents."""
+        stmt = select(AuditEventRow.at, AuditEventRow.action).where(
+            AuditEventRow.action.in_(sorted(actions)), AuditEventRow.at >= since
+        )
+        if until is not None:
+            stmt = stmt.where(AuditEventRow.at < until)
+        counts: dict[tuple[date, str], int] = {}
+        for at, action in session.execute(stmt):
+            day = (at if at.tzinfo is None else at.astimezone(UTC)).date()
+            counts[(day, action)] = counts.get((day, action), 0) + 1
+        return counts
 
     def by_principal(
         self, session: Session, actor: str, since: datetime | None = None, until: datetime | None = None

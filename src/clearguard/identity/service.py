@@ -22,20 +22,25 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Result, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearguard.access.mandates import current_mandates
 from clearguard.access.principal import Principal
 from clearguard.access.roles import Role
 from clearguard.audit import NewAuditEvent
 from clearguard.config import Settings
-from clearguard.errors import Forbidden, NotFound
+from clearguard.errors import Forbidden, InputError, NotFound
 from clearguard.identity import passkeys, sessions, totp
 from clearguard.identity.accounts import (
     AccountActivity,
     account_activity,
+
+    disable_account,
+    enable_account,
     get_account,
     has_mfa,
     is_locked,
     list_accounts,
     normalize_username,
+    reset_mfa,
     revoke_all_sessions,
 )
 from clearguard.identity.clock import Clock, SystemClock
@@ -124,6 +129,28 @@ def throttle_from(settings: Settings, factory: sessionmaker[Session], clock: Clo
     if settings.redis_url:
         return RedisThrottle(settings.redis_url)
     return DatabaseThrottle(factory, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    """An account as an administrator sees it: never a secret, only whether a second factor exists."""
+
+    username: str
+    role: str
+    party: str | None
+    office: str | None
+    disabled: bool
+    locked: bool
+    mfa: bool
+    mandates: tuple[str, ...]  # traders' EORIs a broker holds a current mandate of
+
+
+# What an administrator may do to an account from the portal, and the audit action of each.
+ADMIN_ACTIONS: dict[str, str] = {
+    "disable": "account.disable",
+    "enable": "account.enable",
+    "reset-mfa": "account.reset-mfa",
+}
 
 
 class IdentityService:
@@ -835,3 +862,47 @@ class IdentityService:
                 sessions.revoke_session(session, principal.session_id, now=now, reason="logout")
             account = session.get(Account, principal.user_id)
             self._event(session, account, "auth.logout", source)
+
+    # ---------------------------------------------------------------- administration (portal)
+    def account_summaries(self) -> list[AccountSummary]:
+        """Every account with its role, party, office, MFA state and current mandates (`users list`)."""
+        now = self.clock.now()
+        with self.read_factory() as session:
+            return [
+                AccountSummary(
+                    a.username, a.role, a.party_eori, a.office, a.disabled, is_locked(a, now), has_mfa(session, a),
+                    tuple(m.trader_eori for m in current_mandates(session, a.id, now.date()))
+                    if a.role == Role.BROKER.value else (),
+                )
+                for a in list_accounts(session)
+            ]  # fmt: skip
+
+    def administer(self, username: str, action: str, *, by: Principal, source: str) -> AccountSummary:
+        """Disable, enable or reset the second factors of an account, with its audit event in the same
+        transaction (the actions `clearguard users ...` records). An administrator never acts on their
+        own account: another one must."""
+        audit_action = ADMIN_ACTIONS.get(action)
+        if audit_action is None:
+            raise InputError(f"action: one of {', '.join(ADMIN_ACTIONS)}", field="action")
+        if normalize_username(username) == normalize_username(by.username):
+            raise Forbidden("username: an administrator does not act on their own account", field="username")
+        now = self.clock.now()
+        with self._tx() as session:
+            if action == "disable":
+                account = disable_account(session, username, now=now)
+            elif action == "enable":
+                account = enable_account(session, username)
+            else:
+                account = reset_mfa(session, username, now=now)
+            if self.events is not None:
+                self.events.record(
+                    session,
+                    NewAuditEvent(
+                        actor=by.username, role=by.role.value, action=audit_action, record_type="account",
+                        record_id=account.username, party=None, source=source,
+                    ),
+                )  # fmt: skip
+            return AccountSummary(
+                account.username, account.role, account.party_eori, account.office, account.disabled,
+                is_locked(account, now), has_mfa(session, account), (),
+            )  # fmt: skip

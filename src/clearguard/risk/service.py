@@ -662,6 +662,22 @@ class RiskService:
                 found.setdefault(row.declaration_ref, []).append(record)
         return found
 
+    def latest_of(self, session: Session, references: Sequence[str]) -> dict[str, Assessment]:
+        """The most recent recorded assessment of each reference that has one, without opening the
+        sealed records: what an officer's queue ranks by (the portal)."""
+        pending.write(session)
+        found: dict[str, Assessment] = {}
+        unique = sorted(set(references))
+        for start in range(0, len(unique), 1000):
+            latest = (
+                select(func.max(RiskAssessmentRow.id))
+                .where(RiskAssessmentRow.declaration_ref.in_(unique[start : start + 1000]))
+                .group_by(RiskAssessmentRow.declaration_ref)
+            )
+            for row in session.scalars(select(RiskAssessmentRow).where(RiskAssessmentRow.id.in_(latest))):
+                found[row.declaration_ref] = Assessment.from_row(row, created=False)
+        return found
+
     def dispose(self, session: Session, references: Sequence[str]) -> int:
         """Deletes every risk record of the declarations `references` (MRNs) in the caller's
         transaction, as a retention run disposes of them; returns how many rows went."""

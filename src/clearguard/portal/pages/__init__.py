@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from clearguard.portal.pages import auth, static, trader
+from clearguard.portal.pages import admin, analyst, auditor, auth, dpo, officer, security, static, trader
 
-MODULES: tuple[ModuleType, ...] = (trader, auth, static)
+MODULES: tuple[ModuleType, ...] = (trader, officer, analyst, auditor, dpo, admin, security, auth, static)
