@@ -24,9 +24,8 @@ from clearguard.identity import routes as identity_routes
 from clearguard.ledger import routes as ledger_routes
 from clearguard.ledger.service import BatchIntegrator
 from clearguard.ledger.witness_service import WitnessSubmitter
-from clearguard.posture import DailyAudit
-
 from clearguard.portal import install_portal
+from clearguard.posture import DailyAudit
 from clearguard.privacy import routes as privacy_routes
 from clearguard.retention import routes as retention_routes
 from clearguard.runtime import private_files, tune_gc

@@ -32,7 +32,6 @@ from clearguard.identity import passkeys, sessions, totp
 from clearguard.identity.accounts import (
     AccountActivity,
     account_activity,
-
     disable_account,
     enable_account,
     get_account,
