@@ -302,6 +302,16 @@ STORED_RECORDS: Final[tuple[StoredRecord, ...]] = (
         "staff and anyone who tries to sign in (source addresses)",
     ),
     StoredRecord(
+        "training_record",
+        ("training_courses", "training_completions"),
+        ("personal",),
+        "staff training: the course catalogue, and per staff account the courses completed with date, expiry, "
+        "certificate reference and who recorded it",
+        "proving that staff who handle customs data are trained in data protection (training capability)",
+        "GDPR Art. 32(4), 39(1)(b) and 6(1)(c)",
+        "staff in privileged roles",
+    ),
+    StoredRecord(
         "privacy_request",
         ("privacy_requests",),
         ("personal",),
