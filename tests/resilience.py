@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -328,9 +327,3 @@ def verified_size(output: str) -> int:
     match = re.match(r"ok: (\d+) entries", output)
     assert match, output
     return int(match.group(1))
-
-
-def lines_of(output: str) -> Iterator[dict[str, Any]]:
-    for line in output.splitlines():
-        if line.strip():
-            yield json.loads(line)
