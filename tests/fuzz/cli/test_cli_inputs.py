@@ -22,7 +22,7 @@ from clearguard.errors import InputError
 from clearguard.tables import metadata
 from tests.fuzz.odd import EXAMPLES, FUZZ, odd_bytes, restructured
 from tests.fuzz.parsers.test_policy_files import RETENTION
-from tests.helpers import example
+from tests.helpers import example, import_summary
 
 runner = CliRunner()
 # Each invocation builds the services: an eighth of the parsers' count.
@@ -88,7 +88,7 @@ def test_declarations_import(cli: tuple[Path, Engine], lines: list[bytes]) -> No
     folder, engine = cli
     before = _counts(engine)["declarations"]
     result = _run(folder, ["declarations", "import", "--json", "{file}"], b"\n".join(lines), "batch.jsonl")
-    summary = json.loads(result.stdout)
+    summary = import_summary(result.stdout)  # JSON Lines: one per committed batch, the summary last
     assert _counts(engine)["declarations"] == before + summary["created"]  # exactly what it reported
     assert summary["created"] + summary["already_lodged"] + summary["rejected"] == sum(1 for x in lines if x.strip())
 
