@@ -70,6 +70,26 @@ def build(workdir: Path, database_url: str | None) -> tuple[Any, Any, dict[str, 
     return app, client, {"Authorization": f"Bearer {token}"}
 
 
+def _own_schema(url: str) -> tuple[str, Any]:
+    """A schema of the bench's own on PostgreSQL (dropped afterwards), as the tests do, so that the
+    database it is pointed at is left as it was."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_training_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}", drop
+
+
 def timed_requests(client: Any, headers: dict[str, str], n: int) -> float:
     """Seconds per request over n requests."""
     start = time.perf_counter()
@@ -90,8 +110,9 @@ def main() -> None:
     from clearguard.access.principal import Principal
     from clearguard.access.roles import Perm, Role, holds
 
+    url, drop = _own_schema(args.database_url) if args.database_url else (None, None)
     with tempfile.TemporaryDirectory() as tmp:
-        app, client, headers = build(Path(tmp), args.database_url)
+        app, client, headers = build(Path(tmp), url)
         gate = app.state.training
         timed_requests(client, headers, 50)  # warm-up: connections, caches, code paths
         gated: list[float] = []
@@ -114,6 +135,8 @@ def main() -> None:
             holds(principal.role, Perm.TRAINING_READ)
         role_check = (time.perf_counter() - start) / n
         app.state.services.close()
+    if drop is not None:
+        drop()
 
     database = "PostgreSQL" if args.database_url else "SQLite (WAL)"
     g, b = statistics.median(gated), statistics.median(bare)

@@ -75,6 +75,7 @@ NOT_ACTIVITY: Final[dict[str, str]] = {
     "privacy.request.list": "the DPO's request register",
     "privacy.request.answer": "the DPO's request register",
     "traveller.record": "traveller records are not declarations (no vocabulary in issue 16)",
+    "training.record": "the staff training register: no declaration data read or changed",
     "traveller.read": "traveller records are not declarations (no vocabulary in issue 16)",
     "traveller.disposed": "a scheduled disposal",
     "detection.triage": "security staff's own verdicts",

@@ -28,7 +28,7 @@ router = APIRouter(
 Reader = Annotated[Principal, require(Perm.TRAINING_READ)]
 Manager = Annotated[Principal, require(Perm.TRAINING_MANAGE)]
 Self = Annotated[Principal, require(Perm.SELF)]
-Username = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+Username = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
 class CompletionIn(BaseModel):
@@ -36,8 +36,8 @@ class CompletionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    username: str = Field(min_length=1, max_length=64)
-    course: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    course: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
     completed: str = Field(min_length=1, max_length=32)
     expires: str = Field(min_length=1, max_length=32)
     certificate: str | None = Field(default=None, max_length=128)

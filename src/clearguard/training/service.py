@@ -28,6 +28,7 @@ from clearguard.training.errors import TrainingInputInvalid, TrainingRequired
 from clearguard.training.lookup import LatestExpiry
 from clearguard.training.tables import CompletionRow, CourseRow
 
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _CERTIFICATE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/:#-]{0,127}$")
 _OPEN = frozenset({Perm.SELF, Perm.PUBLIC})
 _ORDER = {"missing": 0, "expired": 1, "expiring": 2}
@@ -92,7 +93,7 @@ class TrainingService:
                 field="expires",
             )
         reference = _certificate(certificate)
-        account = self._accounts.account_principal(username)
+        account = self._accounts.account_principal(_username(username))
         if account.username == by.strip().lower():
             # Separation of duties: the gate would mean nothing if its subject could open it.
             raise Forbidden("username: an account may not record its own training", field="username")
@@ -144,7 +145,7 @@ class TrainingService:
             CompletionRow.username, CompletionRow.course, CompletionRow.completed_on.desc(), CompletionRow.id.desc()
         )
         if username is not None:
-            query = query.where(CompletionRow.username == username.strip().lower()[:64])
+            query = query.where(CompletionRow.username == _username(username).lower())
         with self._read() as session:
             return [_completion(r) for r in session.scalars(query)]
 
@@ -254,6 +255,13 @@ def _account_gaps(
             reason += f"; required for the {account.role.value} role"
         gaps.append(TrainingGap(account.username, account.role.value, slug, status, reason))
     return gaps
+
+
+def _username(value: str) -> str:
+    text = value.strip()
+    if not _USERNAME.fullmatch(text):
+        raise TrainingInputInvalid("username: 1 to 64 characters: letters, digits and . _ -", field="username")
+    return text
 
 
 def _certificate(value: str | None) -> str | None:

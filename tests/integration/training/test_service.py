@@ -120,6 +120,7 @@ def test_recording_is_an_audit_event(services: Services) -> None:
         ({"certificate": "DP<script>"}, TrainingInputInvalid, "certificate"),
         ({"certificate": "x" * 129}, TrainingInputInvalid, "certificate"),
         ({"username": "nobody"}, NotFound, "username"),
+        ({"username": "nul\x00byte"}, TrainingInputInvalid, "username"),
         ({"by": "olivia"}, Forbidden, "username"),  # nobody records their own training
     ],
 )
