@@ -187,7 +187,8 @@ def declaration(request: Request, principal: Reader, mrn: Mrn, lodged: Annotated
         receipt = gate.declarations.receipt_for(body["mrn"])
     except ClearGuardError as exc:
         receipt_error = str(exc)
-    versions = sorted({e["version"] for e in body["events"] if e.get("version") is not None})
+    # Amendments add versions and never overwrite: versions 1..current all exist.
+    versions = list(range(1, int(body["version"]) + 1))
     context = {
         "d": body,
         "rows": _rows(body.get("document") or {}),
