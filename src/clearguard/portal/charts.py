@@ -32,7 +32,7 @@ WIDTH = 640
 HEIGHT = 300
 _TOP = 24
 _BOTTOM = 56
-_LEFT = 48
+_LEFT = 60  # room for "100.0%" beside the axis
 _RIGHT = 12
 _TICKS = 4
 
