@@ -10,8 +10,12 @@ How a page is added (for each area: officer, analyst, auditor, dpo, admin, secur
 2. Each route depends on `page_guard(Perm.X)` with the same permission as its row, e.g.
    `principal: Annotated[Principal, page_guard(Perm.DECLARATIONS_DECIDE)]`; it renders with
    `templating.render(request, "<area>/<page>.html", context, block=None)`, and its templates extend
-   `base.html` (`{% block title %}`, `{% block content %}`; every form includes `{{ csrf_field() }}`
-   from `_macros.html`, htmx requests carry the token from the layout's meta automatically).
+   `base.html` (`{% block title %}`, `{% block content %}`, `{% block head %}` for a page's own
+   script file: no inline script or style, the CSP refuses them). Every form has
+   `{% include "_csrf.html" %}`; htmx requests (hx-boost included) carry the token in the
+   X-CSRF-Token header from the layout's `hx-headers`. A refusal raised in a route (Forbidden,
+   NotFound, InputError...) becomes an error page through `guard.PageRoute`; a page that needs a
+   recent second factor gets it from `page_guard` (step-up form, then back).
 3. Add the module to `pages.MODULES` (order is menu order). The walker test
    (tests/unit/portal/test_walker.py) fails if the routes and the table differ, the e2e matrix
    (tests/e2e/portal/test_matrix.py) then checks every role on the new pages by itself.

@@ -20,7 +20,6 @@ import hmac
 import os
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +76,7 @@ class PortalSessions:
         if tokens is None:
             raise InvalidToken("no portal session")
         principal = self.identity.authenticate(tokens.access)
-        now = time.time()
+        now = self.identity.clock.now().timestamp()
         if now - tokens.issued < self.renew_after_s:
             return principal, None
         key = hashlib.sha256(tokens.refresh.encode()).hexdigest()

@@ -58,6 +58,9 @@ def finish(request: Request, response: Response) -> Response:
     """Headers every page answer carries: the pages' CSP, no caching, and cookie changes."""
     response.headers["content-security-policy"] = PAGE_CSP
     response.headers["cache-control"] = "no-store"
+    # Same-origin only (the API's no-referrer otherwise): a refused form (step-up, sign-in) can send
+    # the user back to the page it was on; nothing leaves for another site.
+    response.headers["referrer-policy"] = "same-origin"
     renewed = getattr(request.state, "renewed_session", None)
     if isinstance(renewed, str) and COOKIE not in getattr(request.state, "cookies_set", ()):
         set_cookie(response, COOKIE, renewed)

@@ -50,3 +50,29 @@ def test_wrong_password_is_refused_on_the_page(browser: Any, portal: Portal, con
         assert "/login" in page.url
     finally:
         context.close()
+
+
+def test_pages_carry_the_strict_csp_and_stay_out_of_the_openapi(
+    browser: Any, portal: Portal, console: ConsoleLog
+) -> None:
+    context = browser.new_context(base_url=portal.base_url)
+    try:
+        page = console.watch(context.new_page())
+        answer = page.goto(portal.url("/login"))
+        assert answer is not None and answer.status == 200
+        headers = answer.headers
+        assert headers["content-security-policy"] == (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        )
+        assert headers["cache-control"] == "no-store"
+        assert "max-age=" in headers["strict-transport-security"]
+        config = page.locator('meta[name="htmx-config"]').get_attribute("content") or ""
+        assert '"includeIndicatorStyles":false' in config
+        assert page.evaluate("() => typeof htmx !== 'undefined' && htmx.version") == "2.0.11"
+        paths = page.evaluate("async () => Object.keys((await (await fetch('/openapi.json')).json()).paths)")
+        assert "/login" not in paths and "/declarations" not in paths and "/api/v1/declarations" in paths
+        favicon = page.evaluate("async () => (await fetch('/static/favicon.svg')).status")
+        assert favicon == 200
+    finally:
+        context.close()

@@ -22,6 +22,7 @@ from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm, Role
 from clearguard.api.security import source_of
 from clearguard.declarations import DeclarationGate, ListFilter, actor_of, declaration_summaries, declaration_view
+from clearguard.declarations.lifecycle import Status
 from clearguard.declarations.parse import parse_json
 from clearguard.errors import ClearGuardError, Forbidden, InputError, ValidationFailed
 from clearguard.portal import declaration_form as form
@@ -59,12 +60,30 @@ def today_of(request: Request) -> date:
     return portal_of(request).sessions.identity.clock.now().date()
 
 
+STATUSES = tuple(s.value for s in Status)
+
+
 @router.get("/declarations")
-def declarations(request: Request, principal: Reader) -> Response:
+def declarations(
+    request: Request,
+    principal: Reader,
+    status: Annotated[str | None, Query(max_length=16, pattern=r"^[a-z_]*$")] = None,
+) -> Response:
+    if status and status not in STATUSES:
+        raise InputError(f"status: one of {', '.join(STATUSES)}", field="status")
     items, next_cursor = declaration_summaries(
-        gate_of(request), principal, today_of(request), ListFilter(), limit=100, cursor=None, source=source_of(request)
+        gate_of(request),
+        principal,
+        today_of(request),
+        ListFilter(status=status or None),
+        limit=100,
+        cursor=None,
+        source=source_of(request),
     )
-    return render(request, "trader/list.html", {"items": items, "next_cursor": next_cursor})
+    context = {"items": items, "next_cursor": next_cursor, "statuses": STATUSES, "status": status or ""}
+    # The filter asks htmx for the table alone: one block of the same template (jinja2-fragments).
+    block = "results" if request.headers.get("hx-target") == "results" else None
+    return render(request, "trader/list.html", context, block=block)
 
 
 # ------------------------------------------------------------------------------------------ lodging
@@ -168,7 +187,8 @@ def declaration(request: Request, principal: Reader, mrn: Mrn, lodged: Annotated
         receipt = gate.declarations.receipt_for(body["mrn"])
     except ClearGuardError as exc:
         receipt_error = str(exc)
-    versions = sorted({e["version"] for e in body["events"] if e.get("version") is not None})
+    # Amendments add versions and never overwrite: versions 1..current all exist.
+    versions = list(range(1, int(body["version"]) + 1))
     context = {
         "d": body,
         "rows": _rows(body.get("document") or {}),
