@@ -32,7 +32,7 @@ WIDTH = 640
 HEIGHT = 300
 _TOP = 24
 _BOTTOM = 56
-_LEFT = 48
+_LEFT = 60  # room for "100.0%" beside the axis
 _RIGHT = 12
 _TICKS = 4
 
@@ -88,6 +88,9 @@ def bar_chart(
     plot_w = width - _LEFT - _RIGHT
     plot_h = height - _TOP - _BOTTOM
     top = axis_max if axis_max is not None and axis_max > 0 else nice_ceiling(max((b.value for b in bars), default=0))
+    if axis_max is None and all(float(b.value).is_integer() for b in bars):
+        # Counts: every tick a whole number (no "0.25 declarations").
+        top = float(math.ceil(top / _TICKS) * _TICKS)
     ident = _ident(chart_id)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{ident}" role="img" '

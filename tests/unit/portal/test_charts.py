@@ -37,7 +37,7 @@ def test_heights_are_proportional_to_values() -> None:
     rects = bars_of(root)
     assert len(rects) == len(values)
     heights = [float(r.get("height", "nan")) for r in rects]
-    # The axis tops out at the next round number (10 here), so the largest bar fills the plot.
+    # One scale for every bar (the axis tops out at a round number at or above the largest value).
     scale = heights[1] / 10.0
     assert scale > 0
     for value, height in zip(values, heights, strict=True):
@@ -124,3 +124,9 @@ def test_values_a_chart_cannot_show_are_refused(value: float) -> None:
 @pytest.mark.parametrize(("value", "top"), [(0, 1), (0.3, 0.5), (7, 10), (10, 10), (11, 20), (230, 250), (0.04, 0.05)])
 def test_nice_ceiling(value: float, top: float) -> None:
     assert math.isclose(nice_ceiling(value), top)
+
+
+def test_counts_get_whole_number_ticks() -> None:
+    root = parse(bar_chart(chart_id="c", title="t", desc="d", bars=[Bar("a", 1), Bar("b", 0)]))
+    ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "chart-tick"]
+    assert ticks == ["0", "1", "2", "3", "4"]
