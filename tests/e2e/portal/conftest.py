@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,14 @@ def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     made = portal.cli("users", "create", SECURITY_USER, "--role", "security", stdin=password + "\n")
     assert made.returncode == 0, made.stdout + made.stderr
     portal.accounts[SECURITY_USER] = Account(SECURITY_USER, "security", password)
+    # A privileged role works only with current data-protection training (issue 18): recorded by the
+    # server's operator, as an administration's training office would.
+    today = date.today()
+    trained = portal.cli(
+        "training", "record", SECURITY_USER, "--course", "data-protection",
+        "--completed", today.isoformat(), "--expires", (today + timedelta(days=365)).isoformat(),
+    )
+    assert trained.returncode == 0, trained.stdout + trained.stderr
 
     tls = var_dir / "keys" / "tls"
     portal.spki_pin = _spki_pin((tls / "server.pem").read_bytes())
