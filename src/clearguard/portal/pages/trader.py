@@ -177,7 +177,11 @@ async def lodge(request: Request, principal: Lodger) -> Response:
     except (ValidationFailed, InputError) as exc:
         # Nothing was stored: the service refuses before its transaction. The form comes back with
         # 200 (a 4xx document is a console error in browsers, and this is the form, working).
-        return _form_page(request, principal, values, _findings_of(exc))
+        draft = _draft_context(request, principal, draft_id) if draft_id else None
+        return _form_page(request, principal, values, _findings_of(exc), draft=draft)
+    if draft_id is not None:
+        # Lodged from a draft's (edited) form: the draft has become the declaration.
+        await run_in_threadpool(drafts_of(request).delete, actor_of(principal, source_of(request)), draft_id)
     return redirect(request, f"/declarations/{mrn}?lodged=1")
 
 
