@@ -4,6 +4,7 @@ Drafts, reopens it prefilled, lodges it and sees the MRN; the draft is gone afte
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ def test_trader_saves_a_draft_finds_it_and_lodges_it(open_page: Any, tmp_path: P
     page.locator("nav .menu a", has_text="Drafts").click()
     page.wait_for_url("**/drafts")
     page.get_by_role("link", name=doc["lrn"]).click()
+    page.wait_for_url(re.compile(r"/drafts/[A-Za-z0-9_-]+$"))
     assert page.locator("h1").inner_text() == f"Draft {doc['lrn']}"
     assert page.locator("#f-lrn").input_value() == doc["lrn"]
     assert page.locator("#f-declarant-eori").input_value() == doc["declarant"]["eori"]
