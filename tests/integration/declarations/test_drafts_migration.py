@@ -33,7 +33,8 @@ def test_0014_up_down_up(empty_database: tuple[str, Engine]) -> None:
     }  # fmt: skip
     assert columns["declarant_index"]["nullable"] and not columns["sealed"]["nullable"]
     indexes = {i["name"] for i in inspect(engine).get_indexes("declaration_drafts")}
-    assert {"ix_declaration_drafts_owner", "ix_declaration_drafts_declarant", "ix_declaration_drafts_updated"} <= indexes
+    expected = {"ix_declaration_drafts_owner", "ix_declaration_drafts_declarant", "ix_declaration_drafts_updated"}
+    assert expected <= indexes
     _downgrade(engine, "0013")
     assert migrate.current(engine) == "0013"
     assert not _has_drafts(engine)

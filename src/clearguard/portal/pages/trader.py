@@ -22,7 +22,7 @@ from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm, Role
 from clearguard.api.security import source_of
 from clearguard.declarations import DeclarationGate, ListFilter, actor_of, declaration_summaries, declaration_view
-from clearguard.declarations.drafts import DraftService
+from clearguard.declarations.drafts import DraftService, DraftSummary
 from clearguard.declarations.lifecycle import Status
 from clearguard.declarations.parse import parse_json
 from clearguard.errors import ClearGuardError, Forbidden, InputError, ValidationFailed
@@ -200,9 +200,12 @@ async def _save_draft(request: Request, principal: Principal, doc: dict[str, Any
     return saved.id
 
 
-def _draft_context(request: Request, principal: Principal, draft_id: str) -> dict[str, str]:
-    summary = drafts_of(request).get(principal.username, draft_id).summary
+def _context_of(summary: DraftSummary) -> dict[str, str]:
     return {"id": summary.id, "title": summary.title, "updated": summary.updated_at.isoformat()[:16].replace("T", " ")}
+
+
+def _draft_context(request: Request, principal: Principal, draft_id: str) -> dict[str, str]:
+    return _context_of(drafts_of(request).get(principal.username, draft_id).summary)
 
 
 @router.get("/drafts")
@@ -213,8 +216,7 @@ def drafts(request: Request, principal: Lodger) -> Response:
 @router.get("/drafts/{draft_id}")
 def draft_page(request: Request, principal: Lodger, draft_id: DraftId, saved: Annotated[int, Query()] = 0) -> Response:
     draft = drafts_of(request).get(principal.username, draft_id)
-    summary = draft.summary
-    context = {"id": summary.id, "title": summary.title, "updated": summary.updated_at.isoformat()[:16].replace("T", " ")}
+    context = _context_of(draft.summary)
     if saved:
         context["saved"] = "1"
     return _form_page(request, principal, form.values_of(draft.document), [], draft=context)
@@ -243,7 +245,7 @@ async def lodge_draft(request: Request, principal: Lodger, draft_id: DraftId) ->
     except (ValidationFailed, InputError) as exc:
         # The draft stays as it was; its page shows what to fix.
         draft = drafts_of(request).get(principal.username, draft_id)
-        context = _draft_context(request, principal, draft_id)
+        context = _context_of(draft.summary)
         return _form_page(request, principal, form.values_of(draft.document), _findings_of(exc), draft=context)
     return redirect(request, f"/declarations/{result.mrn}?lodged=1")
 
