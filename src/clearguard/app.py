@@ -15,6 +15,7 @@ from clearguard.access.roles import Perm
 from clearguard.api.install import install_api
 from clearguard.api.security import PermissionRoute, require
 from clearguard.config import Settings, get_settings
+from clearguard.declarations import draft_routes
 from clearguard.declarations import routes as declaration_routes
 from clearguard.declarations.gate import DeclarationGate
 from clearguard.declarations.group_commit import GroupCommitter
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(sharing_routes.router)
     app.include_router(detection_routes.router)
     app.include_router(training_routes.router)
+    app.include_router(draft_routes.router)
 
     # The portal's pages at / and /static/ (not in the OpenAPI description): after the API's routes.
     install_portal(app, services=services, settings=settings)

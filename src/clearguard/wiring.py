@@ -20,6 +20,7 @@ from clearguard.crypto.errors import KeyUnavailable
 from clearguard.crypto.service import CryptoService
 from clearguard.crypto.setup import build_crypto_service, build_secret_box
 from clearguard.declarations.commitments import DeclarationCommitments, DeclarationEntries
+from clearguard.declarations.drafts import DraftErasure, DraftRecords, DraftService
 from clearguard.declarations.erasure import PartyErasure, trader_index_of, trader_ref_from_index
 from clearguard.declarations.ports import FieldVault, RiskAssessor
 from clearguard.declarations.service import DeclarationService, normalise_eori
@@ -79,6 +80,8 @@ class Services:
     training: TrainingService | None = None
     # The security self-audit over all of the above (`audit security`, the server's daily run).
     posture: PostureService | None = None
+    # Declaration drafts of traders and brokers (issue 17), sealed whole; None where a test wires by hand.
+    drafts: DraftService | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -179,10 +182,12 @@ def build_services(
         crypto.add_shred_listener(RiskErasure(trader_index_of))
         crypto.add_shred_listener(TravellerErasure())
         crypto.add_shred_listener(ActivityErasure())
+        crypto.add_shred_listener(DraftErasure())
+    secret_box = build_secret_box(settings)  # TOTP seeds and drafts without a declarant, purposes apart
     identity = IdentityService(
         session_factory,
         settings,
-        secret_box=build_secret_box(settings),
+        secret_box=secret_box,
         events=audit,
         read_factory=read_factory,
         clock=clock,  # tests pass a frozen clock (TOTP steps, throttle waits)
@@ -214,6 +219,8 @@ def build_services(
     # Retention runs dispose of received exchange packages and of activity events too.
     retention.add_records(ReceivedPackages())
     retention.add_records(ActivityRecords())
+    retention.add_records(DraftRecords())
+    drafts = DraftService(session_factory, vault=vault, box=secret_box, audit=audit)
     training = TrainingService(
         session_factory, accounts=identity, audit=audit, read_factory=read_factory,
         reminder_days=settings.training_reminder_days,
@@ -228,7 +235,7 @@ def build_services(
     return Services(
         settings, engine, session_factory, compliance, vault, ledger, audit, risk, declarations, identity,
         travellers, crypto=crypto, erasure=erasure, retention=retention, privacy=privacy, witness=witness,
-        sharing=sharing, detection=detection, training=training, posture=posture,
+        sharing=sharing, detection=detection, training=training, posture=posture, drafts=drafts,
     )  # fmt: skip
 
 

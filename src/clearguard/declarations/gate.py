@@ -18,6 +18,7 @@ from clearguard.access.policy import (
     Action,
     ListScope,
     RecordRef,
+    acting_parties,
     authorize_action,
     authorize_lodge,
     authorize_read,
@@ -65,6 +66,16 @@ class DeclarationGate:
         # A body without a readable declarant is left to validation (422), which names the field.
         if isinstance(eori, str):
             authorize_lodge(principal, eori.strip().upper(), today)
+
+    def draft_declarant(self, principal: Principal, doc: dict[str, Any], today: date) -> str | None:
+        """The draft's declarant EORI when the principal may lodge for it (its drafts are then sealed
+        under that party's key); None while the draft names no such declarant yet."""
+        declarant = doc.get("declarant")
+        eori = declarant.get("eori") if isinstance(declarant, dict) else None
+        if not isinstance(eori, str):
+            return None
+        eori = eori.strip().upper()
+        return eori if eori in acting_parties(principal, today) else None
 
     def check_action(self, principal: Principal, mrn: str, action: Action, today: date) -> RecordRef:
         ref = self.ref(mrn)

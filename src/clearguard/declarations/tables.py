@@ -116,3 +116,26 @@ DECLARATIONS: Table = DeclarationRow.__table__  # type: ignore[assignment]
 VERSIONS: Table = DeclarationVersionRow.__table__  # type: ignore[assignment]
 PARTIES: Table = DeclarationPartyRow.__table__  # type: ignore[assignment]
 EVENTS: Table = DeclarationEventRow.__table__  # type: ignore[assignment]
+
+
+class DeclarationDraftRow(Base):
+    """A declaration being prepared, never lodged: the whole document sealed (it may name persons
+    and carry confidential values before any rule has run). `key_id` is the declarant's data key when
+    the draft names a declarant the owner may lodge for (so shredding that party erases it), else
+    None: sealed under the service's draft key with the id and owner bound in."""
+
+    __tablename__ = "declaration_drafts"
+    __table_args__ = (
+        Index("ix_declaration_drafts_owner", "owner", "updated_at"),
+        Index("ix_declaration_drafts_declarant", "declarant_index"),
+        Index("ix_declaration_drafts_updated", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    title: Mapped[str] = mapped_column(String(64))  # the LRN (trade code data) or "draft N"
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[int | None] = mapped_column(BigInteger)
+    declarant_index: Mapped[str | None] = mapped_column(String(64))  # blind index of the declarant's EORI

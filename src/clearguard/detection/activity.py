@@ -89,6 +89,10 @@ NOT_ACTIVITY: Final[dict[str, str]] = {
     "sharing.dispose": "a scheduled disposal",
     "ledger.witness.alert": "the ledger's own witnessing (an alert of its own)",
     "ledger.witness.submit": "the ledger's own witnessing",
+    # A draft's lodging is audited as declaration.lodge too, which is activity.
+    "draft.save": "a trader's or broker's own unlodged draft",
+    "draft.delete": "a trader's or broker's own unlodged draft",
+    "draft.lodged": "the draft's end; its lodging is declaration.lodge",
 }
 
 _AUDIT_OUTCOME: Final = {"ok": "success", "denied": "denied", "failed": "failure", "error": "failure"}

@@ -312,6 +312,16 @@ STORED_RECORDS: Final[tuple[StoredRecord, ...]] = (
         "staff in privileged roles",
     ),
     StoredRecord(
+        "declaration_draft",
+        ("declaration_drafts",),
+        ("code", "trade", "confidential", "personal"),
+        "declaration documents being prepared (not lodged), each sealed whole under the declarant's data key or "
+        "the service's sealing key; owner account, title (the LRN or a number), dates, declarant's blind index",
+        "letting traders and brokers prepare a declaration before lodging it; disposed of after 30 days untouched",
+        f"{GDPR_E}: UCC Art. 6 and 158 (lodging declarations electronically)",
+        "traders, their contacts, natural persons named in the draft, the preparing user",
+    ),
+    StoredRecord(
         "privacy_request",
         ("privacy_requests",),
         ("personal",),

@@ -126,6 +126,21 @@ def drive(real: RealApp) -> dict[tuple[str, str], Counter[str]]:
     )
     assert glass.status_code == 200, glass.text
     expect("GET", "/api/v1/declarations/{mrn}", "access.breakglass", "declaration.read")
+    # drafts: saved, listed, read, replaced, deleted (no activity), and one lodged (a lodging)
+    made = c.post("/api/v1/drafts", json={"type": "H1"}, headers=trader).json()
+    spare = c.post("/api/v1/drafts", json={}, headers=trader).json()
+    expect("POST", "/api/v1/drafts")
+    assert c.get("/api/v1/drafts", headers=trader).status_code == 200
+    expect("GET", "/api/v1/drafts")
+    assert c.get(f"/api/v1/drafts/{made['id']}", headers=trader).status_code == 200
+    expect("GET", "/api/v1/drafts/{draft_id}")
+    assert c.put(f"/api/v1/drafts/{made['id']}", json=real.document("gb"), headers=trader).status_code == 200
+    expect("PUT", "/api/v1/drafts/{draft_id}")
+    assert c.delete(f"/api/v1/drafts/{spare['id']}", headers=trader).status_code == 204
+    expect("DELETE", "/api/v1/drafts/{draft_id}")
+    lodged = c.post(f"/api/v1/drafts/{made['id']}/lodge", headers=trader)
+    assert lodged.status_code == 201, lodged.text
+    expect("POST", "/api/v1/drafts/{draft_id}/lodge", "declaration.lodge")
     assert c.post("/api/v1/auth/logout", headers=real.auth("auditor")).status_code == 204
     return driven
 

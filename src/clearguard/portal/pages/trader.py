@@ -22,6 +22,7 @@ from clearguard.access.principal import Principal
 from clearguard.access.roles import Perm, Role
 from clearguard.api.security import source_of
 from clearguard.declarations import DeclarationGate, ListFilter, actor_of, declaration_summaries, declaration_view
+from clearguard.declarations.drafts import DraftService, DraftSummary
 from clearguard.declarations.lifecycle import Status
 from clearguard.declarations.parse import parse_json
 from clearguard.errors import ClearGuardError, Forbidden, InputError, ValidationFailed
@@ -41,6 +42,11 @@ PAGES: tuple[Page, ...] = (
     Page("/declarations/{mrn}", "GET", "view", Perm.DECLARATIONS_READ, sample=DEMO_H1, heading="Declaration"),
     Page("/declarations/{mrn}/amend", "GET", "view", Perm.DECLARATIONS_AMEND, sample=DEMO_H1, heading="Amend"),
     Page("/declarations/{mrn}/amendments", "POST", "amend", Perm.DECLARATIONS_AMEND),
+    Page("/drafts", "GET", "view", Perm.DECLARATIONS_LODGE, menu="Drafts", heading="Drafts"),
+    # A draft is its owner's alone (anyone else: 404), so the matrix has no sample to open for every role.
+    Page("/drafts/{draft_id}", "GET", "view", Perm.DECLARATIONS_LODGE, heading="Draft"),
+    Page("/drafts/{draft_id}/lodge", "POST", "lodge", Perm.DECLARATIONS_LODGE),
+    Page("/drafts/{draft_id}/delete", "POST", "delete", Perm.DECLARATIONS_LODGE),
 )
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -48,6 +54,7 @@ Reader = Annotated[Principal, page_guard(Perm.DECLARATIONS_READ)]
 Lodger = Annotated[Principal, page_guard(Perm.DECLARATIONS_LODGE)]
 Amender = Annotated[Principal, page_guard(Perm.DECLARATIONS_AMEND)]
 Mrn = Annotated[str, Path(min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$")]
+DraftId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 _DECLARANTS = frozenset({Role.TRADER, Role.BROKER})
 
 
@@ -95,6 +102,7 @@ def _form_page(
     *,
     items: int | None = None,
     upload_error: str | None = None,
+    draft: dict[str, str] | None = None,
 ) -> Response:
     count = items or form.item_count(values)
     beside, elsewhere = form.findings_by_field(findings, count)
@@ -107,6 +115,7 @@ def _form_page(
         "items": count,
         "upload_error": upload_error,
         "mandates": sorted(principal.mandated_parties(today_of(request))),
+        "draft": draft,  # {"id", "title", "updated"} on a draft's page
     }
     return render(request, "trader/lodge.html", context)
 
@@ -144,6 +153,8 @@ async def lodge(request: Request, principal: Lodger) -> Response:
     submitted: FormData = await request.form()
     upload = submitted.get("file")
     values = {k: v for k, v in submitted.items() if k.startswith("/") and isinstance(v, str)}
+    draft_id = submitted.get("draft_id")
+    draft_id = draft_id if isinstance(draft_id, str) and draft_id else None
     if isinstance(upload, UploadFile) and upload.filename:
         limit = portal_of(request).settings.max_request_bytes
         raw = await upload.read(limit + 1)
@@ -154,15 +165,96 @@ async def lodge(request: Request, principal: Lodger) -> Response:
         values = form.values_of(doc)
     else:
         if submitted.get("add_item"):
-            return _form_page(request, principal, values, [], items=form.item_count(values) + 1)
+            draft = _draft_context(request, principal, draft_id) if draft_id else None
+            return _form_page(request, principal, values, [], items=form.item_count(values) + 1, draft=draft)
         doc = form.document(values)
+    if submitted.get("save_draft"):
+        # Saved as it is, complete or not: rules run when it is lodged.
+        saved = await _save_draft(request, principal, doc, draft_id)
+        return redirect(request, f"/drafts/{saved}?saved=1")
     try:
         mrn = await _lodge_doc(request, principal, doc)
     except (ValidationFailed, InputError) as exc:
         # Nothing was stored: the service refuses before its transaction. The form comes back with
         # 200 (a 4xx document is a console error in browsers, and this is the form, working).
-        return _form_page(request, principal, values, _findings_of(exc))
+        draft = _draft_context(request, principal, draft_id) if draft_id else None
+        return _form_page(request, principal, values, _findings_of(exc), draft=draft)
+    if draft_id is not None:
+        # Lodged from a draft's (edited) form: the draft has become the declaration.
+        await run_in_threadpool(drafts_of(request).delete, actor_of(principal, source_of(request)), draft_id)
     return redirect(request, f"/declarations/{mrn}?lodged=1")
+
+
+# ------------------------------------------------------------------------------------------ drafts
+def drafts_of(request: Request) -> DraftService:
+    drafts = portal_of(request).services.drafts
+    if drafts is None:  # only where a test wires services by hand
+        raise RuntimeError("drafts are not wired")
+    return drafts
+
+
+async def _save_draft(request: Request, principal: Principal, doc: dict[str, Any], draft_id: str | None) -> str:
+    declarant = gate_of(request).draft_declarant(principal, doc, today_of(request))
+    actor = actor_of(principal, source_of(request))
+    saved = await run_in_threadpool(drafts_of(request).save, actor, doc, draft_id=draft_id, declarant=declarant)
+    return saved.id
+
+
+def _context_of(summary: DraftSummary) -> dict[str, str]:
+    return {"id": summary.id, "title": summary.title, "updated": summary.updated_at.isoformat()[:16].replace("T", " ")}
+
+
+def _draft_context(request: Request, principal: Principal, draft_id: str) -> dict[str, str]:
+    return _context_of(drafts_of(request).get(principal.username, draft_id).summary)
+
+
+@router.get("/drafts")
+def drafts(request: Request, principal: Lodger) -> Response:
+    return render(request, "trader/drafts.html", {"items": drafts_of(request).list(principal.username)})
+
+
+@router.get("/drafts/{draft_id}")
+def draft_page(request: Request, principal: Lodger, draft_id: DraftId, saved: Annotated[int, Query()] = 0) -> Response:
+    draft = drafts_of(request).get(principal.username, draft_id)
+    context = _context_of(draft.summary)
+    if saved:
+        context["saved"] = "1"
+    return _form_page(request, principal, form.values_of(draft.document), [], draft=context)
+
+
+@router.post("/drafts/{draft_id}/lodge")
+async def lodge_draft(request: Request, principal: Lodger, draft_id: DraftId) -> Response:
+    gate = gate_of(request)
+    today = today_of(request)
+
+    def check(doc: dict[str, Any]) -> None:
+        try:
+            gate.check_lodge(principal, doc, today)
+        except Forbidden as exc:
+            raise ValidationFailed(str(exc), field="/declarant/eori") from None
+
+    actor = actor_of(principal, source_of(request))
+    try:
+        result = await run_in_threadpool(
+            drafts_of(request).lodge,
+            actor,
+            draft_id,
+            check=check,
+            lodge=lambda doc, who: gate.declarations.lodge(doc, who, receipt=True),
+        )
+    except (ValidationFailed, InputError) as exc:
+        # The draft stays as it was; its page shows what to fix.
+        draft = drafts_of(request).get(principal.username, draft_id)
+        context = _context_of(draft.summary)
+        return _form_page(request, principal, form.values_of(draft.document), _findings_of(exc), draft=context)
+    return redirect(request, f"/declarations/{result.mrn}?lodged=1")
+
+
+@router.post("/drafts/{draft_id}/delete")
+async def delete_draft(request: Request, principal: Lodger, draft_id: DraftId) -> Response:
+    actor = actor_of(principal, source_of(request))
+    await run_in_threadpool(drafts_of(request).delete, actor, draft_id)
+    return redirect(request, "/drafts")
 
 
 # ------------------------------------------------------------------------------------------ one declaration
