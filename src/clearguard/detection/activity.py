@@ -60,6 +60,8 @@ AUDIT_TO_ACTIVITY: Final[dict[str, str]] = {
     # A received package shown, and a pseudonym turned back into the identity behind it: reads.
     "sharing.read": "declaration.read",
     "sharing.reidentify": "declaration.read",
+    # A control outcome an officer records (portal or CLI) feeds the risk model: a decision on a record.
+    "risk.outcome": "declaration.decide",
 }
 
 # Audit actions that are not staff activity in the vocabulary, and why.
@@ -89,6 +91,8 @@ NOT_ACTIVITY: Final[dict[str, str]] = {
     "sharing.dispose": "a scheduled disposal",
     "ledger.witness.alert": "the ledger's own witnessing (an alert of its own)",
     "ledger.witness.submit": "the ledger's own witnessing",
+    "audit.search": "the auditor's search of the audit trail (itself audited); no declaration data read",
+    "ledger.verify": "a verification of the ledger's public log",
     # A draft's lodging is audited as declaration.lodge too, which is activity.
     "draft.save": "a trader's or broker's own unlodged draft",
     "draft.delete": "a trader's or broker's own unlodged draft",
