@@ -30,11 +30,20 @@ from clearguard.declarations.parties import normalise_eori, trader_ref
 from clearguard.declarations.ports import AuditRecorder, FieldVault
 from clearguard.declarations.results import Actor, LodgeResult
 from clearguard.declarations.tables import DeclarationDraftRow
-from clearguard.errors import NotFound
+from clearguard.errors import Conflict, NotFound
 
 RETENTION_DAYS = 30  # a draft untouched this long is disposed of by retention runs
 PURPOSE = "declaration-draft"
 RECORD_TYPE = "declaration_draft"
+class DraftLimitReached(Conflict):
+    slug = "draft-limit"
+    title = "Too many drafts"
+
+
+# Drafts are up to a request's size each and wait 30 days for retention: a cap per owner keeps one
+# account from filling the database with them.
+MAX_DRAFTS_PER_OWNER = 200
+
 _LRN = re.compile(r"^[A-Za-z0-9._/-]{1,22}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -107,6 +116,10 @@ class DraftService:
                 count = session.scalar(
                     select(func.count()).select_from(DeclarationDraftRow).where(DeclarationDraftRow.owner == actor.name)
                 )
+                if int(count or 0) >= MAX_DRAFTS_PER_OWNER:
+                    raise DraftLimitReached(
+                        f"drafts: at most {MAX_DRAFTS_PER_OWNER} per account; lodge or delete some first"
+                    )
                 row.title = title or f"draft {int(count or 0) + 1}"
             else:
                 row = self._own(session, actor.name, draft_id)

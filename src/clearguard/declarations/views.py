@@ -78,7 +78,7 @@ def declaration(
 ) -> dict[str, Any]:
     """One declaration with its events, redacted to the principal's role; the read is audited."""
     body = gate.read(principal, mrn.upper(), today, source=source, justification=justification)
-    events = gate.declarations.events(mrn)
+    events = gate.declarations.events(mrn.upper())
     retention = body.get("retention")
     if isinstance(retention, dict) and principal.role not in _HOLD_READERS:
         # Whether a legal hold keeps a declaration may concern an investigation: the DPO, officers

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import Request
@@ -106,7 +107,16 @@ def redirect(request: Request, location: str) -> Response:
 
 
 def local_path(target: str | None, default: str = "/") -> str:
-    """`target` if it is a path on this site (never `//host` or a scheme): no open redirects."""
+    """`target` if it is a path on this site (never `//host` or a scheme): no open redirects.
+
+    Browsers drop tabs and newlines from a URL and read `\\` as `/`, so `/<TAB>/evil.example` would
+    become `//evil.example` once it reaches `location.assign` or an `href`: any control character,
+    whitespace or backslash refuses the target, and what passes must parse as a bare path."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
         return default
     return target

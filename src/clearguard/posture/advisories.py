@@ -9,6 +9,7 @@ import json
 import os
 import subprocess  # nosec B404: runs pip-audit, a fixed argument list from this module, never a shell
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,12 +127,19 @@ class DependencyAudit:
 
 
 def write_private(path: Path, text: str) -> None:
-    """`text` to `path`, mode 0600 whatever the umask, atomically (a reader never sees half of it)."""
+    """`text` to `path`, mode 0600 whatever the umask, atomically (a reader never sees half of it).
+
+    The temporary file gets a random name created exclusively (mkstemp: O_EXCL, never through a
+    symlink someone planted in a shared folder such as /tmp), and its mode is set on the open file."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

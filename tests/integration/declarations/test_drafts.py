@@ -168,3 +168,16 @@ def test_shredding_the_declarant_erases_its_drafts(services: Services) -> None:
     with pytest.raises(NotFound):
         drafts.get("alice", sealed_for_party.id)
     assert _drafts_count(services) == 1
+
+
+def test_an_account_keeps_a_bounded_number_of_drafts(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearguard.declarations import drafts as module
+
+    monkeypatch.setattr(module, "MAX_DRAFTS_PER_OWNER", 2)
+    drafts = _drafts(services)
+    kept = [drafts.save(ALICE, {}), drafts.save(ALICE, {})]
+    with pytest.raises(module.DraftLimitReached, match="at most 2"):
+        drafts.save(ALICE, {"type": "H1"})
+    assert _drafts_count(services) == 2
+    drafts.save(ALICE, {"type": "H1"}, draft_id=kept[0].id)  # an existing draft can still be saved
+    assert drafts.save(BOB, {}).title == "draft 1"  # the cap is per account

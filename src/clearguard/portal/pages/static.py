@@ -26,7 +26,13 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 def static_file(name: str) -> Response:
     path = (STATIC_DIR / name).resolve()
     # Only files inside the static folder, and never its metadata files (dot files).
-    if not path.is_relative_to(STATIC_DIR) or not path.is_file() or any(p.startswith(".") for p in path.parts):
+    # The dot-file test looks only below the static folder: the package itself may be installed under
+    # a dotted folder (.venv, ~/.local).
+    if (
+        not path.is_relative_to(STATIC_DIR)
+        or not path.is_file()
+        or any(p.startswith(".") for p in path.relative_to(STATIC_DIR).parts)
+    ):
         return Response("not found", status_code=404, media_type="text/plain")
     media = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media, headers={"cache-control": "public, max-age=3600"})
