@@ -132,7 +132,7 @@ def _parse_init(output: str) -> tuple[dict[str, Account], dict[str, str]]:
     return accounts, mrns
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="package", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     name = request.param
     url, schema = _database(name)
@@ -198,7 +198,10 @@ def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             _drop(schema)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API leaves its event loop marked as running in this
+# thread while it is open, and every later test that calls asyncio.run() would fail. It stops when
+# the portal's tests are done.
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -206,7 +209,7 @@ def playwright_instance() -> Iterator[Any]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Any, portal: Portal) -> Iterator[Any]:
     """Chromium trusting exactly this server's key (see the module's docstring)."""
     launched = playwright_instance.chromium.launch(
