@@ -272,6 +272,7 @@ class LedgerService:
         """Recomputes the whole log; the report names the first divergent entry, if any."""
         from clearguard.ledger.verify_db import verify_database  # the verifier builds on this class
 
+        store.snapshot(session)
         return verify_database(self, session, progress)
 
     def verify_recorded(self, session: Session, progress: Progress | None = None) -> tuple[VerifyReport, list[str]]:

@@ -99,6 +99,21 @@ def lock_tree(session: Session) -> tuple[int, bytes]:
     return int(row.size), bytes(row.root)
 
 
+def snapshot(session: Session) -> None:
+    """Makes the rest of `session`'s reads one consistent view of the log.
+
+    PostgreSQL's default (READ COMMITTED) gives each statement its own snapshot: a verification
+    beside a live server read the tree's size in one and the tiles in the next, after the server had
+    integrated more entries, and reported the grown partial tile as tampering. REPEATABLE READ holds
+    the first snapshot for the whole transaction; SQLite's read transaction already does. The
+    isolation level can only be chosen before the transaction's first statement: `ledger verify`, the
+    self-audit and the auditor's page pass a fresh session; a caller already inside a transaction
+    keeps the isolation it chose."""
+    if session.get_bind().dialect.name != "postgresql" or session.in_transaction():
+        return
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def tree_state(session: Session) -> tuple[int, bytes]:
     row = session.execute(select(_tree.c.size, _tree.c.root).where(_tree.c.id == _SINGLETON)).first()
     return (0, EMPTY_ROOT) if row is None else (int(row.size), bytes(row.root))

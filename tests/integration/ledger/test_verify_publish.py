@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearguard.ledger import TileError
@@ -108,3 +109,47 @@ def test_tampered_stored_tile_named(session_factory: sessionmaker[Session], ledg
     with session_factory() as session:
         report = ledger.verify(session)
     assert report.first_divergent_index == 256 + 7
+
+
+def test_verification_beside_a_live_integrator_sees_one_snapshot(
+    session_factory: sessionmaker[Session], ledger: LedgerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the crash test on PostgreSQL: `ledger verify` beside a running server read the tree's
+    size, then the tiles after the server had integrated more entries into the partial tile, and
+    named entry 256 as tampered. Here the server's integration lands exactly between those reads."""
+    from clearguard.ledger import store
+
+    _fill(session_factory, ledger, 300, batches=1)  # a partial second tile (entries 256..299)
+    more = [commit_entry("test", f"late{i}", f"payload {i}".encode(), SALT) for i in range(20)]
+    real_iter_tiles = store.iter_tiles
+    landed: list[int] = []
+
+    def integrate_more() -> None:
+        with session_factory() as other, other.begin():
+            ledger.append_many(other, more)
+            ledger.integrate(other)
+
+    def iter_tiles_after_an_integration(session: Session):  # type: ignore[no-untyped-def]
+        if not landed:
+            if session.get_bind().dialect.name == "sqlite":
+                # SQLite: the verification's transaction holds the database's write lock, so the log
+                # cannot change under it at all (the writer is refused once its busy wait is over).
+                with pytest.raises(OperationalError, match="locked"):
+                    integrate_more()
+            else:
+                integrate_more()
+            landed.append(1)
+        return real_iter_tiles(session)
+
+    monkeypatch.setattr(store, "iter_tiles", iter_tiles_after_an_integration)
+    with session_factory() as session:
+        report = ledger.verify(session)
+    assert landed and report.ok, report.problems
+    assert report.size == 300  # the snapshot taken when verification began
+    monkeypatch.setattr(store, "iter_tiles", real_iter_tiles)
+    with session_factory() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            integrate_more()
+    with session_factory() as session:
+        after = ledger.verify(session)
+    assert after.ok and after.size == 320

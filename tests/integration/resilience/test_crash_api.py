@@ -143,36 +143,40 @@ def kill_round(instance: Instance, server: Server, tokens: dict[str, str], numbe
     assert not state.refused, f"answers other than 201 before the kill: {list(state.refused.items())[:3]}"
 
     server = start_server(instance)
-    engine = instance.engine
-    # Nothing half-written, before the restarted server has done anything but start.
-    assert half_written(engine) == []
-    found = stored(engine, sorted(state.docs))
-    lost = {lrn: mrn for lrn, (mrn, _i) in state.acked.items() if found.get(lrn) != mrn}
-    assert not lost, f"acknowledged and then lost (or another MRN): {list(lost.items())[:5]}"
-    assert set(found) <= set(state.acked) | state.in_flight  # nothing stored that nobody sent
-    # The restarted server signs what the killed one had sequenced but not yet signed.
-    size = wait_integrated(engine)
-    indexes = [index for _mrn, index in state.acked.values() if index is not None]
-    assert len(indexes) == len(state.acked) and max(indexes) < size
-    sample = rng.sample(sorted(state.acked), min(5, len(state.acked)))
-    verify_receipts(server, [(state.acked[lrn][0], tokens[state.docs[lrn][0]]) for lrn in sample])
+    try:
+        engine = instance.engine
+        # Nothing half-written, before the restarted server has done anything but start.
+        assert half_written(engine) == []
+        found = stored(engine, sorted(state.docs))
+        lost = {lrn: mrn for lrn, (mrn, _i) in state.acked.items() if found.get(lrn) != mrn}
+        assert not lost, f"acknowledged and then lost (or another MRN): {list(lost.items())[:5]}"
+        assert set(found) <= set(state.acked) | state.in_flight  # nothing stored that nobody sent
+        # The restarted server signs what the killed one had sequenced but not yet signed.
+        size = wait_integrated(engine)
+        indexes = [index for _mrn, index in state.acked.values() if index is not None]
+        assert len(indexes) == len(state.acked) and max(indexes) < size
+        sample = rng.sample(sorted(state.acked), min(5, len(state.acked)))
+        verify_receipts(server, [(state.acked[lrn][0], tokens[state.docs[lrn][0]]) for lrn in sample])
 
-    before = counts(engine)
-    answers = replay(server, tokens, state)
-    for lrn, (mrn, _index) in state.acked.items():
-        assert answers[lrn] == (200, mrn), (lrn, answers[lrn], mrn)
-    for lrn in state.in_flight:
-        status, mrn = answers[lrn]
-        # Stored before the kill (its answer lost): the same MRN now; not stored: lodged now.
-        assert (status, mrn) == (200, found[lrn]) if lrn in found else status == 201, (lrn, status, found.get(lrn))
-    fresh = sum(1 for lrn in state.in_flight if lrn not in found)
-    after = counts(engine)
-    assert after["declarations"] == before["declarations"] + fresh, (before, after)
-    assert after["declaration_versions"] == before["declaration_versions"] + fresh
-    assert half_written(engine) == []
-    # The operator's check after the crash, in process (the final one runs `clearguard` itself).
-    verified = CliRunner().invoke(cli, ["ledger", "verify"], env=instance.env)
-    assert verified.exit_code == 0 and verified_size(verified.stdout) >= size, verified.output
+        before = counts(engine)
+        answers = replay(server, tokens, state)
+        for lrn, (mrn, _index) in state.acked.items():
+            assert answers[lrn] == (200, mrn), (lrn, answers[lrn], mrn)
+        for lrn in state.in_flight:
+            status, mrn = answers[lrn]
+            # Stored before the kill (its answer lost): the same MRN now; not stored: lodged now.
+            assert (status, mrn) == (200, found[lrn]) if lrn in found else status == 201, (lrn, status, found.get(lrn))
+        fresh = sum(1 for lrn in state.in_flight if lrn not in found)
+        after = counts(engine)
+        assert after["declarations"] == before["declarations"] + fresh, (before, after)
+        assert after["declaration_versions"] == before["declaration_versions"] + fresh
+        assert half_written(engine) == []
+        # The operator's check after the crash, in process (the final one runs `clearguard` itself).
+        verified = CliRunner().invoke(cli, ["ledger", "verify"], env=instance.env)
+        assert verified.exit_code == 0 and verified_size(verified.stdout) >= size, verified.output
+    except BaseException:
+        server.stop()  # the caller only knows the killed server: never leave the new one running
+        raise
     return server
 
 
