@@ -7,11 +7,12 @@ Fields left empty are left out of the document (the rules then name what is miss
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from clearguard.access.policy import put_path
 
 Kind = Literal["text", "int", "list"]
 _INT = re.compile(r"-?\d{1,12}")
@@ -127,27 +128,8 @@ def _tokens(pointer: str) -> list[str]:
 
 
 def _put(doc: dict[str, Any], pointer: str, value: Any) -> None:
-    node: Any = doc
-    tokens = _tokens(pointer)
-    for token, following in itertools.pairwise(tokens):
-        container: Any = [] if following.isdigit() else {}
-        if isinstance(node, list):
-            index = int(token)
-            while len(node) <= index:
-                node.append(None)
-            if node[index] is None:
-                node[index] = container
-            node = node[index]
-        else:
-            node = node.setdefault(token, container)
-    last = tokens[-1]
-    if isinstance(node, list):
-        index = int(last)
-        while len(node) <= index:
-            node.append(None)
-        node[index] = value
-    else:
-        node[last] = value
+    # The form's pointers name array items by number: those tokens are list indexes for put_path.
+    put_path(doc, tuple(int(t) if t.isdigit() else t for t in _tokens(pointer)), value)
 
 
 def _convert(field: Field, raw: str) -> Any:
